@@ -1,0 +1,85 @@
+//! The seam between the UI's server functions and the server: the server implements
+//! [`Backend`] and provides it (as `Arc<dyn Backend>`) through Leptos context; the identity of
+//! the caller arrives as a [`Viewer`] request extension set by the server's identity layer.
+//! Compiled only for the server (`ssr`).
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::types::{ConversationSummary, ConversationView, Tier, UserMessage};
+
+/// Who is asking: a signed-in user or an anonymous identity (from the session cookie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    User(Uuid),
+    Anonymous(Uuid),
+}
+
+/// The caller of a request, resolved from its cookie before any handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub owner: Owner,
+    pub tier: Tier,
+}
+
+/// A failure a server function reports to the user; `message` is safe to show.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct BackendError {
+    pub message: String,
+}
+
+impl BackendError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    async fn list_conversations(
+        &self,
+        viewer: Viewer,
+    ) -> Result<Vec<ConversationSummary>, BackendError>;
+
+    /// `None` when the conversation does not exist or is not the viewer's.
+    async fn conversation(
+        &self,
+        viewer: Viewer,
+        id: Uuid,
+    ) -> Result<Option<ConversationView>, BackendError>;
+
+    async fn rename_conversation(
+        &self,
+        viewer: Viewer,
+        id: Uuid,
+        title: String,
+    ) -> Result<bool, BackendError>;
+
+    async fn delete_conversation(&self, viewer: Viewer, id: Uuid) -> Result<bool, BackendError>;
+
+    /// Runs one whole chat turn without streaming (the form post that works before
+    /// hydration) and returns the conversation it went into.
+    async fn send_message(
+        &self,
+        viewer: Viewer,
+        conversation_id: Option<Uuid>,
+        message: UserMessage,
+    ) -> Result<Uuid, BackendError>;
+}
+
+pub type SharedBackend = Arc<dyn Backend>;
+
+/// The backend and the caller, as server functions need them.
+pub async fn current() -> Result<(SharedBackend, Viewer), leptos::prelude::ServerFnError> {
+    use leptos::prelude::*;
+    let backend = use_context::<SharedBackend>()
+        .ok_or_else(|| ServerFnError::new("the server is not configured"))?;
+    let axum::Extension(viewer) = leptos_axum::extract::<axum::Extension<Viewer>>()
+        .await
+        .map_err(|_| ServerFnError::new("no identity on this request"))?;
+    Ok((backend, viewer))
+}

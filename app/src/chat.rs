@@ -1,0 +1,399 @@
+//! The chat page: the conversation's messages (rendered on the server), the composer, and the
+//! streaming of new answers. Before hydration the composer is a plain form that posts to
+//! [`send_message`], which runs the whole turn on the server and redirects to the
+//! conversation; once hydrated, answers stream in over `POST /api/chat` with a card per tool
+//! call and a stop button.
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+use uuid::Uuid;
+
+use crate::message::MessageBubble;
+use crate::sidebar::{Conversations, Sidebar};
+use crate::theme::ThemeToggle;
+use crate::types::{ConversationView, MessageStatus, MessageView, ToolCallView};
+
+/// One conversation, when it is the caller's (`None` otherwise: the page answers 404).
+#[server(endpoint = "conversations/get")]
+pub async fn get_conversation(id: Uuid) -> Result<Option<ConversationView>, ServerFnError> {
+    let (backend, viewer) = crate::backend::current().await?;
+    backend
+        .conversation(viewer, id)
+        .await
+        .map_err(|e| ServerFnError::new(e.message))
+}
+
+/// The composer's form post when the page is not hydrated: runs one whole turn on the
+/// server, then redirects to the conversation page, which shows the answer.
+#[server(endpoint = "chat/send")]
+pub async fn send_message(
+    message: String,
+    conversation_id: Option<String>,
+) -> Result<(), ServerFnError> {
+    let message = crate::types::UserMessage::parse(&message).map_err(ServerFnError::new)?;
+    let conversation_id = match conversation_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(
+            Uuid::parse_str(raw)
+                .map_err(|_| ServerFnError::new("conversation_id is not a UUID"))?,
+        ),
+    };
+    let (backend, viewer) = crate::backend::current().await?;
+    let id = backend
+        .send_message(viewer, conversation_id, message)
+        .await
+        .map_err(|e| ServerFnError::new(e.message))?;
+    leptos_axum::redirect(&format!("/c/{id}"));
+    Ok(())
+}
+
+/// A turn sent from this page: the question and the answer as it streams in.
+#[derive(Clone, Copy)]
+struct Turn {
+    question: StoredValue<String>,
+    answer: RwSignal<String>,
+    tools: RwSignal<Vec<ToolCallView>>,
+    status: RwSignal<MessageStatus>,
+    error: RwSignal<Option<String>>,
+    streaming: RwSignal<bool>,
+}
+
+impl Turn {
+    fn new(question: String) -> Self {
+        Self {
+            question: StoredValue::new(question),
+            answer: RwSignal::new(String::new()),
+            tools: RwSignal::new(Vec::new()),
+            status: RwSignal::new(MessageStatus::Complete),
+            error: RwSignal::new(None),
+            streaming: RwSignal::new(true),
+        }
+    }
+}
+
+/// The conversation id in the URL (`/c/{id}`), if any.
+fn id_from_path(path: &str) -> Option<Uuid> {
+    path.strip_prefix("/c/")
+        .and_then(|rest| Uuid::parse_str(rest.trim_end_matches('/')).ok())
+}
+
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let location = use_location();
+    let route_id = Memo::new(move |_| id_from_path(&location.pathname.get()));
+    let conversation = Resource::new(
+        move || route_id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_conversation(id).await,
+                None => Ok(None),
+            }
+        },
+    );
+    let conversations = Conversations::get();
+    let sidebar_open = RwSignal::new(false);
+    let turns = RwSignal::new(Vec::<Turn>::new());
+    let draft = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let abort = StoredValue::new_local(None::<AbortHandle>);
+    #[cfg(feature = "hydrate")]
+    let navigate = StoredValue::new_local(leptos_router::hooks::use_navigate());
+
+    // The conversation loaded for the URL replaces the turns streamed on this page (they are
+    // in it now); a turn streamed into the page already on screen stays.
+    Effect::new(move |_| {
+        let loaded = match conversation.get() {
+            Some(Ok(Some(c))) => Some(c.id),
+            Some(Ok(None)) => None,
+            _ => return,
+        };
+        if loaded == route_id.get_untracked() {
+            turns.set(Vec::new());
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (abort, conversations);
+
+    let send = move || {
+        let text = draft.get_untracked();
+        if busy.get_untracked() || text.trim().is_empty() {
+            return;
+        }
+        let turn = Turn::new(text.trim().to_string());
+        turns.update(|t| t.push(turn));
+        draft.set(String::new());
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        start_turn(
+            turn,
+            route_id.get_untracked(),
+            text,
+            busy,
+            abort,
+            conversations,
+            move |path: &str, options| navigate.with_value(|n| n(path, options)),
+        );
+    };
+    let stop = move |_| {
+        #[cfg(feature = "hydrate")]
+        abort.with_value(|a| {
+            if let Some(a) = a {
+                a.0.abort();
+            }
+        });
+    };
+
+    let title = move || {
+        conversation
+            .get()
+            .and_then(|r| r.ok().flatten())
+            .map(|c| c.title)
+            .unwrap_or_else(|| "New chat".into())
+    };
+
+    view! {
+        <Sidebar current=Signal::derive(move || route_id.get()) open=sidebar_open/>
+        <main class="flex min-w-0 flex-1 flex-col">
+            <header class="flex items-center gap-2 border-b border-slate-200 px-3 py-2 dark:border-slate-800">
+                <button
+                    type="button"
+                    id="menu"
+                    class="rounded-md p-2 text-slate-500 md:hidden"
+                    aria-label="Show conversations"
+                    on:click=move |_| sidebar_open.update(|o| *o = !*o)
+                >
+                    "☰"
+                </button>
+                <Transition fallback=|| ()>
+                    <h1 id="conversation-title" class="flex-1 truncate font-medium">{title}</h1>
+                </Transition>
+                <ThemeToggle/>
+            </header>
+            <section id="messages" class="flex-1 overflow-y-auto px-3 py-4 sm:px-6" aria-live="polite">
+                <div class="mx-auto flex max-w-3xl flex-col gap-4">
+                    <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                        {move || conversation.get().map(|result| render_history(route_id.get(), result))}
+                    </Transition>
+                    <For
+                        each=move || turns.get().into_iter().enumerate()
+                        key=|(i, _)| *i
+                        children=move |(_, turn)| {
+                            view! {
+                                <MessageBubble
+                                    role="user"
+                                    content=Signal::derive(move || turn.question.get_value())
+                                    tools=Signal::derive(Vec::new)
+                                    status=Signal::derive(|| MessageStatus::Complete)
+                                />
+                                <MessageBubble
+                                    role="assistant"
+                                    content=turn.answer
+                                    tools=turn.tools
+                                    status=turn.status
+                                    error=turn.error
+                                    streaming=turn.streaming
+                                />
+                            }
+                        }
+                    />
+                </div>
+            </section>
+            <form
+                id="composer"
+                method="post"
+                action="/api/chat/send"
+                class="border-t border-slate-200 p-3 dark:border-slate-800"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    send();
+                }
+            >
+                <div class="mx-auto flex max-w-3xl items-end gap-2">
+                    <input
+                        type="hidden"
+                        name="conversation_id"
+                        value=move || route_id.get().map(|id| id.to_string()).unwrap_or_default()
+                    />
+                    <textarea
+                        id="message-input"
+                        name="message"
+                        rows="2"
+                        maxlength="8000"
+                        required
+                        placeholder="Ask about players, teams, fixtures, gameweeks…"
+                        aria-label="Your question"
+                        class="min-h-[3rem] flex-1 resize-none rounded-xl border border-slate-300 bg-white px-3 py-2 focus:border-emerald-500 focus:outline-none dark:border-slate-700 dark:bg-slate-900"
+                        prop:value=move || draft.get()
+                        on:input=move |ev| draft.set(event_target_value(&ev))
+                        on:keydown=move |ev| {
+                            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                                ev.prevent_default();
+                                send();
+                            }
+                        }
+                    ></textarea>
+                    <Show
+                        when=move || busy.get()
+                        fallback=|| {
+                            view! {
+                                <button
+                                    type="submit"
+                                    id="send"
+                                    class="rounded-xl bg-emerald-600 px-4 py-3 font-medium text-white hover:bg-emerald-700"
+                                >
+                                    "Send"
+                                </button>
+                            }
+                        }
+                    >
+                        <button
+                            type="button"
+                            id="stop"
+                            class="rounded-xl bg-slate-700 px-4 py-3 font-medium text-white hover:bg-slate-800"
+                            on:click=stop
+                        >
+                            "Stop"
+                        </button>
+                    </Show>
+                </div>
+                <p class="mx-auto mt-1 max-w-3xl text-xs text-slate-500">
+                    "Enter sends, Shift+Enter starts a new line. Data: the official FPL API."
+                </p>
+            </form>
+        </main>
+    }
+}
+
+/// The stored messages of the conversation in the URL, or a 404 when it is not the caller's.
+fn render_history(
+    route_id: Option<Uuid>,
+    result: Result<Option<ConversationView>, ServerFnError>,
+) -> AnyView {
+    match (route_id, result) {
+        (None, _) => view! {
+            <div id="welcome" class="py-10 text-center text-slate-500">
+                <p class="text-lg font-medium text-slate-700 dark:text-slate-300">"Ask about Fantasy Premier League"</p>
+                <p class="mt-2 text-sm">"“How is Haaland doing?” · “Who has the easiest fixtures for the next five gameweeks?” · “Show the league table”"</p>
+            </div>
+        }
+        .into_any(),
+        (Some(_), Ok(Some(c))) => c
+            .messages
+            .into_iter()
+            .map(|m: MessageView| {
+                view! {
+                    <MessageBubble
+                        role=m.role
+                        content=Signal::stored(m.content)
+                        tools=Signal::stored(m.tools)
+                        status=Signal::stored(m.status)
+                        error=Signal::stored(m.error)
+                    />
+                }
+            })
+            .collect_view()
+            .into_any(),
+        (Some(_), Ok(None)) => {
+            #[cfg(feature = "ssr")]
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(axum::http::StatusCode::NOT_FOUND);
+            }
+            view! {
+                <div id="not-found" class="py-10 text-center">
+                    <p class="text-lg font-medium">"Conversation not found"</p>
+                    <a class="text-emerald-600 underline" href="/">"Start a new chat"</a>
+                </div>
+            }
+            .into_any()
+        }
+        (Some(_), Err(e)) => view! { <p class="text-red-600" role="alert">{e.to_string()}</p> }.into_any(),
+    }
+}
+
+/// The abort handle of the answer streaming now.
+#[derive(Clone)]
+struct AbortHandle(#[cfg(feature = "hydrate")] crate::stream::Abort);
+
+#[cfg(feature = "hydrate")]
+fn start_turn(
+    turn: Turn,
+    conversation_id: Option<Uuid>,
+    message: String,
+    busy: RwSignal<bool>,
+    abort: StoredValue<Option<AbortHandle>, LocalStorage>,
+    conversations: Conversations,
+    navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
+) {
+    use crate::types::{ChatEvent, ChatRequest};
+    let request = ChatRequest {
+        message,
+        conversation_id,
+    };
+    let new_conversation = conversation_id.is_none();
+    let started = std::rc::Rc::new(std::cell::Cell::new(None::<Uuid>));
+    let started_in = started.clone();
+    let on_event = move |event: ChatEvent| match event {
+        ChatEvent::Meta {
+            conversation_id, ..
+        } => started_in.set(Some(conversation_id)),
+        ChatEvent::Text { delta } => turn.answer.update(|a| a.push_str(&delta)),
+        ChatEvent::ToolCall { id, name, input } => turn.tools.update(|t| {
+            t.push(ToolCallView {
+                id,
+                name,
+                input,
+                ok: None,
+                duration_ms: None,
+            })
+        }),
+        ChatEvent::ToolResult {
+            id,
+            ok,
+            duration_ms,
+            ..
+        } => turn.tools.update(|t| {
+            if let Some(card) = t.iter_mut().find(|c| c.id == id) {
+                card.ok = Some(ok);
+                card.duration_ms = Some(duration_ms);
+            }
+        }),
+        ChatEvent::Error { message, .. } => turn.error.set(Some(message)),
+        ChatEvent::Done { stop_reason } => {
+            if stop_reason == "interrupted" {
+                turn.status.set(MessageStatus::Interrupted);
+            }
+        }
+        ChatEvent::Context { .. } | ChatEvent::Usage { .. } => {}
+    };
+    match crate::stream::start(&request, on_event) {
+        Ok((handle, finished)) => {
+            abort.set_value(Some(AbortHandle(handle)));
+            leptos::task::spawn_local(async move {
+                finished.await;
+                let aborted = abort.with_value(|a| a.as_ref().is_some_and(|a| a.0.aborted()));
+                if aborted {
+                    turn.status.set(MessageStatus::Interrupted);
+                }
+                abort.set_value(None);
+                turn.streaming.set(false);
+                busy.set(false);
+                conversations.refresh();
+                if let (true, Some(id)) = (new_conversation, started.get()) {
+                    navigate(
+                        &format!("/c/{id}"),
+                        leptos_router::NavigateOptions {
+                            replace: true,
+                            scroll: false,
+                            ..Default::default()
+                        },
+                    );
+                }
+            });
+        }
+        Err(_) => {
+            turn.error
+                .set(Some("Your browser could not start the request.".into()));
+            turn.streaming.set(false);
+            busy.set(false);
+        }
+    }
+}

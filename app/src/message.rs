@@ -1,0 +1,120 @@
+//! How one message looks: the user's text, or the assistant's sanitized Markdown with a card
+//! for each tool it ran (running / done / failed, with its duration).
+use leptos::prelude::*;
+
+use crate::markdown;
+use crate::types::{MessageStatus, ToolCallView};
+
+/// A message bubble. `content` is a signal so that a streaming answer re-renders in place.
+#[component]
+pub fn MessageBubble(
+    #[prop(into)] role: String,
+    #[prop(into)] content: Signal<String>,
+    #[prop(into)] tools: Signal<Vec<ToolCallView>>,
+    #[prop(into)] status: Signal<MessageStatus>,
+    #[prop(into, optional)] error: Signal<Option<String>>,
+    #[prop(into, optional)] streaming: Signal<bool>,
+) -> impl IntoView {
+    let is_user = role == "user";
+    let row = if is_user {
+        "flex justify-end"
+    } else {
+        "flex justify-start"
+    };
+    let bubble = if is_user {
+        "max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-br-sm bg-emerald-600 px-4 py-2 text-white"
+    } else {
+        "max-w-[95%] sm:max-w-[85%] rounded-2xl rounded-bl-sm bg-slate-100 px-4 py-3 dark:bg-slate-800"
+    };
+    let body = move || {
+        if is_user {
+            view! { <div class="user-text">{content.get()}</div> }.into_any()
+        } else {
+            let html = markdown::render(&content.get());
+            view! { <div class="prose-chat" inner_html=html></div> }.into_any()
+        }
+    };
+    view! {
+        <div class=row data-role=role.clone() data-streaming=move || streaming.get().to_string()>
+            <div class=bubble>
+                <Show when=move || !tools.get().is_empty()>
+                    <div class="mb-2 flex flex-col gap-1">
+                        <For
+                            each=move || tools.get()
+                            key=|t| (t.id.clone(), t.ok, t.duration_ms)
+                            children=|t| view! { <ToolCard tool=t/> }
+                        />
+                    </div>
+                </Show>
+                {body}
+                <Show when=move || status.get() == MessageStatus::Interrupted>
+                    <p class="mt-1 text-xs italic text-slate-500" data-status="interrupted">"Stopped."</p>
+                </Show>
+                <Show when=move || error.get().is_some()>
+                    <p class="mt-1 text-sm text-red-600 dark:text-red-400" role="alert" data-status="error">
+                        {move || error.get().unwrap_or_default()}
+                    </p>
+                </Show>
+            </div>
+        </div>
+    }
+}
+
+/// One tool call: its name, its input, and whether it is running, done or failed.
+#[component]
+pub fn ToolCard(tool: ToolCallView) -> impl IntoView {
+    let (state, label, class) = match tool.ok {
+        None => (
+            "running",
+            "running…".to_string(),
+            "border-amber-300 bg-amber-50 dark:border-amber-700 dark:bg-amber-950",
+        ),
+        Some(true) => (
+            "done",
+            format!("{} ms", tool.duration_ms.unwrap_or(0)),
+            "border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950",
+        ),
+        Some(false) => (
+            "failed",
+            format!("failed · {} ms", tool.duration_ms.unwrap_or(0)),
+            "border-red-300 bg-red-50 dark:border-red-800 dark:bg-red-950",
+        ),
+    };
+    let args = summarize_input(&tool.input);
+    view! {
+        <details
+            class=format!("tool-card rounded-lg border px-3 py-1 text-xs {class}")
+            data-tool=tool.name.clone()
+            data-state=state
+        >
+            <summary class="cursor-pointer select-none">
+                <span class="font-mono font-medium">{tool.name.clone()}</span>
+                <span class="ml-2 text-slate-500">{args}</span>
+                <span class="tool-state ml-2 float-right">{label}</span>
+            </summary>
+            <pre class="mt-1 overflow-x-auto whitespace-pre-wrap font-mono">
+                {serde_json::to_string_pretty(&tool.input).unwrap_or_default()}
+            </pre>
+        </details>
+    }
+}
+
+/// "playerQuery: Haaland, includeHistory: true" — the input on one short line.
+fn summarize_input(input: &serde_json::Value) -> String {
+    let Some(map) = input.as_object() else {
+        return String::new();
+    };
+    let line = map
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}: {s}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if line.chars().count() > 80 {
+        format!("{}…", line.chars().take(80).collect::<String>())
+    } else {
+        line
+    }
+}

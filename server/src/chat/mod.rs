@@ -1,0 +1,369 @@
+//! One chat turn, for every caller (the SSE endpoint, the no-JavaScript form post, tests):
+//! check the request → load the context → store the user's message → run the tool loop with
+//! the model → store the answer → report `done`.
+//!
+//! Promises: what can be known before streaming (bad input, a conversation that is not the
+//! caller's) is an error of [`ChatService::start`], before any event; the user's message is
+//! stored before the first event and the answer (complete, interrupted or failed) before
+//! `done`; when the receiver of the events is dropped, the model request is cancelled and the
+//! partial answer is stored as interrupted; events follow DESIGN.md's order (`meta` first,
+//! `done` last).
+pub mod tool_loop;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use app::backend::{Owner, Viewer};
+use app::types::{ChatEvent, ErrorCode, UserMessage};
+use chrono::Utc;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::context::{history, tokens};
+use crate::llm::{LlmRequest, Provider, Role};
+use crate::metrics::Metrics;
+use crate::store::{self, MessageStatus, NewMessage, Store, StoreError, Title};
+use crate::tools::{ToolBackend, ToolSpec};
+use tool_loop::{LoopEnd, LoopOutput, ToolLoop};
+
+/// Events buffered between the turn and a slow client before the turn waits.
+const EVENT_BUFFER: usize = 256;
+/// Room left for the answer.
+const MAX_ANSWER_TOKENS: u32 = 4_096;
+
+pub const SYSTEM_PROMPT: &str = "You are FPL Chat, an expert Fantasy Premier League analyst. \
+Answer questions about FPL players, teams, fixtures, gameweeks, form and prices using the FPL tools: \
+take every fact and number from tool results, show the numbers that support your answer, and say \
+plainly when the data does not have something. Prices are in £m. Keep answers short and use \
+Markdown (lists, small tables). Answer greetings and thanks briefly without tools.";
+
+/// Why a turn could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("conversation not found")]
+    NotFound,
+    #[error("internal error")]
+    Internal(#[from] StoreError),
+}
+
+/// A started turn: its ids and the stream of its events.
+pub struct Turn {
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub events: mpsc::Receiver<ChatEvent>,
+}
+
+/// Runs chat turns; cheap to clone.
+#[derive(Clone)]
+pub struct ChatService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    provider: Arc<dyn Provider>,
+    tools: Arc<dyn ToolBackend>,
+    metrics: Arc<Metrics>,
+    max_depth: u32,
+    context_limit: u32,
+}
+
+/// What the spawned part of a turn needs.
+struct TurnPlan {
+    conversation_id: Uuid,
+    message_id: Uuid,
+    request: LlmRequest,
+    context_tokens: u64,
+}
+
+impl ChatService {
+    pub fn new(
+        store: Store,
+        provider: Arc<dyn Provider>,
+        tools: Arc<dyn ToolBackend>,
+        metrics: Arc<Metrics>,
+        max_depth: u32,
+        context_limit: u32,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                provider,
+                tools,
+                metrics,
+                max_depth,
+                context_limit,
+            }),
+        }
+    }
+
+    pub fn provider_name(&self) -> &'static str {
+        self.inner.provider.name()
+    }
+
+    /// Starts a turn: validates, stores the user's message, and spawns the rest, whose events
+    /// arrive on [`Turn::events`] (`meta` is already in it).
+    pub async fn start(
+        &self,
+        viewer: Viewer,
+        conversation_id: Option<Uuid>,
+        message: &str,
+    ) -> Result<Turn, ChatError> {
+        let message = UserMessage::parse(message).map_err(ChatError::InvalidInput)?;
+        let plan = self.prepare(viewer, conversation_id, message).await?;
+        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        let turn = Turn {
+            conversation_id: plan.conversation_id,
+            message_id: plan.message_id,
+            events: rx,
+        };
+        let meta = ChatEvent::Meta {
+            conversation_id: plan.conversation_id,
+            message_id: plan.message_id,
+        };
+        let context = ChatEvent::Context {
+            tokens: plan.context_tokens,
+            limit: self.inner.context_limit as u64,
+            compressed: false,
+        };
+        // The channel is new and large enough: these cannot fail.
+        let _ = tx.try_send(meta);
+        let _ = tx.try_send(context);
+        let service = self.clone();
+        tokio::spawn(async move { service.run(plan, tx).await });
+        Ok(turn)
+    }
+
+    /// Runs a whole turn and waits for it (the form post without JavaScript).
+    pub async fn run_to_end(
+        &self,
+        viewer: Viewer,
+        conversation_id: Option<Uuid>,
+        message: &str,
+    ) -> Result<Uuid, ChatError> {
+        let mut turn = self.start(viewer, conversation_id, message).await?;
+        while turn.events.recv().await.is_some() {}
+        Ok(turn.conversation_id)
+    }
+
+    async fn prepare(
+        &self,
+        viewer: Viewer,
+        conversation_id: Option<Uuid>,
+        message: UserMessage,
+    ) -> Result<TurnPlan, ChatError> {
+        let store = &self.inner.store;
+        let owner = store_owner(viewer.owner);
+        let (conversation_id, stored) = match conversation_id {
+            Some(id) => {
+                store
+                    .get_conversation(owner, id)
+                    .await?
+                    .ok_or(ChatError::NotFound)?;
+                (id, store.list_messages(id).await?)
+            }
+            None => {
+                let title = Title::parse(&title_from(message.as_str()))
+                    .unwrap_or_else(|_| Title::parse("New chat").expect("a valid title"));
+                (
+                    store.create_conversation(owner, &title).await?.id,
+                    Vec::new(),
+                )
+            }
+        };
+        let token_count = tokens::count(message.as_str());
+        let mut messages = history::to_model_messages(&stored);
+        let context_tokens = stored
+            .iter()
+            .map(|m| m.token_count.max(0) as u64)
+            .sum::<u64>()
+            + token_count as u64;
+        history::push_text(&mut messages, Role::User, message.as_str().to_string());
+        store
+            .append_message(
+                conversation_id,
+                NewMessage::user(message.into_inner(), token_count as i32),
+            )
+            .await?;
+        let tools: Vec<ToolSpec> = match self.inner.tools.list_tools().await {
+            Ok(tools) => tools,
+            Err(e) => {
+                tracing::warn!(error = %e, "tool list unavailable; answering without tools");
+                Vec::new()
+            }
+        };
+        Ok(TurnPlan {
+            conversation_id,
+            message_id: Uuid::new_v4(),
+            request: LlmRequest {
+                system: SYSTEM_PROMPT.to_string(),
+                messages,
+                tools,
+                max_tokens: MAX_ANSWER_TOKENS,
+            },
+            context_tokens,
+        })
+    }
+
+    async fn run(self, plan: TurnPlan, events: mpsc::Sender<ChatEvent>) {
+        let inner = &self.inner;
+        let started = Instant::now();
+        let started_at = Utc::now();
+        let output = ToolLoop {
+            provider: inner.provider.as_ref(),
+            tools: inner.tools.as_ref(),
+            max_depth: inner.max_depth,
+            events: &events,
+            metrics: &inner.metrics,
+        }
+        .run(plan.request)
+        .await;
+        let (status, error, stop_reason, outcome) = describe_end(&output, inner.max_depth);
+        let mut content = output.text.clone();
+        if output.end == LoopEnd::DepthExceeded {
+            if !content.is_empty() {
+                content.push_str("\n\n");
+            }
+            content.push_str(&format!(
+                "_I stopped after {} rounds of tool calls without reaching an answer. Try a narrower question._",
+                inner.max_depth
+            ));
+        }
+        let elapsed = started.elapsed();
+        let mut answer = NewMessage::assistant(content, tokens::count(&output.text) as i32);
+        answer.id = plan.message_id;
+        answer.tool_calls =
+            serde_json::to_value(&output.tool_calls).unwrap_or(Value::Array(vec![]));
+        answer.tool_results =
+            serde_json::to_value(&output.tool_results).unwrap_or(Value::Array(vec![]));
+        answer.status = status;
+        answer.error_code = error.as_ref().map(|(code, _)| error_code_name(*code));
+        answer.model = Some(inner.provider.model().to_string());
+        answer.input_tokens = Some(output.input_tokens.min(i32::MAX as u64) as i32);
+        answer.output_tokens = Some(output.output_tokens.min(i32::MAX as u64) as i32);
+        answer.started_at = started_at;
+        answer.first_token_ms = output
+            .first_token_ms
+            .map(|ms| ms.min(i32::MAX as u64) as i32);
+        answer.duration_ms = Some(elapsed.as_millis().min(i32::MAX as u128) as i32);
+
+        let stored = inner.store.finish_turn(plan.conversation_id, answer).await;
+        inner
+            .metrics
+            .record_turn(inner.provider.name(), outcome, started.elapsed());
+        if let Err(e) = &stored {
+            tracing::error!(error = %e, conversation = %plan.conversation_id, "could not store the answer");
+        }
+        if output.end == LoopEnd::Interrupted {
+            return; // nobody is listening
+        }
+        let mut tail = vec![ChatEvent::Usage {
+            input_tokens: output.input_tokens,
+            output_tokens: output.output_tokens,
+        }];
+        if let Some((code, message)) = error {
+            tail.push(ChatEvent::Error { code, message });
+        }
+        if stored.is_err() {
+            tail.push(ChatEvent::Error {
+                code: ErrorCode::Internal,
+                message: "The answer could not be saved. Please try again.".into(),
+            });
+        }
+        tail.push(ChatEvent::Done { stop_reason });
+        for event in tail {
+            if events.send(event).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The stored status, the error event, the `done` stop reason and the metrics outcome.
+fn describe_end(
+    output: &LoopOutput,
+    max_depth: u32,
+) -> (
+    MessageStatus,
+    Option<(ErrorCode, String)>,
+    String,
+    &'static str,
+) {
+    match &output.end {
+        LoopEnd::Complete(reason) => (
+            MessageStatus::Complete,
+            None,
+            serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "end_turn".into()),
+            "complete",
+        ),
+        LoopEnd::Interrupted => (
+            MessageStatus::Interrupted,
+            None,
+            "interrupted".into(),
+            "interrupted",
+        ),
+        LoopEnd::DepthExceeded => (
+            MessageStatus::Error,
+            Some((
+                ErrorCode::ToolDepthExceeded,
+                format!("The assistant used tools {max_depth} times without finishing its answer."),
+            )),
+            "tool_depth_exceeded".into(),
+            "error",
+        ),
+        LoopEnd::Failed { code, message } => (
+            MessageStatus::Error,
+            Some((*code, message.clone())),
+            "error".into(),
+            "error",
+        ),
+    }
+}
+
+fn error_code_name(code: ErrorCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "internal".into())
+}
+
+/// A conversation's first title: its first question, on one line, shortened at a word.
+pub fn title_from(message: &str) -> String {
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= 60 {
+        return line;
+    }
+    let cut: String = line.chars().take(60).collect();
+    let cut = cut.rsplit_once(' ').map(|(head, _)| head).unwrap_or(&cut);
+    format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
+}
+
+pub fn store_owner(owner: Owner) -> store::Owner {
+    match owner {
+        Owner::User(id) => store::Owner::User(id),
+        Owner::Anonymous(id) => store::Owner::Anonymous(id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_from;
+
+    #[test]
+    fn titles_are_short_single_lines() {
+        assert_eq!(
+            title_from("How is\nHaaland  doing?"),
+            "How is Haaland doing?"
+        );
+        let long = title_from(
+            "Who has the easiest fixtures for the next five gameweeks among the teams in the top half?",
+        );
+        assert!(long.ends_with('…') && long.chars().count() <= 61, "{long}");
+    }
+}

@@ -1,0 +1,254 @@
+//! The `fpl-chat` command line: `serve` (the default), `migrate`, `doctor`, `snapshot` and
+//! `user set-tier`. Each command reads the same [`Config`].
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::startup::{self, Application};
+use crate::store::{Email, Store, Tier};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fpl-chat",
+    version,
+    about = "FPL Chat: ask about Fantasy Premier League"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the chat (the default).
+    Serve,
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Check every configured dependency; non-zero exit if one fails.
+    Doctor,
+    /// Save the live FPL API into a snapshot directory (usable as FPL_SNAPSHOT_DIR).
+    Snapshot {
+        /// Where to write bootstrap-static.json, fixtures.json, element-summary/, event/.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Set an account's tier: default or premium.
+    SetTier { email: String, tier: String },
+}
+
+pub async fn run(cli: Cli, config: Config) -> ExitCode {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => match connect(&config).await {
+            Ok(store) => {
+                println!("migrations applied ({})", store.backend_name());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Doctor => doctor(config).await,
+        Command::Snapshot { out } => {
+            let source = match crate::fpl::FplSource::api(&config.fpl_api_base_url) {
+                Ok(s) => s,
+                Err(e) => return fail(&e.to_string()),
+            };
+            match source.snapshot(&out).await {
+                Ok(report) => {
+                    println!(
+                        "saved {} players, {} teams, {} fixtures, live data for {} gameweeks ({} bytes) into {}",
+                        report.players,
+                        report.teams,
+                        report.fixtures,
+                        report.live_gameweeks.len(),
+                        report.bytes_written,
+                        report.out_dir.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::User {
+            command: UserCommand::SetTier { email, tier },
+        } => {
+            let email = match Email::parse(&email) {
+                Ok(e) => e,
+                Err(e) => return fail(&e.to_string()),
+            };
+            let tier: Tier = match tier.parse() {
+                Ok(Tier::Anonymous) | Err(_) => return fail("TIER must be default or premium"),
+                Ok(t) => t,
+            };
+            let store = match connect(&config).await {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            match store.set_tier(&email, tier).await {
+                Ok(true) => {
+                    println!("{} is now {}", email.as_str(), tier.as_str());
+                    ExitCode::SUCCESS
+                }
+                Ok(false) => fail(&format!("no account with email {}", email.as_str())),
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+async fn connect(config: &Config) -> Result<Store, String> {
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("database migrations: {e}"))?;
+    Ok(store)
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) => return fail(&e.to_string()),
+    };
+    tracing::info!("FPL Chat listening on http://{}", app.addr());
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("server: {e}")),
+    }
+}
+
+/// One line of the doctor's table.
+struct Check {
+    name: &'static str,
+    ok: bool,
+    detail: String,
+    took: Duration,
+}
+
+async fn timed<F: std::future::Future<Output = Result<String, String>>>(
+    name: &'static str,
+    check: F,
+) -> Check {
+    let started = Instant::now();
+    let result = tokio::time::timeout(Duration::from_secs(10), check)
+        .await
+        .unwrap_or_else(|_| Err("timed out after 10 s".into()));
+    let (ok, detail) = match result {
+        Ok(d) => (true, d),
+        Err(d) => (false, d),
+    };
+    Check {
+        name,
+        ok,
+        detail,
+        took: started.elapsed(),
+    }
+}
+
+async fn doctor(config: Config) -> ExitCode {
+    let database = timed("database", async {
+        let store = connect(&config).await?;
+        store.ping().await.map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{} reachable, migrations applied",
+            store.backend_name()
+        ))
+    });
+    let redis = timed("redis", async {
+        let Some(url) = &config.redis_url else {
+            return Ok("disabled (REDIS_URL unset: in-process state)".into());
+        };
+        let client =
+            redis::Client::open(url.expose()).map_err(|_| "not a valid URL".to_string())?;
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| format!("unreachable ({:?})", e.kind()))?;
+        let pong: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!("{pong} (prefix {})", config.redis_prefix))
+    });
+    let fpl = timed("fpl data", async {
+        let source = startup::fpl_source(&config).map_err(|e| e.to_string())?;
+        let data = source.data().await.map_err(|e| e.to_string())?;
+        let gameweek = data
+            .current_event()
+            .map(|e| format!("GW{} current", e.id))
+            .unwrap_or_else(|| "season not started".into());
+        Ok(format!(
+            "{}: {} players, {} teams, {} fixtures, {gameweek}",
+            source.describe(),
+            data.players().len(),
+            data.teams().len(),
+            data.fixtures().len()
+        ))
+    });
+    let (database, redis, fpl) = tokio::join!(database, redis, fpl);
+    let llm = Check {
+        name: "llm",
+        ok: true,
+        detail: match &config.claude {
+            Some(c) => format!(
+                "CLAUDE_API_KEY set (model {}), answered by the offline analyst in this build",
+                c.model
+            ),
+            None => "offline FPL analyst (CLAUDE_API_KEY unset)".into(),
+        },
+        took: Duration::ZERO,
+    };
+    let mcp = Check {
+        name: "mcp",
+        ok: config.mcp_server_url.is_none(),
+        detail: match &config.mcp_server_url {
+            None => "disabled (built-in FPL tools)".into(),
+            Some(_) => "EXPRESS_MCP_SERVER_PRIVATE is set, but this build has no MCP client".into(),
+        },
+        took: Duration::ZERO,
+    };
+    let metrics = Check {
+        name: "metrics",
+        ok: true,
+        detail: if config.metrics_token.is_some() {
+            "/api/metrics protected by METRICS_AUTH_TOKEN".into()
+        } else {
+            "/api/metrics refuses everyone (METRICS_AUTH_TOKEN unset)".into()
+        },
+        took: Duration::ZERO,
+    };
+    let checks = [database, redis, fpl, llm, mcp, metrics];
+    println!("{:<10} {:<6} {:>8}  detail", "check", "state", "time");
+    for c in &checks {
+        println!(
+            "{:<10} {:<6} {:>6}ms  {}",
+            c.name,
+            if c.ok { "ok" } else { "FAIL" },
+            c.took.as_millis(),
+            c.detail
+        );
+    }
+    if checks.iter().all(|c| c.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

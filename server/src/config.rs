@@ -1,0 +1,369 @@
+//! The one typed configuration, read from the environment (and a `.env` file if present).
+//!
+//! Every variable of DESIGN.md's table is parsed and validated here, at start-up, including the
+//! ones later features use; a bad value stops the start with one line naming the variable.
+//! Secrets are wrapped in [`Secret`], whose `Debug` never shows them.
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A value that must never be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// `N` requests per `window`, written `N/<seconds>s` (e.g. `20/60s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window: Duration,
+}
+
+impl RateLimit {
+    fn parse(raw: &str) -> Result<Self, String> {
+        let bad = || format!("expected N/<seconds>s such as 20/60s, got {raw:?}");
+        let (n, window) = raw.trim().split_once('/').ok_or_else(bad)?;
+        let requests: u32 = n.trim().parse().map_err(|_| bad())?;
+        let secs: u64 = window
+            .trim()
+            .strip_suffix('s')
+            .ok_or_else(bad)?
+            .parse()
+            .map_err(|_| bad())?;
+        if requests == 0 || secs == 0 {
+            return Err(format!("both numbers must be above 0, got {raw:?}"));
+        }
+        Ok(Self {
+            requests,
+            window: Duration::from_secs(secs),
+        })
+    }
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}s", self.requests, self.window.as_secs())
+    }
+}
+
+/// Limits per tier, and the looser one per client IP for anonymous requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub anonymous: RateLimit,
+    pub default: RateLimit,
+    pub premium: RateLimit,
+    pub ip: RateLimit,
+}
+
+/// The Claude API, when `CLAUDE_API_KEY` is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaudeConfig {
+    pub api_key: Secret,
+    pub model: String,
+    pub summary_model: String,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub redis_url: Option<Secret>,
+    pub redis_prefix: String,
+    pub claude: Option<ClaudeConfig>,
+    /// Model names are kept even without a key, so that `doctor` can show them.
+    pub claude_model: String,
+    pub claude_summary_model: String,
+    pub mcp_server_url: Option<String>,
+    pub metrics_token: Option<Secret>,
+    pub fpl_api_base_url: String,
+    pub fpl_snapshot_dir: Option<PathBuf>,
+    pub rate_limits: RateLimits,
+    pub trust_proxy_headers: bool,
+    pub context_token_limit: u32,
+    pub tool_max_depth: u32,
+    /// `None`: a random key per start (cookies do not survive a restart; logged at start).
+    pub session_secret: Option<Secret>,
+    /// Pause between the offline analyst's streamed pieces (`OFFLINE_ANALYST_PACE_MS`), so that
+    /// its answers stream like a model's; 0 in tests and benchmarks.
+    pub offline_pace: Duration,
+}
+
+/// One bad variable: `NAME: what is wrong`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+pub const DEFAULT_CLAUDE_MODEL: &str = "claude-sonnet-4-5";
+pub const DEFAULT_SUMMARY_MODEL: &str = "claude-haiku-4-5";
+
+impl Config {
+    /// Reads the process environment (after loading `.env`, if there is one).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable lookup (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+        let err = |var: &'static str, message: String| ConfigError { var, message };
+
+        let addr = match (var("LEPTOS_SITE_ADDR"), var("PORT")) {
+            (Some(a), _) => a
+                .trim()
+                .parse()
+                .map_err(|_| err("LEPTOS_SITE_ADDR", format!("expected host:port, got {a:?}")))?,
+            (None, Some(p)) => {
+                let port: u16 = p
+                    .trim()
+                    .parse()
+                    .map_err(|_| err("PORT", format!("expected a port number, got {p:?}")))?;
+                // A platform that sets PORT (Railway) routes to the container from outside.
+                SocketAddr::from(([0, 0, 0, 0], port))
+            }
+            (None, None) => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+
+        let database_url =
+            var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/fpl-chat.db".into());
+        let db = database_url.trim();
+        if !(db.starts_with("postgres://")
+            || db.starts_with("postgresql://")
+            || db.starts_with("sqlite:"))
+        {
+            return Err(err(
+                "DATABASE_URL",
+                "expected postgres://… or sqlite://… (the value is not shown: it may hold a password)".into(),
+            ));
+        }
+
+        let redis_url = var("REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(err(
+                    "REDIS_URL",
+                    "expected redis://… or rediss://… (the value is not shown)".into(),
+                ));
+            }
+        }
+
+        let url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            let value = var(name).unwrap_or_else(|| default.to_string());
+            let trimmed = value.trim().trim_end_matches('/').to_string();
+            if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
+                Ok(trimmed)
+            } else {
+                Err(err(name, format!("expected an http(s) URL, got {value:?}")))
+            }
+        };
+        let claude_base_url = url("CLAUDE_API_BASE_URL", "https://api.anthropic.com")?;
+        let fpl_api_base_url = url("FPL_API_BASE_URL", "https://fantasy.premierleague.com/api")?;
+        let mcp_server_url = match var("EXPRESS_MCP_SERVER_PRIVATE") {
+            Some(_) => Some(url("EXPRESS_MCP_SERVER_PRIVATE", "")?),
+            None => None,
+        };
+
+        let claude_model =
+            var("CLAUDE_MODEL_VERSION").unwrap_or_else(|| DEFAULT_CLAUDE_MODEL.into());
+        let claude_summary_model =
+            var("CLAUDE_SUMMARY_MODEL").unwrap_or_else(|| DEFAULT_SUMMARY_MODEL.into());
+        let claude = var("CLAUDE_API_KEY").map(|key| ClaudeConfig {
+            api_key: Secret::new(key.trim()),
+            model: claude_model.clone(),
+            summary_model: claude_summary_model.clone(),
+            base_url: claude_base_url.clone(),
+        });
+
+        let limit = |name: &'static str, default: &str| {
+            RateLimit::parse(&var(name).unwrap_or_else(|| default.into())).map_err(|m| err(name, m))
+        };
+        let rate_limits = RateLimits {
+            anonymous: limit("RATE_LIMIT_ANONYMOUS", "10/60s")?,
+            default: limit("RATE_LIMIT_DEFAULT", "20/60s")?,
+            premium: limit("RATE_LIMIT_PREMIUM", "40/60s")?,
+            ip: limit("RATE_LIMIT_IP", "60/60s")?,
+        };
+
+        let trust_proxy_headers = match var("TRUST_PROXY_HEADERS").as_deref().map(str::trim) {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => true,
+            Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => false,
+            Some(v) => {
+                return Err(err(
+                    "TRUST_PROXY_HEADERS",
+                    format!("expected true or false, got {v:?}"),
+                ))
+            }
+        };
+
+        let number = |name: &'static str, default: u32, min: u32, max: u32| {
+            let Some(raw) = var(name) else {
+                return Ok(default);
+            };
+            match raw.trim().parse::<u32>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(err(
+                    name,
+                    format!("expected a whole number from {min} to {max}, got {raw:?}"),
+                )),
+            }
+        };
+        let context_token_limit = number("CONTEXT_TOKEN_LIMIT", 100_000, 4_000, 1_000_000)?;
+        let tool_max_depth = number("TOOL_MAX_DEPTH", 5, 1, 50)?;
+        let offline_pace =
+            Duration::from_millis(number("OFFLINE_ANALYST_PACE_MS", 12, 0, 1_000)? as u64);
+
+        let redis_prefix = var("REDIS_PREFIX").unwrap_or_else(|| "fplchat:".into());
+        if redis_prefix
+            .chars()
+            .any(|c| c.is_whitespace() || c == '{' || c == '}')
+        {
+            return Err(err(
+                "REDIS_PREFIX",
+                "must not contain spaces or braces (braces are used for hash tags)".into(),
+            ));
+        }
+
+        let session_secret = var("SESSION_SECRET").map(Secret::new);
+        if let Some(s) = &session_secret {
+            if s.expose().len() < 32 {
+                return Err(err(
+                    "SESSION_SECRET",
+                    "must be at least 32 characters (e.g. `openssl rand -hex 32`)".into(),
+                ));
+            }
+        }
+
+        Ok(Self {
+            addr,
+            database_url,
+            redis_url: redis_url.map(Secret::new),
+            redis_prefix,
+            claude,
+            claude_model,
+            claude_summary_model,
+            mcp_server_url,
+            metrics_token: var("METRICS_AUTH_TOKEN").map(|t| Secret::new(t.trim())),
+            fpl_api_base_url,
+            fpl_snapshot_dir: var("FPL_SNAPSHOT_DIR").map(PathBuf::from),
+            rate_limits,
+            trust_proxy_headers,
+            context_token_limit,
+            tool_max_depth,
+            session_secret,
+            offline_pace,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.addr, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(c.database_url, "sqlite://data/fpl-chat.db");
+        assert!(c.redis_url.is_none() && c.claude.is_none() && c.metrics_token.is_none());
+        assert_eq!(c.rate_limits.anonymous.to_string(), "10/60s");
+        assert_eq!(c.rate_limits.default.to_string(), "20/60s");
+        assert_eq!(c.rate_limits.premium.to_string(), "40/60s");
+        assert_eq!(c.rate_limits.ip.to_string(), "60/60s");
+        assert_eq!(c.redis_prefix, "fplchat:");
+        assert_eq!(c.context_token_limit, 100_000);
+        assert_eq!(c.tool_max_depth, 5);
+        assert!(!c.trust_proxy_headers);
+        assert_eq!(c.fpl_api_base_url, "https://fantasy.premierleague.com/api");
+    }
+
+    #[test]
+    fn port_binds_all_interfaces_and_site_addr_wins() {
+        assert_eq!(
+            config(&[("PORT", "8080")]).unwrap().addr,
+            "0.0.0.0:8080".parse().unwrap()
+        );
+        let c = config(&[("PORT", "8080"), ("LEPTOS_SITE_ADDR", "127.0.0.1:4000")]).unwrap();
+        assert_eq!(c.addr, "127.0.0.1:4000".parse().unwrap());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, value) in [
+            ("PORT", "eighty"),
+            ("DATABASE_URL", "mysql://x"),
+            ("REDIS_URL", "http://x"),
+            ("RATE_LIMIT_DEFAULT", "20 per minute"),
+            ("RATE_LIMIT_IP", "0/60s"),
+            ("TOOL_MAX_DEPTH", "0"),
+            ("OFFLINE_ANALYST_PACE_MS", "-1"),
+            ("CONTEXT_TOKEN_LIMIT", "lots"),
+            ("TRUST_PROXY_HEADERS", "maybe"),
+            ("SESSION_SECRET", "short"),
+            ("FPL_API_BASE_URL", "ftp://x"),
+            ("REDIS_PREFIX", "a {b}"),
+        ] {
+            let e = config(&[(name, value)]).unwrap_err();
+            assert_eq!(e.var, name);
+            assert!(e
+                .to_string()
+                .starts_with(&format!("invalid configuration: {name}: ")));
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_or_errors() {
+        let c = config(&[
+            ("CLAUDE_API_KEY", "sk-ant-very-secret"),
+            ("METRICS_AUTH_TOKEN", "metrics-secret"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("very-secret") && !shown.contains("metrics-secret"));
+        let e = config(&[("DATABASE_URL", "mysql://u:hunter2@h/db")]).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn claude_settings_follow_the_key() {
+        let c = config(&[
+            ("CLAUDE_API_KEY", "k"),
+            ("CLAUDE_MODEL_VERSION", "claude-x"),
+            ("CLAUDE_API_BASE_URL", "http://127.0.0.1:9/"),
+        ])
+        .unwrap();
+        let claude = c.claude.unwrap();
+        assert_eq!(claude.model, "claude-x");
+        assert_eq!(claude.base_url, "http://127.0.0.1:9");
+        assert_eq!(claude.summary_model, DEFAULT_SUMMARY_MODEL);
+    }
+}

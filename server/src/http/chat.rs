@@ -1,0 +1,123 @@
+//! `POST /api/chat`: one chat turn as a `text/event-stream` (events in DESIGN.md's order).
+//!
+//! What is known before streaming is a JSON error `{"error":{"code","message"}}` with its
+//! status: 400 bad input, 404 a conversation that is not the caller's, 413 a body over
+//! [`MAX_BODY_BYTES`]. When the client goes away the stream is dropped, which cancels the turn
+//! (the partial answer is stored as interrupted).
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::StreamExt;
+use serde_json::json;
+use tokio_stream::wrappers::ReceiverStream;
+
+use app::backend::Viewer;
+use app::types::{ChatRequest, ErrorCode, MAX_MESSAGE_CHARS};
+
+use super::AppState;
+use crate::chat::ChatError;
+
+/// Largest accepted request body: a maximal message of 4-byte characters, JSON-escaped,
+/// with room for the rest of the object.
+pub const MAX_BODY_BYTES: usize = MAX_MESSAGE_CHARS * 4 + 16 * 1024;
+
+/// A JSON error response.
+pub fn error_response(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
+    let body = json!({ "error": { "code": code, "message": message.into() } });
+    (status, Json(body)).into_response()
+}
+
+pub async fn handler(State(state): State<AppState>, request: Request) -> Response {
+    let Some(viewer) = request.extensions().get::<Viewer>().copied() else {
+        return error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "no identity",
+        );
+    };
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidInput,
+            "Send the request as application/json.",
+        );
+    }
+    let bytes = match to_bytes(request.into_body(), MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                format!("The request is larger than {} KiB.", MAX_BODY_BYTES / 1024),
+            )
+        }
+    };
+    let body: ChatRequest = match serde_json::from_slice(&bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidInput,
+                format!(
+                    "The request must be JSON like {{\"message\": \"…\", \"conversation_id\": null}}: {e}"
+                ),
+            )
+        }
+    };
+    if body.message.trim().chars().count() > MAX_MESSAGE_CHARS {
+        return error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("The message is longer than {MAX_MESSAGE_CHARS} characters."),
+        );
+    }
+    let turn = match state
+        .chat
+        .start(viewer, body.conversation_id, &body.message)
+        .await
+    {
+        Ok(turn) => turn,
+        Err(ChatError::InvalidInput(message)) => {
+            return error_response(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, message)
+        }
+        Err(ChatError::NotFound) => {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "No such conversation.",
+            )
+        }
+        Err(ChatError::Internal(e)) => {
+            tracing::error!(error = %e, "chat turn could not start");
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Internal,
+                "The chat is unavailable right now. Please try again shortly.",
+            );
+        }
+    };
+    let events = ReceiverStream::new(turn.events)
+        .map(|event| Ok::<_, Infallible>(Event::default().event(event.name()).data(event.data())));
+    let mut response = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
+    // Proxies (nginx, Railway's edge) must not buffer the stream.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}

@@ -1,0 +1,82 @@
+//! The axum application: the routes of DESIGN.md, the Leptos pages and server functions, and
+//! the layers every request passes (metrics, identity, compression, body limits, tracing).
+pub mod chat;
+pub mod identity;
+pub mod ops;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::{CompressionLayer, Predicate};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use app::backend::SharedBackend;
+use app::{shell, App};
+
+use crate::chat::ChatService;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub chat: ChatService,
+    pub metrics: Arc<Metrics>,
+    pub cookie_key: cookie::Key,
+    /// Parsed `REDIS_URL` (connections are opened by the features that use Redis).
+    pub redis: Option<redis::Client>,
+    pub backend: SharedBackend,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Largest body any other endpoint accepts (server functions, forms).
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let backend = state.backend.clone();
+    let context = move || provide_context(backend.clone());
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(RequestBodyLimitLayer::new(MAX_FORM_BYTES));
+
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/api/metrics", get(ops::metrics))
+        .route("/api/chat", post(chat::handler))
+        .merge(pages)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            identity::layer,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), ops::record))
+        .layer(CompressionLayer::new().gzip(true).compress_when(
+            tower_http::compression::predicate::DefaultPredicate::new().and(
+                tower_http::compression::predicate::NotForContentType::new("text/event-stream"),
+            ),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,20 @@
+//! FPL Chat server: an axum + Leptos application in which people ask about Fantasy Premier
+//! League and an assistant answers by calling FPL tools.
+//!
+//! Modules are named after the features they hold: `http` (routes, identity, operations
+//! endpoints), `chat` (one turn and its tool loop), `llm` (model providers), `tools` (the tool
+//! backend seam and the built-in FPL tools), `fpl` (FPL data), `context` (tokens and history),
+//! `store` (PostgreSQL or SQLite), `metrics`, `pages` (what the UI's server functions do),
+//! `config` and `startup`.
+pub mod chat;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod fpl;
+pub mod http;
+pub mod llm;
+pub mod metrics;
+pub mod pages;
+pub mod startup;
+pub mod store;
+pub mod tools;

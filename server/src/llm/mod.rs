@@ -1,0 +1,105 @@
+//! The `Provider` seam: one model round as a stream of events (text deltas, complete
+//! tool_use blocks, usage, stop). [`offline::OfflineAnalyst`] is the embedded FPL analyst
+//! used when there is no Claude API key; the Anthropic provider lives in the server.
+//!
+//! The types below are the fixed contract.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::tools::ToolSpec;
+
+pub mod offline;
+
+pub use offline::OfflineAnalyst;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentBlock {
+    Text {
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    ToolResult {
+        tool_use_id: String,
+        content: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        structured: Option<Value>,
+        #[serde(default)]
+        is_error: bool,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub content: Vec<ContentBlock>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmRequest {
+    pub system: String,
+    pub messages: Vec<Message>, // first is a user message; roles alternate
+    pub tools: Vec<ToolSpec>,
+    pub max_tokens: u32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    EndTurn,
+    ToolUse,
+    MaxTokens,
+    StopSequence,
+    Refusal,
+    PauseTurn,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LlmEvent {
+    TextDelta(String),
+    /// A complete tool_use block (input already assembled and parsed).
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    Usage {
+        input_tokens: u64,
+        output_tokens: u64,
+    },
+    Stop(StopReason),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("the model is overloaded")]
+    Overloaded,
+    #[error("rate limited by the model provider")]
+    RateLimited,
+    #[error("model provider error: {0}")]
+    Upstream(String),
+}
+
+pub type LlmStream = futures::stream::BoxStream<'static, Result<LlmEvent, LlmError>>;
+
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// "offline" or "anthropic"
+    fn name(&self) -> &'static str;
+    fn model(&self) -> &str;
+    /// One model round: streams text deltas and complete tool_use blocks, then Usage, then Stop.
+    async fn stream(&self, request: LlmRequest) -> Result<LlmStream, LlmError>;
+}

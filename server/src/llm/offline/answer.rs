@@ -1,0 +1,984 @@
+//! Answer writing of the offline analyst.
+//!
+//! Promises: [`write`] turns the intent and the tool results of this turn into a short
+//! Markdown answer whose numbers come from the results' `structured` data; an `is_error`
+//! result (unknown or ambiguous name) becomes a clarifying answer with the tool's
+//! suggestions; greetings, thanks and help are answered without tools.
+
+use serde_json::Value;
+
+use crate::llm::offline::intent::{GwFocus, Intent};
+
+/// One tool result of the turn.
+#[derive(Debug, Clone)]
+pub struct ToolResultView {
+    pub name: String,
+    pub text: String,
+    pub structured: Value,
+    pub is_error: bool,
+}
+
+pub const HELP: &str = "I'm the offline FPL analyst. I can answer questions about Fantasy Premier League players, teams, fixtures and gameweeks from the current FPL data, for example:\n\n\
+- **Players:** \"How is Haaland doing?\", \"How much is Salah?\", \"Is Saka injured?\"\n\
+- **Form:** \"Who is in form?\", \"Semenyo's form over the last 3 gameweeks\"\n\
+- **Comparisons:** \"Compare Haaland and Watkins\"\n\
+- **Leaders:** \"Top scorers\", \"Most assists among defenders\", \"Best goalkeepers by saves\"\n\
+- **Fixtures:** \"Arsenal's next fixtures\", \"Who has the easiest fixtures for the next five gameweeks?\", \"Liverpool vs Chelsea\"\n\
+- **Gameweeks:** \"When is the next deadline?\", \"What was the average score?\", \"Who was the most captained player?\"\n\
+- **Teams:** \"Show the league table\", \"Where are Spurs in the table?\", \"Who is injured at Arsenal?\", \"How many goals have Chelsea scored?\"";
+
+pub const GREETING: &str = "Hi! I'm your FPL assistant. Ask me about players, prices, injuries, form, fixtures, gameweeks or the league table — for example \"How is Haaland doing?\" or \"Who has the easiest fixtures for the next five gameweeks?\"";
+
+pub const THANKS: &str = "You're welcome! Ask me anything else about FPL whenever you like — good luck with your team this gameweek.";
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or("")
+}
+
+fn n(v: &Value, k: &str) -> String {
+    match &v[k] {
+        Value::Number(x) => {
+            if let Some(i) = x.as_i64() {
+                i.to_string()
+            } else {
+                format!("{:.1}", x.as_f64().unwrap_or(0.0))
+            }
+        }
+        Value::Null => "–".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn f1(v: &Value, k: &str) -> String {
+    format!("{:.1}", v[k].as_f64().unwrap_or(0.0))
+}
+
+fn f2(v: &Value, k: &str) -> String {
+    format!("{:.2}", v[k].as_f64().unwrap_or(0.0))
+}
+
+fn plural(count: &str, one: &str, many: &str) -> String {
+    if count == "1" {
+        format!("{count} {one}")
+    } else {
+        format!("{count} {many}")
+    }
+}
+
+fn ordinal(v: i64) -> String {
+    let suffix = match (v % 10, v % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{v}{suffix}")
+}
+
+fn arr(v: &Value) -> &[Value] {
+    v.as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+fn fixtures_inline(fx: &Value) -> String {
+    arr(fx)
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} ({}, FDR {})",
+                f["gameweek"]
+                    .as_u64()
+                    .map(|g| format!("GW{g}"))
+                    .unwrap_or_else(|| "TBC".into()),
+                s(f, "opponent"),
+                if f["home"].as_bool().unwrap_or(false) {
+                    "H"
+                } else {
+                    "A"
+                },
+                n(f, "difficulty")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Write the answer for `intent` from this turn's tool results.
+pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
+    match intent {
+        Intent::Greeting => return GREETING.to_string(),
+        Intent::Thanks => return THANKS.to_string(),
+        Intent::Help => return HELP.to_string(),
+        _ => {}
+    }
+    let Some(first) = results.first() else {
+        return HELP.to_string();
+    };
+    if let Some(err) = results.iter().find(|r| r.is_error) {
+        return clarify(err);
+    }
+    let v = &first.structured;
+    match intent {
+        Intent::PlayerStats(_) => player_stats(v),
+        Intent::PlayerPrice(_) => player_price(v),
+        Intent::PlayerAvailability(_) => player_availability(v),
+        Intent::PlayerForm(..) => player_form(first),
+        Intent::Compare(_) => compare(v),
+        Intent::TeamInfo(_) => team_info(first),
+        Intent::TeamInjuries(_) => team_injuries(v),
+        Intent::TeamGoals(_) => team_goals(v),
+        Intent::TablePosition(_) => table_position(v),
+        Intent::LeagueTable => league_table(v),
+        Intent::TeamForm(..) => team_form(first),
+        Intent::Leaders(..) => leaders(v),
+        Intent::InForm(_) => in_form(v),
+        Intent::TeamFixtures(..) | Intent::HeadToHead(..) => fixtures(first),
+        Intent::EasiestFixtures(_, _, hardest) => easiest(first, *hardest),
+        Intent::TeamDifficulty(..) => team_difficulty(first),
+        Intent::Deadline => deadline(first),
+        Intent::Gameweek(_, focus) => gameweek(first, *focus),
+        Intent::Greeting | Intent::Thanks | Intent::Help => HELP.to_string(),
+    }
+}
+
+fn clarify(r: &ToolResultView) -> String {
+    let v = &r.structured;
+    match s(v, "error") {
+        "ambiguous" => {
+            let cands: Vec<String> = arr(&v["candidates"])
+                .iter()
+                .map(|c| {
+                    if c["position"].is_string() {
+                        format!(
+                            "- **{}** ({}, {}, {})",
+                            s(c, "fullName"),
+                            s(c, "teamName"),
+                            s(c, "position"),
+                            s(c, "priceText")
+                        )
+                    } else {
+                        format!("- **{}**", s(c, "name"))
+                    }
+                })
+                .collect();
+            format!(
+                "\"{}\" could be more than one {}. Which one do you mean?\n\n{}",
+                s(v, "query"),
+                if s(v, "kind") == "team" {
+                    "team"
+                } else {
+                    "player"
+                },
+                cands.join("\n")
+            )
+        }
+        "not_found" => {
+            let sugg: Vec<String> = arr(&v["suggestions"])
+                .iter()
+                .map(|c| match c["team"].as_str() {
+                    Some(t) => format!("**{}** ({t})", s(c, "name")),
+                    None => format!("**{}**", s(c, "name")),
+                })
+                .collect();
+            if sugg.is_empty() {
+                format!(
+                    "I couldn't find \"{}\" in the FPL data. Could you check the spelling?",
+                    s(v, "query")
+                )
+            } else {
+                format!(
+                    "I couldn't find \"{}\". Did you mean {}?",
+                    s(v, "query"),
+                    sugg.join(" or ")
+                )
+            }
+        }
+        _ => format!("I couldn't answer that: {}", r.text),
+    }
+}
+
+fn player_head(p: &Value) -> String {
+    format!(
+        "**{}** ({}, {}, {})",
+        s(p, "fullName"),
+        s(p, "teamName"),
+        s(p, "position"),
+        s(p, "priceText")
+    )
+}
+
+fn player_stats(v: &Value) -> String {
+    let p = &v["player"];
+    let mut out = format!(
+        "{} has **{} points** this season: {}, {} and {} in {} minutes (form {}, {} points per game).",
+        player_head(p),
+        n(p, "totalPoints"),
+        plural(&n(p, "goals"), "goal", "goals"),
+        plural(&n(p, "assists"), "assist", "assists"),
+        plural(&n(p, "bonus"), "bonus point", "bonus points"),
+        n(p, "minutes"),
+        f1(p, "form"),
+        f1(p, "pointsPerGame"),
+    );
+    out.push_str(&format!(
+        "\n\n- **xG / xA:** {} / {}\n- **Clean sheets:** {}",
+        f2(p, "expectedGoals"),
+        f2(p, "expectedAssists"),
+        n(p, "cleanSheets")
+    ));
+    if s(p, "position") == "GKP" {
+        out.push_str(&format!("\n- **Saves:** {}", n(p, "saves")));
+    }
+    out.push_str(&format!(
+        "\n- **Selected by:** {}%\n- **Availability:** {}",
+        f1(p, "selectedByPercent"),
+        s(p, "availability")
+    ));
+    let fx = fixtures_inline(&v["fixtures"]);
+    if !fx.is_empty() {
+        out.push_str(&format!("\n- **Next fixtures:** {fx}"));
+    } else if v["fixtures"].is_array() {
+        out.push_str("\n- **Next fixtures:** none left this season");
+    }
+    out
+}
+
+fn player_price(v: &Value) -> String {
+    let p = &v["player"];
+    let change = p["priceChangeSinceStart"].as_f64().unwrap_or(0.0);
+    let change_text = if change.abs() < 1e-9 {
+        "unchanged since the start of the season".to_string()
+    } else {
+        format!(
+            "{} £{:.1}m since the start of the season",
+            if change > 0.0 { "up" } else { "down" },
+            change.abs()
+        )
+    };
+    format!(
+        "**{}** ({}, {}) costs **{}** — {}. He has {} points and is selected by {}% of managers.",
+        s(p, "fullName"),
+        s(p, "teamName"),
+        s(p, "position"),
+        s(p, "priceText"),
+        change_text,
+        n(p, "totalPoints"),
+        f1(p, "selectedByPercent")
+    )
+}
+
+fn player_availability(v: &Value) -> String {
+    let p = &v["player"];
+    let status = s(p, "status");
+    let lead = match status {
+        "available"
+            if p["chanceOfPlayingNextRound"]
+                .as_u64()
+                .is_some_and(|c| c < 100) =>
+        {
+            "is available but flagged"
+        }
+        "available" => "is **available** — no injury news",
+        "injured" => "is **injured**",
+        "doubtful" => "is **doubtful**",
+        "suspended" => "is **suspended**",
+        _ => "is **unavailable**",
+    };
+    let mut out = format!("**{}** ({}) {}.", s(p, "fullName"), s(p, "teamName"), lead);
+    if let Some(c) = p["chanceOfPlayingNextRound"].as_u64() {
+        out.push_str(&format!(" Chance of playing next round: **{c}%**."));
+    }
+    let news = s(p, "news");
+    if !news.is_empty() {
+        out.push_str(&format!("\n\nLatest news: \"{news}\""));
+        if let Some(added) = p["newsAdded"].as_str() {
+            out.push_str(&format!(" (added {})", added.get(..10).unwrap_or(added)));
+        }
+    }
+    out
+}
+
+fn player_form(r: &ToolResultView) -> String {
+    let v = &r.structured;
+    let p = &v["player"];
+    if v["historyAvailable"].as_bool() == Some(false) {
+        let season = &v["season"];
+        return format!(
+            "Per-gameweek history for **{}** ({}) is not available in this data snapshot, so I can't break down recent gameweeks. His FPL form figure (average points per match over the last 30 days) is **{}**, and he finished with {} points this season ({} goals, {} assists).",
+            s(p, "fullName"),
+            s(p, "teamName"),
+            f1(v, "fplForm"),
+            n(season, "points"),
+            n(season, "goals"),
+            n(season, "assists")
+        );
+    }
+    let c = &v["current"];
+    let w = &v["window"];
+    let mut out = format!(
+        "**{}** ({}) over the last {} gameweeks (GW{}–GW{}): **{} points** ({} per gameweek), {}, {}, {} bonus, xG {}, xA {} in {} minutes.",
+        s(p, "fullName"),
+        s(p, "teamName"),
+        n(c, "gameweeks"),
+        n(w, "from"),
+        n(w, "to"),
+        n(c, "points"),
+        f1(c, "pointsPerGameweek"),
+        plural(&n(c, "goals"), "goal", "goals"),
+        plural(&n(c, "assists"), "assist", "assists"),
+        n(c, "bonus"),
+        f2(c, "xg"),
+        f2(c, "xa"),
+        n(c, "minutes")
+    );
+    let gws: Vec<String> = arr(&v["gameweeks"])
+        .iter()
+        .map(|g| {
+            format!(
+                "GW{} {} ({}) {} pts",
+                n(g, "gameweek"),
+                s(g, "opponent"),
+                if g["home"].as_bool().unwrap_or(false) {
+                    "H"
+                } else {
+                    "A"
+                },
+                n(g, "points")
+            )
+        })
+        .collect();
+    if !gws.is_empty() {
+        out.push_str(&format!("\n\n- {}", gws.join("\n- ")));
+    }
+    if v["previous"].is_object() {
+        let prev = &v["previous"];
+        let change = v["pointsChange"].as_i64().unwrap_or(0);
+        out.push_str(&format!(
+            "\n\nThe {} gameweeks before that (GW{}–GW{}) brought {} points, so he is **{}**.",
+            n(prev, "gameweeks"),
+            n(&v["previousWindow"], "from"),
+            n(&v["previousWindow"], "to"),
+            n(prev, "points"),
+            match change.signum() {
+                1 => format!("up {change} points"),
+                -1 => format!("down {} points", -change),
+                _ => "level".to_string(),
+            }
+        ));
+    }
+    out
+}
+
+fn compare(v: &Value) -> String {
+    let players = arr(&v["players"]);
+    let mut out = format!(
+        "{}\n\n| | {} |\n|---|{}\n",
+        players
+            .iter()
+            .map(player_head)
+            .collect::<Vec<_>>()
+            .join(" vs "),
+        players
+            .iter()
+            .map(|p| s(p, "name").to_string())
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(players.len())
+    );
+    let mut leads: Vec<String> = Vec::new();
+    for c in arr(&v["categories"]) {
+        let label = match s(c, "category") {
+            "points" => "Points",
+            "goals" => "Goals",
+            "assists" => "Assists",
+            "minutes" => "Minutes",
+            "clean_sheets" => "Clean sheets",
+            "bonus" => "Bonus",
+            "yellow_cards" => "Yellow cards",
+            "red_cards" => "Red cards",
+            "saves" => "Saves",
+            "price" => "Price",
+            "form" => "Form",
+            "selected" => "Selected by",
+            other => other,
+        };
+        let leaders: Vec<&str> = arr(&c["leaders"])
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        out.push_str(&format!(
+            "| {label} | {} |\n",
+            arr(&c["values"])
+                .iter()
+                .map(|x| {
+                    let d = s(x, "display");
+                    if leaders.contains(&s(x, "name")) {
+                        format!("**{d}**")
+                    } else {
+                        d.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
+        if s(c, "category") == "points" && leaders.len() == 1 {
+            leads.push(format!("{} leads on points", leaders[0]));
+        }
+        if s(c, "category") == "price" && leaders.len() == 1 {
+            leads.push(format!("{} is the cheaper option", leaders[0]));
+        }
+    }
+    if !leads.is_empty() {
+        out.push_str(&format!("\n{}.", leads.join("; ")));
+    }
+    if let Some(fx) = v["fixtures"].as_object() {
+        let lines: Vec<String> = players
+            .iter()
+            .filter_map(|p| {
+                let id = p["id"].as_u64()?.to_string();
+                let f = fixtures_inline(fx.get(&id)?);
+                (!f.is_empty()).then(|| format!("- **{}:** {}", s(p, "name"), f))
+            })
+            .collect();
+        if !lines.is_empty() {
+            out.push_str(&format!("\n\nNext fixtures:\n{}", lines.join("\n")));
+        }
+    }
+    out
+}
+
+fn team_record(t: &Value) -> String {
+    format!(
+        "P{} W{} D{} L{}, {} scored, {} conceded (GD {:+}), {} points",
+        n(t, "played"),
+        n(t, "won"),
+        n(t, "drawn"),
+        n(t, "lost"),
+        n(t, "goalsFor"),
+        n(t, "goalsAgainst"),
+        t["goalDifference"].as_i64().unwrap_or(0),
+        n(t, "points")
+    )
+}
+
+fn team_info(r: &ToolResultView) -> String {
+    let v = &r.structured;
+    let t = &v["team"];
+    let mut out = format!(
+        "**{}** are **{}** in the table: {}.",
+        s(t, "name"),
+        ordinal(t["position"].as_i64().unwrap_or(0)),
+        team_record(t)
+    );
+    let form: Vec<String> = arr(&v["form"])
+        .iter()
+        .map(|f| s(f, "result").to_string())
+        .collect();
+    if !form.is_empty() {
+        out.push_str(&format!(
+            "\n\n- **Form (last {}):** {}",
+            form.len(),
+            form.join(" ")
+        ));
+    }
+    let fx = fixtures_inline(&v["fixtures"]);
+    if !fx.is_empty() {
+        out.push_str(&format!("\n- **Next fixtures:** {fx}"));
+    }
+    let top: Vec<String> = arr(&v["topPlayers"])
+        .iter()
+        .take(3)
+        .map(|p| {
+            format!(
+                "{} ({}, {} pts)",
+                s(p, "name"),
+                s(p, "priceText"),
+                n(p, "totalPoints")
+            )
+        })
+        .collect();
+    if !top.is_empty() {
+        out.push_str(&format!("\n- **Top FPL players:** {}", top.join(", ")));
+    }
+    out
+}
+
+fn team_injuries(v: &Value) -> String {
+    let t = &v["team"];
+    let list = arr(&v["injuries"]);
+    if list.is_empty() {
+        return format!(
+            "**{}** have no injured, doubtful or suspended players listed right now.",
+            s(t, "name")
+        );
+    }
+    let lines: Vec<String> = list
+        .iter()
+        .map(|p| {
+            let chance = p["chanceOfPlayingNextRound"]
+                .as_u64()
+                .map(|c| format!(", {c}% chance of playing"))
+                .unwrap_or_default();
+            let news = s(p, "news");
+            format!(
+                "- **{}** ({}) — {}{}{}",
+                s(p, "name"),
+                s(p, "position"),
+                s(p, "status"),
+                chance,
+                if news.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {news}")
+                }
+            )
+        })
+        .collect();
+    format!(
+        "**{}** have {} flagged:\n\n{}",
+        s(t, "name"),
+        plural(&list.len().to_string(), "player", "players"),
+        lines.join("\n")
+    )
+}
+
+fn team_goals(v: &Value) -> String {
+    let t = &v["team"];
+    format!(
+        "**{}** have scored **{} goals** and conceded {} in {} league matches (goal difference {:+}). They are {} with {} points.",
+        s(t, "name"),
+        n(t, "goalsFor"),
+        n(t, "goalsAgainst"),
+        n(t, "played"),
+        t["goalDifference"].as_i64().unwrap_or(0),
+        ordinal(t["position"].as_i64().unwrap_or(0)),
+        n(t, "points")
+    )
+}
+
+fn table_position(v: &Value) -> String {
+    let t = &v["team"];
+    let form: String = arr(&v["form"])
+        .iter()
+        .map(|f| s(f, "result").to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut out = format!(
+        "**{}** are **{}** in the Premier League with **{} points** (P{} W{} D{} L{}, {} scored, {} conceded, GD {:+}).",
+        s(t, "name"),
+        ordinal(t["position"].as_i64().unwrap_or(0)),
+        n(t, "points"),
+        n(t, "played"),
+        n(t, "won"),
+        n(t, "drawn"),
+        n(t, "lost"),
+        n(t, "goalsFor"),
+        n(t, "goalsAgainst"),
+        t["goalDifference"].as_i64().unwrap_or(0)
+    );
+    if !form.is_empty() {
+        out.push_str(&format!(" Recent form: {form}."));
+    }
+    out
+}
+
+fn league_table(v: &Value) -> String {
+    let mut out = String::from("Here is the Premier League table, computed from the finished matches:\n\n| # | Team | P | W | D | L | GF | GA | GD | Pts |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    for r in arr(&v["table"]) {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:+} | **{}** |\n",
+            n(r, "position"),
+            s(r, "name"),
+            n(r, "played"),
+            n(r, "won"),
+            n(r, "drawn"),
+            n(r, "lost"),
+            n(r, "goalsFor"),
+            n(r, "goalsAgainst"),
+            r["goalDifference"].as_i64().unwrap_or(0),
+            n(r, "points")
+        ));
+    }
+    out.trim_end().to_string()
+}
+
+fn team_form(r: &ToolResultView) -> String {
+    let v = &r.structured;
+    let t = &v["team"];
+    let c = &v["current"];
+    let results: Vec<String> = arr(&v["results"])
+        .iter()
+        .map(|f| {
+            format!(
+                "GW{} {} ({}) {} {}-{}",
+                n(f, "gameweek"),
+                s(f, "opponent"),
+                if f["home"].as_bool().unwrap_or(false) {
+                    "H"
+                } else {
+                    "A"
+                },
+                s(f, "result"),
+                n(f, "goalsFor"),
+                n(f, "goalsAgainst")
+            )
+        })
+        .collect();
+    let mut out = format!(
+        "**{}** in their last {} matches: **W{} D{} L{}**, {} scored and {} conceded ({} points).\n\n- {}",
+        s(t, "name"),
+        n(c, "matches"),
+        n(c, "won"),
+        n(c, "drawn"),
+        n(c, "lost"),
+        n(c, "goalsFor"),
+        n(c, "goalsAgainst"),
+        n(c, "points"),
+        results.join("\n- ")
+    );
+    if v["previous"].is_object() {
+        let p = &v["previous"];
+        out.push_str(&format!(
+            "\n\nThe {} matches before: W{} D{} L{} ({} points).",
+            n(p, "matches"),
+            n(p, "won"),
+            n(p, "drawn"),
+            n(p, "lost"),
+            n(p, "points")
+        ));
+    }
+    out
+}
+
+fn leaders(v: &Value) -> String {
+    let cat = match s(v, "category") {
+        "clean_sheets" => "clean sheets",
+        "points" => "total points",
+        "bonus" => "bonus points",
+        other => other,
+    };
+    let scope = match s(v, "position") {
+        "GKP" => " among goalkeepers",
+        "DEF" => " among defenders",
+        "MID" => " among midfielders",
+        "FWD" => " among forwards",
+        _ => "",
+    };
+    let list = arr(&v["leaders"]);
+    if list.is_empty() {
+        return format!("No player has recorded any {cat}{scope} yet this season.");
+    }
+    let lines: Vec<String> = list
+        .iter()
+        .map(|p| {
+            let extra = if s(v, "category") == "cards" {
+                format!(
+                    " ({} yellow, {} red)",
+                    n(p, "yellowCards"),
+                    n(p, "redCards")
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "{}. **{}** ({}, {}, {}) — {}{}",
+                n(p, "rank"),
+                s(p, "name"),
+                s(p, "team"),
+                s(p, "position"),
+                s(p, "priceText"),
+                n(p, "value"),
+                extra
+            )
+        })
+        .collect();
+    format!("Most {cat}{scope} this season:\n\n{}", lines.join("\n"))
+}
+
+fn in_form(v: &Value) -> String {
+    let scope = match s(v, "position") {
+        "GKP" => "goalkeepers",
+        "DEF" => "defenders",
+        "MID" => "midfielders",
+        "FWD" => "forwards",
+        _ => "players",
+    };
+    let lines: Vec<String> = arr(&v["ranking"])
+        .iter()
+        .take(10)
+        .map(|p| {
+            format!(
+                "{}. **{}** ({}, {}, {}) — form {}, {} pts this season",
+                n(p, "rank"),
+                s(p, "name"),
+                s(p, "team"),
+                s(p, "position"),
+                s(p, "priceText"),
+                f1(p, "form"),
+                n(p, "totalPoints")
+            )
+        })
+        .collect();
+    format!(
+        "The {scope} in the best form (FPL form = average points per match over the last 30 days):\n\n{}",
+        lines.join("\n")
+    )
+}
+
+fn fixtures(r: &ToolResultView) -> String {
+    let v = &r.structured;
+    let list = arr(&v["fixtures"]);
+    let mut out = String::new();
+    if let Some(note) = v["note"].as_str() {
+        out.push_str(note);
+        out.push_str("\n\n");
+    }
+    if list.is_empty() {
+        out.push_str(&format!("No matches found for {}.", s(v, "subject")));
+        return out;
+    }
+    out.push_str(&format!("**{}**:\n\n", s(v, "subject")));
+    let lines: Vec<String> = list
+        .iter()
+        .map(|f| {
+            let gw = f["gameweek"]
+                .as_u64()
+                .map(|g| format!("GW{g}"))
+                .unwrap_or_else(|| "TBC".into());
+            if f["finished"].as_bool().unwrap_or(false) {
+                format!(
+                    "- {gw}: {} **{}-{}** {}",
+                    s(f, "home"),
+                    n(f, "homeScore"),
+                    n(f, "awayScore"),
+                    s(f, "away")
+                )
+            } else {
+                let when = f["kickoffText"].as_str().unwrap_or("date to be confirmed");
+                format!(
+                    "- {gw} ({when}): {} v {} — FDR {} {} / {} {}",
+                    s(f, "home"),
+                    s(f, "away"),
+                    s(f, "homeShort"),
+                    n(f, "homeDifficulty"),
+                    s(f, "awayShort"),
+                    n(f, "awayDifficulty")
+                )
+            }
+        })
+        .collect();
+    out.push_str(&lines.join("\n"));
+    out
+}
+
+fn run_inline(t: &Value) -> String {
+    arr(&t["gameweeks"])
+        .iter()
+        .map(|g| {
+            let fx = arr(&g["fixtures"]);
+            if fx.is_empty() {
+                format!("GW{} blank", n(g, "gameweek"))
+            } else {
+                format!(
+                    "GW{} {}",
+                    n(g, "gameweek"),
+                    fx.iter()
+                        .map(|f| format!(
+                            "{} ({}) {}",
+                            s(f, "opponent"),
+                            if f["home"].as_bool().unwrap_or(false) {
+                                "H"
+                            } else {
+                                "A"
+                            },
+                            n(f, "difficulty")
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn easiest(r: &ToolResultView, hardest: bool) -> String {
+    let v = &r.structured;
+    if v["seasonOver"].as_bool() == Some(true) {
+        return "The season is over, so there are no upcoming fixtures to rate. Ask me again once next season's fixtures are out — or ask about this season's final table or leaders.".to_string();
+    }
+    let gws = arr(&v["gameweeks"]);
+    let from = gws.first().map(|g| g.to_string()).unwrap_or_default();
+    let to = gws.last().map(|g| g.to_string()).unwrap_or_default();
+    let mut teams: Vec<&Value> = arr(&v["teams"]).iter().collect();
+    if hardest {
+        teams.reverse();
+    }
+    let lines: Vec<String> = teams
+        .iter()
+        .take(5)
+        .enumerate()
+        .map(|(i, t)| {
+            let mut extra = String::new();
+            if !arr(&t["doubleGameweeks"]).is_empty() {
+                extra.push_str(" · double gameweek");
+            }
+            if !arr(&t["blankGameweeks"]).is_empty() {
+                extra.push_str(" · has a blank");
+            }
+            format!(
+                "{}. **{}** — average FDR **{}**: {}{}",
+                i + 1,
+                s(t, "team"),
+                f2(t, "averageDifficulty"),
+                run_inline(t),
+                extra
+            )
+        })
+        .collect();
+    format!(
+        "{} fixtures over the next {} gameweeks (GW{from}–GW{to}), by average FPL difficulty (1 easy – 5 hard):\n\n{}",
+        if hardest { "Hardest" } else { "Easiest" },
+        gws.len(),
+        lines.join("\n")
+    )
+}
+
+fn team_difficulty(r: &ToolResultView) -> String {
+    let v = &r.structured;
+    if v["seasonOver"].as_bool() == Some(true) {
+        return "The season is over, so there are no upcoming fixtures to rate.".to_string();
+    }
+    let Some(t) = arr(&v["teams"]).first() else {
+        return r.text.clone();
+    };
+    let mut out = format!(
+        "**{}** over the next {} gameweeks have an average FDR of **{}** across {} matches: {}.",
+        s(t, "team"),
+        arr(&v["gameweeks"]).len(),
+        f2(t, "averageDifficulty"),
+        n(t, "fixtureCount"),
+        run_inline(t)
+    );
+    if !arr(&t["doubleGameweeks"]).is_empty() {
+        out.push_str(&format!(
+            " Double gameweek: {}.",
+            arr(&t["doubleGameweeks"])
+                .iter()
+                .map(|g| format!("GW{g}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !arr(&t["blankGameweeks"]).is_empty() {
+        out.push_str(&format!(
+            " Blank: {}.",
+            arr(&t["blankGameweeks"])
+                .iter()
+                .map(|g| format!("GW{g}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    out
+}
+
+fn deadline(r: &ToolResultView) -> String {
+    let v = &r.structured;
+    if v["available"].as_bool() == Some(false) {
+        return r.text.clone();
+    }
+    let g = &v["gameweek"];
+    format!(
+        "The next deadline is for **{}**: **{}**.",
+        s(g, "name"),
+        s(g, "deadlineText")
+    )
+}
+
+fn gameweek(r: &ToolResultView, focus: GwFocus) -> String {
+    let v = &r.structured;
+    if v["available"].as_bool() == Some(false) {
+        return r.text.clone();
+    }
+    let g = &v["gameweek"];
+    let name = s(g, "name");
+    let started =
+        g["finished"].as_bool().unwrap_or(false) || g["isCurrent"].as_bool().unwrap_or(false);
+    if !started {
+        return format!("**{name}** hasn't started yet — the deadline is **{}**. Scores, captaincy and chip numbers appear once it is under way.", s(g, "deadlineText"));
+    }
+    let pl = |k: &str| -> String {
+        let p = &g[k];
+        if p.is_null() {
+            "unknown".into()
+        } else {
+            format!("**{}** ({})", s(p, "name"), s(p, "team"))
+        }
+    };
+    let chips: Vec<String> = arr(&g["chipPlays"])
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                s(c, "chip"),
+                crate::tools::fpl::thousands(c["played"].as_u64().unwrap_or(0))
+            )
+        })
+        .collect();
+    match focus {
+        GwFocus::Average => format!(
+            "The average score in **{name}** was **{} points**; the highest was {}.",
+            n(g, "averageScore"),
+            n(g, "highestScore")
+        ),
+        GwFocus::Highest => format!(
+            "The highest score in **{name}** was **{} points** (average {}).",
+            n(g, "highestScore"),
+            n(g, "averageScore")
+        ),
+        GwFocus::Captain => format!(
+            "In **{name}** the most captained player was {}, and the most vice-captained was {}.",
+            pl("mostCaptained"),
+            pl("mostViceCaptained")
+        ),
+        GwFocus::Chips => format!(
+            "Chips played in **{name}**: {}.",
+            if chips.is_empty() {
+                "no data".to_string()
+            } else {
+                chips.join(", ")
+            }
+        ),
+        GwFocus::Transfers => format!(
+            "In **{name}** the most transferred-in player was {}; {} transfers were made.",
+            pl("mostTransferredIn"),
+            crate::tools::fpl::thousands(g["transfersMade"].as_u64().unwrap_or(0))
+        ),
+        GwFocus::TopPlayer | GwFocus::General => {
+            let top = &g["topPlayer"];
+            let mut out = format!(
+                "**{name}** ({}): average score **{}**, highest **{}**.\n\n- **Most captained:** {}\n- **Most vice-captained:** {}\n- **Most selected:** {}\n- **Most transferred in:** {}",
+                if g["finished"].as_bool().unwrap_or(false) { "finished" } else { "in progress" },
+                n(g, "averageScore"),
+                n(g, "highestScore"),
+                pl("mostCaptained"),
+                pl("mostViceCaptained"),
+                pl("mostSelected"),
+                pl("mostTransferredIn")
+            );
+            if top.is_object() {
+                out.push_str(&format!(
+                    "\n- **Top player:** {} ({}) with {} points",
+                    s(top, "name"),
+                    s(top, "team"),
+                    n(top, "points")
+                ));
+            }
+            if !chips.is_empty() {
+                out.push_str(&format!("\n- **Chips:** {}", chips.join(", ")));
+            }
+            out
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! The Prometheus registry (prometheus-client) that every component records into, and its text
+//! exposition for `GET /api/metrics`. Names follow Prometheus conventions (base units,
+//! `_total` counters); process metrics come from `/proc/self`.
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TurnLabels {
+    pub provider: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ToolLabels {
+    pub tool: String,
+    pub outcome: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms … ~16 s
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// All metrics of the process. Cheap to clone handles; record from anywhere.
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_duration: Family<HttpLabels, Histogram, fn() -> Histogram>,
+    pub chat_turns: Family<TurnLabels, Counter>,
+    pub chat_turn_duration: Family<TurnLabels, Histogram, fn() -> Histogram>,
+    pub tool_calls: Family<ToolLabels, Counter>,
+    pub tool_duration: Family<ToolLabels, Histogram, fn() -> Histogram>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route and status",
+            http_requests.clone(),
+        );
+        let http_duration: Family<HttpLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time to produce the response head, by method, route and status",
+            Unit::Seconds,
+            http_duration.clone(),
+        );
+        let chat_turns = Family::<TurnLabels, Counter>::default();
+        registry.register(
+            "chat_turns",
+            "Chat turns by LLM provider and outcome (complete, interrupted, error)",
+            chat_turns.clone(),
+        );
+        let chat_turn_duration: Family<TurnLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "chat_turn_duration",
+            "Whole chat turns, from request to stored answer",
+            Unit::Seconds,
+            chat_turn_duration.clone(),
+        );
+        let tool_calls = Family::<ToolLabels, Counter>::default();
+        registry.register(
+            "tool_calls",
+            "Tool calls by tool and outcome (ok, error result, backend failure)",
+            tool_calls.clone(),
+        );
+        let tool_duration: Family<ToolLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "tool_call_duration",
+            "Tool call durations by tool and outcome",
+            Unit::Seconds,
+            tool_duration.clone(),
+        );
+        registry.register_collector(Box::new(ProcessCollector));
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            chat_turns,
+            chat_turn_duration,
+            tool_calls,
+            tool_duration,
+        }
+    }
+
+    pub fn record_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let labels = HttpLabels {
+            method: method.to_string(),
+            route: route.to_string(),
+            status,
+        };
+        self.http_requests.get_or_create(&labels).inc();
+        self.http_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn record_turn(&self, provider: &str, outcome: &str, elapsed: Duration) {
+        let labels = TurnLabels {
+            provider: provider.to_string(),
+            outcome: outcome.to_string(),
+        };
+        self.chat_turns.get_or_create(&labels).inc();
+        self.chat_turn_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn record_tool(&self, tool: &str, outcome: &str, elapsed: Duration) {
+        let labels = ToolLabels {
+            tool: tool.to_string(),
+            outcome: outcome.to_string(),
+        };
+        self.tool_calls.get_or_create(&labels).inc();
+        self.tool_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The OpenMetrics text format (what prometheus-client writes).
+    pub fn encode_openmetrics(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+            let _ = writeln!(out, "# EOF");
+        }
+        out
+    }
+
+    /// The classic Prometheus text format 0.0.4, for scrapers and tools (promtool) that do not
+    /// ask for OpenMetrics: counter families are named with their `_total` suffix, and the
+    /// `# UNIT` and `# EOF` lines, which 0.0.4 does not have, are left out.
+    pub fn encode_prometheus(&self) -> String {
+        openmetrics_to_prometheus(&self.encode_openmetrics())
+    }
+}
+
+/// Rewrites prometheus-client's OpenMetrics output as Prometheus text format 0.0.4.
+fn openmetrics_to_prometheus(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let rewritten = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match rewritten {
+            Some(l) => out.push_str(&l),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads the process's own resource use from `/proc/self` at scrape time.
+#[derive(Debug)]
+struct ProcessCollector;
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(stat) = ProcStat::read() else {
+            return Ok(());
+        };
+        let rss = ConstGauge::new(stat.rss_bytes as i64);
+        rss.encode(encoder.encode_descriptor(
+            "process_resident_memory",
+            "Resident memory size",
+            Some(&Unit::Bytes),
+            rss.metric_type(),
+        )?)?;
+        let virt = ConstGauge::new(stat.virtual_bytes as i64);
+        virt.encode(encoder.encode_descriptor(
+            "process_virtual_memory",
+            "Virtual memory size",
+            Some(&Unit::Bytes),
+            virt.metric_type(),
+        )?)?;
+        let cpu = ConstCounter::new(stat.cpu_seconds);
+        cpu.encode(encoder.encode_descriptor(
+            "process_cpu",
+            "User and system CPU time spent",
+            Some(&Unit::Seconds),
+            cpu.metric_type(),
+        )?)?;
+        let threads = ConstGauge::new(stat.threads);
+        threads.encode(encoder.encode_descriptor(
+            "process_threads",
+            "OS threads of the process",
+            None,
+            threads.metric_type(),
+        )?)?;
+        if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+            let open = ConstGauge::new(fds.count() as i64);
+            open.encode(encoder.encode_descriptor(
+                "process_open_fds",
+                "Open file descriptors",
+                None,
+                open.metric_type(),
+            )?)?;
+        }
+        Ok(())
+    }
+}
+
+struct ProcStat {
+    rss_bytes: u64,
+    virtual_bytes: u64,
+    cpu_seconds: f64,
+    threads: i64,
+}
+
+impl ProcStat {
+    fn read() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // Field numbers from proc(5), minus the 3 before `rest` (pid, comm, state is rest[0]).
+        let get = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+        let ticks = 100.0; // USER_HZ on Linux
+        let page = 4096;
+        Some(Self {
+            cpu_seconds: (get(14)? + get(15)?) as f64 / ticks,
+            threads: get(20)? as i64,
+            virtual_bytes: get(23)?,
+            rss_bytes: get(24)? * page,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_has_recorded_series_and_process_memory() {
+        let m = Metrics::new();
+        m.record_http("GET", "/healthz", 200, Duration::from_millis(2));
+        m.record_tool("fpl_player_data", "ok", Duration::from_millis(5));
+        m.record_turn("offline", "complete", Duration::from_millis(40));
+        let text = m.encode_prometheus();
+        assert!(
+            text.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"} 1"#)
+        );
+        assert!(text.contains(r#"tool_calls_total{tool="fpl_player_data",outcome="ok"} 1"#));
+        assert!(text.contains(r#"chat_turns_total{provider="offline",outcome="complete"} 1"#));
+        assert!(text.contains("http_request_duration_seconds_bucket"));
+        let rss_line = text
+            .lines()
+            .find(|l| l.starts_with("process_resident_memory_bytes "))
+            .expect("rss line");
+        let rss: f64 = rss_line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert!(rss > 1_000_000.0, "rss {rss}");
+    }
+
+    #[test]
+    fn the_classic_format_names_counter_families_with_total() {
+        let m = Metrics::new();
+        m.record_turn("offline", "complete", Duration::from_millis(1));
+        m.record_http("GET", "/", 200, Duration::from_millis(1));
+        let om = m.encode_openmetrics();
+        assert!(om.contains("# TYPE chat_turns counter") && om.ends_with("# EOF\n"));
+        let text = m.encode_prometheus();
+        assert!(text.contains("# HELP chat_turns_total Chat turns"));
+        assert!(text.contains("# TYPE chat_turns_total counter"));
+        assert!(text.contains("# TYPE http_request_duration_seconds histogram"));
+        assert!(!text.contains("# EOF") && !text.contains("# UNIT"));
+    }
+}

@@ -1,0 +1,195 @@
+//! Building the application from a [`Config`]: the store (migrated), the FPL source, the tool
+//! backend, the model provider, the chat service and the router, bound to a listener.
+//! `spawn_app`-style tests and `main` both start the server through [`Application`].
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::chat::ChatService;
+use crate::config::Config;
+use crate::fpl::FplSource;
+use crate::http::{self, identity, AppState};
+use crate::llm::offline::OfflineAnalyst;
+use crate::llm::Provider;
+use crate::metrics::Metrics;
+use crate::pages::PagesBackend;
+use crate::store::Store;
+use crate::tools::{BuiltinTools, ToolBackend};
+
+/// Why the application could not start; one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(String),
+    #[error("FPL data: {0}")]
+    Fpl(String),
+    #[error("REDIS_URL: {0}")]
+    Redis(String),
+    #[error("cannot listen on {addr}: {error}")]
+    Listen {
+        addr: SocketAddr,
+        error: std::io::Error,
+    },
+}
+
+/// A built application, bound to its address and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// The Leptos settings: cargo-leptos's (baked in at build time, overridable at run time with
+/// `LEPTOS_*`), falling back to the layout of `cargo leptos build` when there are none.
+pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
+    let mut options = leptos::config::get_configuration(None)
+        .map(|c| c.leptos_options)
+        .unwrap_or_else(|_| {
+            LeptosOptions::builder()
+                .output_name("fpl-chat")
+                .site_root(
+                    std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into()),
+                )
+                .site_pkg_dir("pkg")
+                .build()
+        });
+    options.site_addr = addr;
+    options
+}
+
+/// The FPL data source the configuration asks for.
+pub fn fpl_source(config: &Config) -> Result<FplSource, StartError> {
+    match &config.fpl_snapshot_dir {
+        Some(dir) => FplSource::snapshot_dir(dir),
+        None => FplSource::api(&config.fpl_api_base_url),
+    }
+    .map_err(|e| StartError::Fpl(e.to_string()))
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let listener =
+            TcpListener::bind(config.addr)
+                .await
+                .map_err(|error| StartError::Listen {
+                    addr: config.addr,
+                    error,
+                })?;
+        let addr = listener.local_addr().map_err(|error| StartError::Listen {
+            addr: config.addr,
+            error,
+        })?;
+        // Built beside the rest of the start, not on the first chat turn.
+        let tokenizer = tokio::task::spawn_blocking(crate::context::tokens::warm_up);
+
+        let store = Store::connect(&config.database_url)
+            .await
+            .map_err(|e| StartError::Database(e.to_string()))?;
+        store
+            .migrate()
+            .await
+            .map_err(|e| StartError::Database(format!("migrations failed: {e}")))?;
+
+        let redis = match &config.redis_url {
+            Some(url) => Some(
+                redis::Client::open(url.expose())
+                    .map_err(|_| StartError::Redis("not a valid Redis URL".into()))?,
+            ),
+            None => {
+                tracing::info!(
+                    "REDIS_URL is not set: state is kept in this process (one instance only)"
+                );
+                None
+            }
+        };
+
+        let source = fpl_source(&config)?;
+        tracing::info!(source = %source.describe(), "FPL data");
+        let tools: Arc<dyn ToolBackend> = Arc::new(BuiltinTools::new(source.clone()));
+        if config.mcp_server_url.is_some() {
+            tracing::warn!(
+                "EXPRESS_MCP_SERVER_PRIVATE is set, but this build serves the built-in FPL tools"
+            );
+        }
+        if config.claude.is_some() {
+            tracing::warn!("CLAUDE_API_KEY is set, but this build has no Claude provider yet: the offline FPL analyst answers");
+        } else {
+            tracing::info!("CLAUDE_API_KEY is not set: the offline FPL analyst answers");
+        }
+        let provider: Arc<dyn Provider> =
+            Arc::new(OfflineAnalyst::new(source).with_pacing(config.offline_pace));
+
+        let metrics = Arc::new(Metrics::new());
+        let chat = ChatService::new(
+            store.clone(),
+            provider,
+            tools,
+            metrics.clone(),
+            config.tool_max_depth,
+            config.context_token_limit,
+        );
+        if config.session_secret.is_none() {
+            tracing::warn!("SESSION_SECRET is not set: a random key signs cookies, so identities do not survive a restart");
+        }
+        let cookie_key = identity::cookie_key(config.session_secret.as_ref().map(|s| s.expose()));
+        let backend = Arc::new(PagesBackend {
+            store: store.clone(),
+            chat: chat.clone(),
+        });
+        let _ = tokenizer.await;
+        let state = AppState {
+            leptos_options: leptos_options(addr),
+            config: Arc::new(config),
+            store,
+            chat,
+            metrics,
+            cookie_key,
+            redis,
+            backend,
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The bound address (the port is real even when the configuration asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.state.leptos_options.site_addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets running requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let router = http::router(self.state);
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

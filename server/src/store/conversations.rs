@@ -1,0 +1,272 @@
+//! Conversation rows: create, read, list, rename, delete, topics and summary.
+//!
+//! Promises: every method that takes an [`Owner`] filters on that owner's column, so another
+//! owner's conversation is indistinguishable from a missing one (`None` / `false` / absent
+//! from the list); deleting a conversation removes its messages and metrics (foreign keys with
+//! `ON DELETE CASCADE`); the list is newest-first by `updated_at` and uses the per-owner index;
+//! a summary only ever moves forward (an older summary cannot overwrite a newer one).
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::store::model::{now, Conversation, ConversationSummary, Owner, Title};
+use crate::store::{on_pool, owner_sql, BeginWrite, Store, StoreError};
+
+/// Columns read into [`ConversationRow`].
+macro_rules! conversation_columns {
+    () => {
+        "id, owner_user_id, owner_anon_id, title, topics, summary, summary_token_count, \
+         summarized_through_seq, created_at, updated_at"
+    };
+}
+
+/// The most conversations [`Store::list_conversations`] returns at once.
+pub const MAX_LIST_LIMIT: u32 = 1000;
+
+#[derive(sqlx::FromRow)]
+struct ConversationRow {
+    id: Uuid,
+    owner_user_id: Option<Uuid>,
+    owner_anon_id: Option<Uuid>,
+    title: String,
+    topics: Json<Vec<String>>,
+    summary: Option<String>,
+    summary_token_count: Option<i32>,
+    summarized_through_seq: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ConversationRow> for Conversation {
+    type Error = StoreError;
+
+    fn try_from(row: ConversationRow) -> Result<Self, StoreError> {
+        let owner = match (row.owner_user_id, row.owner_anon_id) {
+            (Some(user), None) => Owner::User(user),
+            (None, Some(anon)) => Owner::Anonymous(anon),
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "conversation {} does not have exactly one owner",
+                    row.id
+                )))
+            }
+        };
+        Ok(Conversation {
+            id: row.id,
+            owner,
+            title: Title::parse(&row.title)?,
+            topics: row.topics.0,
+            summary: row.summary,
+            summary_token_count: row.summary_token_count,
+            summarized_through_seq: row.summarized_through_seq,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn owner_columns(owner: Owner) -> (Option<Uuid>, Option<Uuid>) {
+    match owner {
+        Owner::User(id) => (Some(id), None),
+        Owner::Anonymous(id) => (None, Some(id)),
+    }
+}
+
+impl Store {
+    /// Starts an empty conversation. An anonymous owner's identity is created (or its
+    /// `last_seen_at` refreshed) in the same transaction; a user owner must exist, else
+    /// [`StoreError::NotFound`].
+    pub async fn create_conversation(
+        &self,
+        owner: Owner,
+        title: &Title,
+    ) -> Result<Conversation, StoreError> {
+        let at = now();
+        let conversation = Conversation {
+            id: Uuid::new_v4(),
+            owner,
+            title: title.clone(),
+            topics: Vec::new(),
+            summary: None,
+            summary_token_count: None,
+            summarized_through_seq: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let (user_id, anon_id) = owner_columns(owner);
+        on_pool!(&self.db, |pool| {
+            async {
+                let mut tx = pool.begin_write().await?;
+                if let Some(anon_id) = anon_id {
+                    sqlx::query(
+                        "INSERT INTO anonymous_identities (id, created_at, last_seen_at) \
+                         VALUES ($1, $2, $2) \
+                         ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                    )
+                    .bind(anon_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "INSERT INTO conversations \
+                     (id, owner_user_id, owner_anon_id, title, topics, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(conversation.id)
+                .bind(user_id)
+                .bind(anon_id)
+                .bind(conversation.title.as_str())
+                .bind(Json(&conversation.topics))
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await
+            }
+            .await
+        })?;
+        Ok(conversation)
+    }
+
+    /// The conversation `id` if `owner` owns it; `None` otherwise (the app answers 404).
+    pub async fn get_conversation(
+        &self,
+        owner: Owner,
+        id: Uuid,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let sql = owner_sql!(
+            owner,
+            concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE id = $1 AND "
+            ),
+            " = $2"
+        );
+        let row = on_pool!(&self.db, |pool| {
+            sqlx::query_as::<_, ConversationRow>(sql)
+                .bind(id)
+                .bind(owner.id())
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(Conversation::try_from).transpose()
+    }
+
+    /// The owner's conversations, most recently active first, at most `limit` (capped at
+    /// [`MAX_LIST_LIMIT`]). `message_count` comes from the metrics of finished turns.
+    pub async fn list_conversations(
+        &self,
+        owner: Owner,
+        limit: u32,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        let sql = owner_sql!(
+            owner,
+            "SELECT c.id, c.title, c.updated_at, COALESCE(m.message_count, 0) AS message_count \
+             FROM conversations c \
+             LEFT JOIN conversation_metrics m ON m.conversation_id = c.id \
+             WHERE c.",
+            " = $1 ORDER BY c.updated_at DESC, c.id DESC LIMIT $2"
+        );
+        let limit = i64::from(limit.min(MAX_LIST_LIMIT));
+        Ok(on_pool!(&self.db, |pool| {
+            sqlx::query_as::<_, ConversationSummary>(sql)
+                .bind(owner.id())
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+        })?)
+    }
+
+    /// Renames the owner's conversation; `false` when it is not the owner's (or missing).
+    /// Does not change `updated_at`, so renaming does not reorder the list.
+    pub async fn rename_conversation(
+        &self,
+        owner: Owner,
+        id: Uuid,
+        title: &Title,
+    ) -> Result<bool, StoreError> {
+        let sql = owner_sql!(
+            owner,
+            "UPDATE conversations SET title = $3 WHERE id = $1 AND ",
+            " = $2"
+        );
+        let done = on_pool!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(id)
+                .bind(owner.id())
+                .bind(title.as_str())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+
+    /// Deletes the owner's conversation with its messages and metrics; `false` when it is not
+    /// the owner's (or missing).
+    pub async fn delete_conversation(&self, owner: Owner, id: Uuid) -> Result<bool, StoreError> {
+        let sql = owner_sql!(
+            owner,
+            "DELETE FROM conversations WHERE id = $1 AND ",
+            " = $2"
+        );
+        let done = on_pool!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(id)
+                .bind(owner.id())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+
+    /// Replaces the conversation's topics; `false` when it does not exist. Not owner-checked:
+    /// for background work on a conversation the caller already resolved.
+    pub async fn set_topics(&self, id: Uuid, topics: &[String]) -> Result<bool, StoreError> {
+        let done = on_pool!(&self.db, |pool| {
+            sqlx::query("UPDATE conversations SET topics = $2 WHERE id = $1")
+                .bind(id)
+                .bind(Json(topics))
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+
+    /// Stores a summary of the messages up to and including `through_seq`. Returns `false`
+    /// when the conversation does not exist or already has a summary through a later seq
+    /// (so a slow summarizer cannot replace a newer summary). Not owner-checked.
+    pub async fn set_summary(
+        &self,
+        id: Uuid,
+        summary: &str,
+        token_count: i32,
+        through_seq: i64,
+    ) -> Result<bool, StoreError> {
+        if token_count < 0 || through_seq < 0 {
+            return Err(StoreError::Invalid(
+                "summary token count and seq must not be negative".into(),
+            ));
+        }
+        let done = on_pool!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE conversations \
+                 SET summary = $2, summary_token_count = $3, summarized_through_seq = $4 \
+                 WHERE id = $1 \
+                 AND (summarized_through_seq IS NULL OR summarized_through_seq <= $4)",
+            )
+            .bind(id)
+            .bind(summary)
+            .bind(token_count)
+            .bind(through_seq)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+}

@@ -1,0 +1,390 @@
+//! Persistence of FPL Chat: users, anonymous identities, conversations, messages and
+//! per-conversation metrics, on PostgreSQL or SQLite.
+//!
+//! Promises:
+//! - One [`Store`] type; the backend is chosen at run time from the URL (`postgres://…` or
+//!   `postgresql://…` → PostgreSQL, `sqlite://path` or `sqlite::memory:` → SQLite). Both
+//!   backends pass the same test suite and behave the same for every method.
+//! - Each query is written once: the `on_pool!` macro expands one body for each pool, with
+//!   identical SQL text (`$1`-style placeholders work on both; sqlx's SQLite driver binds `$N`
+//!   to the N-th argument). Timestamps and ids are generated in Rust, never by SQL functions.
+//!   The only dialect-specific statements are the two hot-path writes of a chat turn, which
+//!   PostgreSQL does in one round trip (see `messages.rs`).
+//! - Methods that take an [`Owner`] only ever see or change that owner's rows: another owner
+//!   gets `None`, `false` or an empty list, never an error that tells the row exists.
+//! - [`Store::migrate`] runs the migrations embedded at compile time for the backend
+//!   (`migrations/postgres` or `migrations/sqlite`); running it again is a no-op.
+//! - Errors are [`StoreError`]s, whose messages never contain the connection string.
+//!
+//! Layout: `error.rs` (the error type), `model.rs` (domain types and validation), `users.rs`
+//! (accounts and anonymous identities), `conversations.rs` (conversation rows), `messages.rs`
+//! (messages, turns and metrics).
+
+mod conversations;
+mod error;
+mod messages;
+mod model;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use conversations::MAX_LIST_LIMIT;
+pub use error::StoreError;
+pub use model::{
+    now, AnonymousIdentity, Conversation, ConversationMetrics, ConversationSummary, Email, Message,
+    MessageStatus, NewMessage, Owner, Role, Tier, Title, User,
+};
+
+/// Migrations for PostgreSQL, embedded at compile time.
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
+/// Migrations for SQLite, embedded at compile time.
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// Runs `$body` with `$pool` bound to whichever pool the store has. The body is expanded once
+/// per backend, so it must compile against both `PgPool` and `SqlitePool` — which plain
+/// `sqlx::query*` calls with `$N` placeholders and portable SQL do.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Picks the SQL text that filters on the owner's column: `owner_sql!(owner, "… AND ", " = $2")`
+/// expands to `"… AND owner_user_id = $2"` or `"… AND owner_anon_id = $2"` (both `&'static str`).
+macro_rules! owner_sql {
+    ($owner:expr, $before:expr, $after:expr) => {
+        match $owner {
+            $crate::store::Owner::User(_) => concat!($before, "owner_user_id", $after),
+            $crate::store::Owner::Anonymous(_) => concat!($before, "owner_anon_id", $after),
+        }
+    };
+}
+pub(crate) use owner_sql;
+
+/// Starting a transaction that will write. PostgreSQL: plain `BEGIN` (row locks do the rest).
+/// SQLite: `BEGIN IMMEDIATE`, which takes the write lock up front (waiting up to the busy
+/// timeout) — a deferred transaction that reads first and writes later can instead fail at once
+/// with `SQLITE_BUSY` when another writer got in between.
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>;
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+/// The pool behind a [`Store`].
+#[derive(Clone)]
+pub(crate) enum Db {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// PostgreSQL (`postgres://`, `postgresql://`).
+    Postgres,
+    /// SQLite (`sqlite://path`, `sqlite::memory:`).
+    Sqlite,
+}
+
+impl Backend {
+    /// `"postgres"` or `"sqlite"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+
+    /// Chooses the backend from a database URL's scheme.
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        let (scheme, rest) = url.split_once(':').unwrap_or(("", url));
+        let scheme = scheme.to_ascii_lowercase();
+        match scheme.as_str() {
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            "sqlite" => Ok(Backend::Sqlite),
+            // Only something that is clearly a scheme (`name://`) is echoed back; in
+            // `user:password@host` the part before the colon is a user name.
+            s if rest.starts_with("//")
+                && (1..=16).contains(&s.len())
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') =>
+            {
+                Err(StoreError::UnsupportedUrl(s.to_string()))
+            }
+            _ => Err(StoreError::UnsupportedUrl("<none>".to_string())),
+        }
+    }
+}
+
+/// Pool settings; [`StoreOptions::default`] suits the app.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Most connections open at once (PostgreSQL; SQLite uses at most this, since writers
+    /// queue on one lock anyway).
+    pub max_connections: u32,
+    /// How long a query waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// How long SQLite waits for the write lock before failing with "database is locked".
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+            sqlite_busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The persistence layer: cheap to clone (the pool is shared), safe to use from many tasks.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Connects with [`StoreOptions::default`]. See [`Store::connect_with`].
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// Connects to the database named by `url` and checks that one connection works. Does not
+    /// migrate: call [`Store::migrate`].
+    ///
+    /// For SQLite the parent directory and the file are created when missing; connections use
+    /// WAL journaling, `synchronous = FULL` (a commit is on disk before it returns, so a
+    /// finished turn survives a power loss), foreign keys on and a busy timeout.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let backend = Backend::from_url(url)?;
+        let db = match backend {
+            Backend::Postgres => {
+                let connect = PgConnectOptions::from_str(url)?.application_name("fpl-chat");
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections.max(1))
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Db::Postgres(pool)
+            }
+            Backend::Sqlite => Db::Sqlite(connect_sqlite(url, &options).await?),
+        };
+        tracing::info!(backend = backend.name(), "store connected");
+        Ok(Store { db })
+    }
+
+    /// Applies the embedded migrations that are not applied yet (none on a second run).
+    /// Safe to run from several instances at once on PostgreSQL (sqlx takes an advisory lock).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+            Db::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
+        }
+        tracing::info!(backend = self.backend_name(), "store migrations applied");
+        Ok(())
+    }
+
+    /// One round trip to the database, for `/readyz` and `fpl-chat doctor`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(&self.db, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Postgres(_) => Backend::Postgres,
+            Db::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// `"postgres"` or `"sqlite"`, for logs and `/readyz`.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend().name()
+    }
+
+    /// Closes every connection, waiting for queries in flight; later calls fail. Call on
+    /// shutdown so SQLite checkpoints its WAL.
+    pub async fn close(&self) {
+        on_pool!(&self.db, |pool| pool.close().await)
+    }
+}
+
+/// Opens a SQLite pool for `url`, creating the directory and file when missing.
+async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<SqlitePool, StoreError> {
+    let connect = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(options.sqlite_busy_timeout);
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    if let Some(dir) = sqlite_parent_dir(&connect, in_memory) {
+        std::fs::create_dir_all(dir).map_err(StoreError::Filesystem)?;
+    }
+    let mut pool = SqlitePoolOptions::new()
+        .max_connections(options.max_connections.clamp(1, 8))
+        .acquire_timeout(options.acquire_timeout);
+    if in_memory {
+        // An in-memory database lives only while a connection to it is open, and connections
+        // sharing one use table locks that the busy timeout does not cover: keep exactly one.
+        pool = pool
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+    }
+    Ok(pool.connect_with(connect).await?)
+}
+
+/// The directory that must exist before the SQLite file can be created, if any.
+fn sqlite_parent_dir(connect: &SqliteConnectOptions, in_memory: bool) -> Option<&Path> {
+    if in_memory {
+        return None;
+    }
+    connect
+        .get_filename()
+        .parent()
+        .filter(|dir| *dir != Path::new(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_the_directory_to_create() {
+        let parse = |url: &str| SqliteConnectOptions::from_str(url).unwrap();
+        let relative = parse("sqlite://data/fpl-chat.db");
+        assert_eq!(relative.get_filename(), Path::new("data/fpl-chat.db"));
+        assert_eq!(sqlite_parent_dir(&relative, false), Some(Path::new("data")));
+        let absolute = parse("sqlite:///var/lib/fpl/chat.db?mode=rwc");
+        assert_eq!(
+            sqlite_parent_dir(&absolute, false),
+            Some(Path::new("/var/lib/fpl"))
+        );
+        assert_eq!(sqlite_parent_dir(&parse("sqlite://chat.db"), false), None);
+        assert_eq!(sqlite_parent_dir(&parse("sqlite::memory:"), true), None);
+    }
+
+    #[test]
+    fn backend_is_chosen_by_scheme() {
+        assert_eq!(
+            Backend::from_url("postgres://u:p@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("sqlite://data/fpl-chat.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("sqlite::memory:").unwrap(),
+            Backend::Sqlite
+        );
+    }
+
+    #[test]
+    fn unsupported_urls_never_echo_credentials() {
+        let err = Backend::from_url("mysql://admin:hunter2@db.example.com/x").unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("mysql"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("admin"),
+            "{shown}"
+        );
+        let err = Backend::from_url("admin:hunter2@db.example.com").unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("admin"),
+            "{shown}"
+        );
+        let err = Backend::from_url("no scheme at all").unwrap_err();
+        assert!(err.to_string().contains("<none>"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn bad_postgres_url_errors_hide_the_password() {
+        let err = Store::connect("postgres://admin:hunter2@127.0.0.1:notaport/db")
+            .await
+            .unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn unreachable_postgres_errors_hide_the_password() {
+        let options = StoreOptions {
+            acquire_timeout: Duration::from_millis(300),
+            ..StoreOptions::default()
+        };
+        // Port 1 on loopback: nothing listens there, the connection is refused.
+        let err = Store::connect_with("postgres://admin:hunter2@127.0.0.1:1/db", options)
+            .await
+            .unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(err.is_transient(), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn in_memory_sqlite_works_and_pings() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        store.ping().await.unwrap();
+        assert_eq!(store.backend_name(), "sqlite");
+        let owner = Owner::Anonymous(uuid::Uuid::new_v4());
+        let conv = store
+            .create_conversation(owner, &Title::parse("hello").unwrap())
+            .await
+            .unwrap();
+        assert!(store
+            .get_conversation(owner, conv.id)
+            .await
+            .unwrap()
+            .is_some());
+    }
+}

@@ -1,0 +1,108 @@
+//! Tool inputs: one type per tool is both the validator and the JSON Schema.
+//!
+//! Promises: [`ToolInput::parse`] deserialises with the exact field names of the schema,
+//! refuses unknown fields, runs the type's range checks, and on failure returns a message
+//! that names the offending field path (e.g. `playerQueries[2]`); [`schema_of`] generates
+//! the input schema from the same type, inlined (no `$ref`), as an object schema.
+
+use schemars::generate::SchemaSettings;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// A tool's input type.
+pub trait ToolInput: DeserializeOwned + JsonSchema {
+    /// Checks that serde cannot express (ranges, lengths). The error names the field.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Deserialise and validate; errors name the field.
+    fn parse(input: Value) -> Result<Self, String> {
+        let input = match input {
+            Value::Null => Value::Object(Default::default()),
+            other => other,
+        };
+        if !input.is_object() {
+            return Err("input must be a JSON object".to_string());
+        }
+        let value: Self = serde_path_to_error::deserialize(input).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.inner().to_string();
+            let inner = inner
+                .split(" at line ")
+                .next()
+                .unwrap_or(&inner)
+                .to_string();
+            if path == "." || path.is_empty() {
+                format!("invalid input: {inner}")
+            } else {
+                format!("invalid value for field `{path}`: {inner}")
+            }
+        })?;
+        value.validate()?;
+        Ok(value)
+    }
+}
+
+/// The JSON Schema of `T`, inlined, without the `$schema` key.
+pub fn schema_of<T: JsonSchema>() -> Value {
+    let generator = SchemaSettings::draft07()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .into_generator();
+    let mut value = generator.into_root_schema_for::<T>().to_value();
+    if let Some(obj) = value.as_object_mut() {
+        obj.remove("title");
+        obj.entry("properties")
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    value
+}
+
+/// Accepts a string or a number (ids are sometimes sent as numbers) and yields a string.
+pub fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum S {
+        S(String),
+        N(u64),
+    }
+    match S::deserialize(d) {
+        Ok(S::S(s)) => Ok(s),
+        Ok(S::N(n)) => Ok(n.to_string()),
+        Err(_) => Err(serde::de::Error::custom(
+            "expected a string (a name or an id)",
+        )),
+    }
+}
+
+/// Checks `value` is within `min..=max`.
+pub fn check_range(field: &str, value: u32, min: u32, max: u32) -> Result<(), String> {
+    if value < min || value > max {
+        Err(format!(
+            "invalid value for field `{field}`: {value} is out of range ({min} to {max})"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a string is not blank.
+pub fn check_not_blank(field: &str, value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        Err(format!(
+            "invalid value for field `{field}`: must not be empty"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `true`, for `#[serde(default = ...)]`.
+pub fn yes() -> bool {
+    true
+}

@@ -1,0 +1,445 @@
+//! The public HTTP contract of DESIGN.md, against the real server (SQLite and PostgreSQL).
+mod common;
+
+use app::types::ChatEvent;
+use common::*;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn a_chat_turn_streams_events_in_order_and_is_stored() {
+    let db = TestDb::sqlite();
+    let app = spawn_app(&db).await;
+    let events = app.chat("How is Haaland doing?", None).await;
+    let names: Vec<&str> = events.iter().map(ChatEvent::name).collect();
+    assert_eq!(names.first(), Some(&"meta"));
+    assert_eq!(names.last(), Some(&"done"));
+    assert!(
+        names.contains(&"tool_call") && names.contains(&"tool_result"),
+        "{names:?}"
+    );
+    let call = names.iter().position(|n| *n == "tool_call").unwrap();
+    let result = names.iter().position(|n| *n == "tool_result").unwrap();
+    let first_text = names.iter().position(|n| *n == "text").unwrap();
+    assert!(call < result && result < first_text, "{names:?}");
+    assert!(
+        names.iter().filter(|n| **n == "text").count() > 5,
+        "answer streamed in pieces"
+    );
+    assert!(events.iter().any(|e| matches!(e,
+        ChatEvent::ToolCall { name, input, .. }
+            if name == "fpl_player_data" && input["playerQuery"].as_str().is_some_and(|q| q.contains("Haaland")))));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, ChatEvent::ToolResult { ok: true, .. })));
+    assert!(
+        matches!(events.last(), Some(ChatEvent::Done { stop_reason }) if stop_reason == "end_turn")
+    );
+    let text = answer_text(&events);
+    assert!(text.contains("Haaland") && text.contains("£"), "{text}");
+
+    // The page of the conversation shows the stored question and answer.
+    let id = conversation_of(&events);
+    let page = app
+        .client
+        .get(app.url(&format!("/c/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("How is Haaland doing?"));
+    assert!(html.contains("fpl_player_data"));
+}
+
+#[tokio::test]
+async fn a_follow_up_goes_into_the_same_conversation() {
+    let db = TestDb::sqlite();
+    let app = spawn_app(&db).await;
+    let first = app.chat("How much is Salah?", None).await;
+    let id = conversation_of(&first);
+    let second = app.chat("And Haaland?", Some(id)).await;
+    assert_eq!(conversation_of(&second), id);
+    let context = second.iter().find_map(|e| match e {
+        ChatEvent::Context { tokens, limit, .. } => Some((*tokens, *limit)),
+        _ => None,
+    });
+    let (tokens, limit) = context.expect("a context event");
+    assert!(tokens > 10 && limit == 100_000, "{tokens}/{limit}");
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors_before_streaming() {
+    let db = TestDb::sqlite();
+    let app = spawn_app(&db).await;
+    let post = |body: String| {
+        app.client
+            .post(app.url("/api/chat"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let check = |status: u16, code: &str, r: reqwest::Response| {
+        let code = code.to_string();
+        async move {
+            assert_eq!(r.status(), status);
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], code.as_str(), "{body}");
+            assert!(body["error"]["message"].as_str().unwrap().len() > 5);
+        }
+    };
+    check(
+        400,
+        "invalid_input",
+        post(json!({"message": "   "}).to_string()).await.unwrap(),
+    )
+    .await;
+    check(
+        400,
+        "invalid_input",
+        post("{not json".into()).await.unwrap(),
+    )
+    .await;
+    check(
+        400,
+        "invalid_input",
+        post(json!({"msg": "hi"}).to_string()).await.unwrap(),
+    )
+    .await;
+    check(
+        413,
+        "payload_too_large",
+        post(json!({"message": "x".repeat(8_001)}).to_string())
+            .await
+            .unwrap(),
+    )
+    .await;
+    check(
+        413,
+        "payload_too_large",
+        post(format!("{{\"message\": \"{}\"}}", "x".repeat(200_000)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    check(
+        404,
+        "not_found",
+        post(json!({"message": "hi", "conversation_id": uuid::Uuid::new_v4()}).to_string())
+            .await
+            .unwrap(),
+    )
+    .await;
+    // Nothing was stored by any of them.
+    let list = app
+        .client
+        .post(app.url("/api/conversations/list"))
+        .send()
+        .await
+        .unwrap();
+    let list: Value = list.json().await.unwrap();
+    assert_eq!(list, json!([]));
+}
+
+#[tokio::test]
+async fn visitors_see_only_their_own_conversations() {
+    let db = TestDb::sqlite();
+    let app = spawn_app(&db).await;
+    let events = app.chat("Show the league table", None).await;
+    let id = conversation_of(&events);
+
+    let stranger = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = stranger
+        .get(app.url(&format!("/c/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let post = stranger
+        .post(app.url("/api/chat"))
+        .json(&json!({"message": "more", "conversation_id": id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 404);
+    stranger
+        .post(app.url("/api/conversations/delete"))
+        .form(&[("id", id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    let list: Value = stranger
+        .post(app.url("/api/conversations/list"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list, json!([]));
+    // The owner still has it, after the stranger's delete.
+    let page = app
+        .client
+        .get(app.url(&format!("/c/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+}
+
+#[tokio::test]
+async fn the_identity_cookie_is_signed_http_only_and_same_site() {
+    let db = TestDb::sqlite();
+    let app = spawn_app(&db).await;
+    let response = reqwest::get(app.url("/")).await.unwrap();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .expect("a new visitor gets a cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("fplchat_id="));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    // A forged cookie is not trusted: the server hands out a new identity.
+    let forged = format!("fplchat_id=anon:{}", uuid::Uuid::new_v4());
+    let response = reqwest::Client::new()
+        .get(app.url("/"))
+        .header("cookie", forged)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("set-cookie").is_some());
+}
+
+async fn conversations_survive_a_restart(db: TestDb) {
+    let app = spawn_app(&db).await;
+    let events = app.chat("Who is injured at Arsenal?", None).await;
+    let id = conversation_of(&events);
+    let client = app.client.clone();
+    drop(app);
+
+    let again = spawn_app(&db).await;
+    let page = client
+        .get(again.url(&format!("/c/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Who is injured at Arsenal?"));
+    let list: Value = client
+        .post(again.url("/api/conversations/list"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["id"], id.to_string());
+    assert_eq!(list[0]["message_count"], 2);
+}
+
+#[tokio::test]
+async fn conversations_survive_a_restart_on_sqlite() {
+    conversations_survive_a_restart(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn conversations_survive_a_restart_on_postgres() {
+    conversations_survive_a_restart(TestDb::postgres().await).await;
+}
+
+#[tokio::test]
+async fn the_form_post_without_javascript_runs_a_turn_and_redirects() {
+    let db = TestDb::sqlite();
+    let app = spawn_app(&db).await;
+    let response = app
+        .client
+        .post(app.url("/api/chat/send"))
+        .header("accept", "text/html") // as a browser's form post
+        .form(&[
+            ("message", "When is the next deadline?"),
+            ("conversation_id", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/c/"), "{location}");
+    let html = app
+        .client
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("When is the next deadline?"));
+    assert!(
+        html.contains("fpl_get_gameweek"),
+        "the tool card is rendered"
+    );
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let db = TestDb::sqlite();
+    let app = spawn_app(&db).await;
+    let health = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok");
+
+    let ready: Value = reqwest::get(app.url("/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready,
+        json!({"database": "ok", "redis": "disabled", "mcp": "disabled", "llm": "offline"})
+    );
+
+    app.chat("How is Haaland doing?", None).await;
+    let client = reqwest::Client::new();
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Bearer test-metrics-tokenX"),
+    ] {
+        let mut req = client.get(app.url("/api/metrics"));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        assert_eq!(req.send().await.unwrap().status(), 401, "{auth:?}");
+    }
+    let metrics = client
+        .get(app.url("/api/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(r#"chat_turns_total{provider="offline",outcome="complete"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"tool_calls_total{tool="fpl_player_data",outcome="ok"}"#));
+    assert!(text.contains(r#"http_requests_total{method="POST",route="/api/chat",status="200"} 1"#));
+    assert!(text.contains("process_resident_memory_bytes"));
+    let openmetrics = client
+        .get(app.url("/api/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(openmetrics.ends_with("# EOF\n"));
+
+    // promtool (Debian package `prometheus`) accepts the exposition.
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (scripts/test installs it)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn readiness_reports_a_dead_redis() {
+    let db = TestDb::sqlite();
+    let mut vars = base_vars(&db);
+    vars.insert("REDIS_URL".into(), "redis://127.0.0.1:1".into());
+    let app = spawn_with(vars).await;
+    let response = reqwest::get(app.url("/readyz")).await.unwrap();
+    assert_eq!(response.status(), 503);
+    let ready: Value = response.json().await.unwrap();
+    assert_eq!(ready["redis"], "down");
+    assert_eq!(ready["database"], "ok");
+}
+
+#[tokio::test]
+async fn leaving_mid_answer_stores_it_as_interrupted() {
+    let db = TestDb::sqlite();
+    let mut vars = base_vars(&db);
+    vars.insert("OFFLINE_ANALYST_PACE_MS".into(), "20".into());
+    let app = spawn_with(vars).await;
+    let mut response = app
+        .client
+        .post(app.url("/api/chat"))
+        .json(&json!({"message": "Show the league table"}))
+        .send()
+        .await
+        .unwrap();
+    // Read until some text has arrived, then hang up.
+    let mut parser = app::types::SseParser::default();
+    let mut id = None;
+    let mut got_text = false;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        for (name, data) in parser.push(&chunk) {
+            match ChatEvent::from_sse(&name, &data).unwrap() {
+                ChatEvent::Meta {
+                    conversation_id, ..
+                } => id = Some(conversation_id),
+                ChatEvent::Text { .. } => got_text = true,
+                _ => {}
+            }
+        }
+        if got_text {
+            break;
+        }
+    }
+    drop(response);
+    let id = id.unwrap();
+    // The turn notices at its next event and stores what was written.
+    let mut stored = None;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let conv: Value = app
+            .client
+            .post(app.url("/api/conversations/get"))
+            .form(&[("id", id.to_string())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if conv["messages"].as_array().is_some_and(|m| m.len() == 2) {
+            stored = Some(conv);
+            break;
+        }
+    }
+    let conv = stored.expect("the partial answer was stored");
+    let answer = &conv["messages"][1];
+    assert_eq!(answer["status"], "interrupted");
+    let text = answer["content"].as_str().unwrap();
+    assert!(!text.is_empty() && text.lines().count() < 20, "{text}");
+}

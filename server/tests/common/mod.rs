@@ -1,0 +1,201 @@
+//! `spawn_app`: the real server on a random port, with a fresh database (a new SQLite file, or
+//! a new PostgreSQL database), the offline analyst without pacing, and the gw7 FPL snapshot.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use app::types::{ChatEvent, SseParser};
+use fpl_chat::config::Config;
+use fpl_chat::startup::Application;
+use uuid::Uuid;
+
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+pub const SESSION_SECRET: &str = "test-session-secret-test-session-secret";
+
+/// The `shared/fpl-data/<name>` folder: `FPL_SNAPSHOT_DIR`'s parent, or found above the crate.
+pub fn snapshot(name: &str) -> PathBuf {
+    if let Ok(dir) = std::env::var("FPL_DATA_DIR") {
+        return PathBuf::from(dir).join(name);
+    }
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let candidate = dir.join("shared/fpl-data").join(name);
+        if candidate.is_dir() {
+            return candidate;
+        }
+        if !dir.pop() {
+            panic!("shared/fpl-data/{name} not found above the crate; set FPL_DATA_DIR");
+        }
+    }
+}
+
+/// Where a test's data lives; dropped with the test.
+pub enum TestDb {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        TestDb::Sqlite(tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// A new, empty PostgreSQL database.
+    pub async fn postgres() -> Self {
+        use sqlx::Connection;
+        let admin_url = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("fplchat_app_{}", Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("PostgreSQL at TEST_DATABASE_URL");
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+        TestDb::Postgres { admin_url, name }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite(dir) => format!("sqlite://{}/chat.db", dir.path().display()),
+            TestDb::Postgres { admin_url, name } => {
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(admin_url);
+                format!("{base}/{name}")
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Best effort, on its own thread: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        use sqlx::Connection;
+                        if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .execute(&mut c)
+                            .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub fn base_vars(db: &TestDb) -> HashMap<String, String> {
+    let mut vars = HashMap::new();
+    vars.insert("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into());
+    vars.insert("DATABASE_URL".into(), db.url());
+    vars.insert(
+        "FPL_SNAPSHOT_DIR".into(),
+        snapshot("2025-26_gw7").display().to_string(),
+    );
+    vars.insert("METRICS_AUTH_TOKEN".into(), METRICS_TOKEN.into());
+    vars.insert("SESSION_SECRET".into(), SESSION_SECRET.into());
+    vars.insert("OFFLINE_ANALYST_PACE_MS".into(), "0".into());
+    vars
+}
+
+pub async fn spawn_app(db: &TestDb) -> TestApp {
+    spawn_with(base_vars(db)).await
+}
+
+pub async fn spawn_with(vars: HashMap<String, String>) -> TestApp {
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+    let app = Application::build(config).await.expect("app builds");
+    let base = format!("http://{}", app.addr());
+    let server = tokio::spawn(async move {
+        let _ = app.run_until_stopped().await;
+    });
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base,
+        client,
+        server,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Posts one chat turn and collects all its events.
+    pub async fn chat(&self, message: &str, conversation_id: Option<Uuid>) -> Vec<ChatEvent> {
+        let response = self
+            .client
+            .post(self.url("/api/chat"))
+            .json(&serde_json::json!({ "message": message, "conversation_id": conversation_id }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "chat answered {}",
+            response.status()
+        );
+        read_events(response).await
+    }
+}
+
+pub async fn read_events(response: reqwest::Response) -> Vec<ChatEvent> {
+    let bytes = response.bytes().await.unwrap();
+    let mut parser = SseParser::default();
+    parser
+        .push(&bytes)
+        .into_iter()
+        .map(|(name, data)| ChatEvent::from_sse(&name, &data).expect("a known event"))
+        .collect()
+}
+
+pub fn conversation_of(events: &[ChatEvent]) -> Uuid {
+    match events.first() {
+        Some(ChatEvent::Meta {
+            conversation_id, ..
+        }) => *conversation_id,
+        other => panic!("first event is not meta: {other:?}"),
+    }
+}
+
+pub fn answer_text(events: &[ChatEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ChatEvent::Text { delta } => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,1005 @@
+//! The store suite: every test is written once, as an async fn taking a [`Ctx`], and run on
+//! both backends against real databases — `postgres::<name>` on a fresh PostgreSQL database
+//! (created from `TEST_DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`, else
+//! the same as user `root`, and dropped afterwards) and `sqlite::<name>` on a fresh file in a
+//! new temporary directory (removed afterwards). A test's panic still cleans up, then fails it.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fpl_chat::store::{
+    Backend, Email, MessageStatus, NewMessage, Owner, Role, Store, StoreError, Tier, Title, User,
+};
+use serde_json::json;
+use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
+use uuid::Uuid;
+
+/// What a test gets: the migrated store, and the URL to reopen it or inspect it directly.
+#[derive(Clone)]
+struct Ctx {
+    store: Store,
+    url: String,
+    backend: Backend,
+}
+
+/// How to remove a test database afterwards.
+enum Cleanup {
+    Postgres { admin_url: String, database: String },
+    Sqlite { dir: PathBuf },
+}
+
+/// Replaces the database name in a PostgreSQL URL, keeping any query string.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// An admin connection to PostgreSQL and the URL it was made with.
+async fn postgres_admin() -> (PgConnection, String) {
+    let candidates = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) => vec![url],
+        Err(_) => vec![
+            "postgres://postgres@127.0.0.1:5432/postgres".to_string(),
+            "postgres://root@127.0.0.1:5432/postgres".to_string(),
+        ],
+    };
+    let mut failures = Vec::new();
+    for url in &candidates {
+        match PgConnection::connect(url).await {
+            Ok(conn) => return (conn, url.clone()),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    panic!("no PostgreSQL admin connection (set TEST_DATABASE_URL): {failures:?}");
+}
+
+async fn setup(backend: Backend) -> (Ctx, Cleanup) {
+    let (url, cleanup) = match backend {
+        Backend::Postgres => {
+            let (mut admin, admin_url) = postgres_admin().await;
+            let database = format!("fplchat_test_{}", Uuid::new_v4().simple());
+            sqlx::raw_sql(&format!("CREATE DATABASE \"{database}\""))
+                .execute(&mut admin)
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let url = with_database(&admin_url, &database);
+            (
+                url,
+                Cleanup::Postgres {
+                    admin_url,
+                    database,
+                },
+            )
+        }
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("fplchat-test-{}", Uuid::new_v4()));
+            // A nested path that does not exist yet: connect must create it.
+            let file = dir.join("data").join("fpl-chat.db");
+            (
+                format!("sqlite://{}", file.display()),
+                Cleanup::Sqlite { dir },
+            )
+        }
+    };
+    let store = Store::connect(&url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    (
+        Ctx {
+            store,
+            url,
+            backend,
+        },
+        cleanup,
+    )
+}
+
+async fn teardown(cleanup: Cleanup) {
+    match cleanup {
+        Cleanup::Postgres {
+            admin_url,
+            database,
+        } => {
+            let dropped = async {
+                let mut admin = PgConnection::connect(&admin_url).await?;
+                sqlx::raw_sql(&format!(
+                    "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+                ))
+                .execute(&mut admin)
+                .await?;
+                admin.close().await
+            }
+            .await;
+            if let Err(e) = dropped {
+                eprintln!("could not drop test database {database}: {e}");
+            }
+        }
+        Cleanup::Sqlite { dir } => {
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                eprintln!("could not remove {}: {e}", dir.display());
+            }
+        }
+    }
+}
+
+/// Runs one test body on a fresh database of `backend`, always cleaning up.
+async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (ctx, cleanup) = setup(backend).await;
+    let store = ctx.store.clone();
+    let outcome = tokio::spawn(test(ctx)).await;
+    store.close().await;
+    teardown(cleanup).await;
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test task failed: {e}"),
+        }
+    }
+}
+
+/// Generates `postgres::<test>` and `sqlite::<test>` for each named test fn.
+macro_rules! store_tests {
+    ($($test:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::run(super::Backend::Postgres, super::$test).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::run(super::Backend::Sqlite, super::$test).await;
+                }
+            )*
+        }
+    };
+}
+
+store_tests!(
+    migrations_are_idempotent,
+    owner_isolation,
+    concurrent_appends_keep_seq_and_order,
+    finish_turn_metrics_are_exact,
+    finish_turn_without_user_message_counts_one,
+    claim_anonymous_moves_conversations,
+    duplicate_email_is_a_conflict,
+    emails_are_case_insensitive,
+    delete_cascades_to_messages_and_metrics,
+    tool_json_round_trips,
+    data_survives_restart,
+    topics_and_summary,
+    list_is_newest_first_and_limited,
+    touch_anonymous_tracks_last_seen,
+    missing_rows_are_not_found,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn email(s: &str) -> Email {
+    Email::parse(s).unwrap()
+}
+
+fn title(s: &str) -> Title {
+    Title::parse(s).unwrap()
+}
+
+async fn new_user(store: &Store, address: &str) -> User {
+    store
+        .create_user(&email(address), "$argon2id$v=19$test")
+        .await
+        .unwrap()
+}
+
+fn assistant(
+    content: &str,
+    tokens: i32,
+    tool_calls: usize,
+    duration_ms: Option<i32>,
+) -> NewMessage {
+    let mut m = NewMessage::assistant(content, tokens);
+    m.tool_calls = json!((0..tool_calls)
+        .map(|i| json!({"id": format!("toolu_{i}"), "name": "fpl_player_data", "input": {}}))
+        .collect::<Vec<_>>());
+    m.tool_results = json!((0..tool_calls)
+        .map(|i| json!({"id": format!("toolu_{i}"), "ok": true}))
+        .collect::<Vec<_>>());
+    m.duration_ms = duration_ms;
+    m.model = Some("offline-analyst".into());
+    m
+}
+
+/// A scalar from a direct connection to the test database (bypassing the store).
+async fn raw_i64(ctx: &Ctx, sql: &str) -> i64 {
+    match ctx.backend {
+        Backend::Postgres => {
+            let pool = PgPool::connect(&ctx.url).await.unwrap();
+            let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        }
+        Backend::Sqlite => {
+            let pool = SqlitePool::connect(&ctx.url).await.unwrap();
+            let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+
+async fn migrations_are_idempotent(ctx: Ctx) {
+    let store = &ctx.store;
+    assert_eq!(store.backend(), ctx.backend);
+    assert_eq!(store.backend_name(), ctx.backend.name());
+    store.migrate().await.expect("second migrate");
+    store.migrate().await.expect("third migrate");
+    // A second instance starting against the same database migrates too.
+    let other = Store::connect(&ctx.url).await.unwrap();
+    other.migrate().await.expect("migrate from a second store");
+    other.close().await;
+    assert_eq!(
+        raw_i64(&ctx, "SELECT count(*) FROM _sqlx_migrations").await,
+        1,
+        "each embedded migration is recorded exactly once"
+    );
+    store.ping().await.unwrap();
+    let user = new_user(store, "after-migrate@example.com").await;
+    assert_eq!(store.find_user(user.id).await.unwrap(), Some(user));
+}
+
+async fn owner_isolation(ctx: Ctx) {
+    let store = &ctx.store;
+    let alice = Owner::User(new_user(store, "alice@example.com").await.id);
+    let bob = Owner::User(new_user(store, "bob@example.com").await.id);
+    let anon = Owner::Anonymous(Uuid::new_v4());
+    let created = store
+        .create_conversation(alice, &title("Captain picks"))
+        .await
+        .unwrap();
+    assert_eq!(created.owner, alice);
+    store
+        .append_message(created.id, NewMessage::user("Salah or Haaland?", 5))
+        .await
+        .unwrap();
+    let anon_conv = store
+        .create_conversation(anon, &title("Anon chat"))
+        .await
+        .unwrap();
+
+    // Same id, other kind of owner: still not Alice.
+    let alice_id_as_anon = Owner::Anonymous(alice.id());
+    for stranger in [bob, anon, alice_id_as_anon] {
+        assert_eq!(
+            store.get_conversation(stranger, created.id).await.unwrap(),
+            None
+        );
+        assert!(!store
+            .rename_conversation(stranger, created.id, &title("hijacked"))
+            .await
+            .unwrap());
+        assert!(!store
+            .delete_conversation(stranger, created.id)
+            .await
+            .unwrap());
+        let listed = store.list_conversations(stranger, 50).await.unwrap();
+        assert!(
+            listed.iter().all(|c| c.id != created.id),
+            "{stranger:?} sees it"
+        );
+    }
+    let other_anon = Owner::Anonymous(Uuid::new_v4());
+    store.touch_anonymous(other_anon.id()).await.unwrap();
+    let anon_id_as_user = Owner::User(anon.id());
+    for stranger in [alice, bob, other_anon, anon_id_as_user] {
+        assert_eq!(
+            store
+                .get_conversation(stranger, anon_conv.id)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(!store
+            .rename_conversation(stranger, anon_conv.id, &title("hijacked"))
+            .await
+            .unwrap());
+        assert!(!store
+            .delete_conversation(stranger, anon_conv.id)
+            .await
+            .unwrap());
+        let listed = store.list_conversations(stranger, 50).await.unwrap();
+        assert!(
+            listed.iter().all(|c| c.id != anon_conv.id),
+            "{stranger:?} sees it"
+        );
+    }
+
+    let mine = store
+        .get_conversation(alice, created.id)
+        .await
+        .unwrap()
+        .expect("owner sees it");
+    assert_eq!(mine.title.as_str(), "Captain picks");
+    assert_eq!(mine.id, created.id);
+    assert_eq!(mine.created_at, created.created_at);
+    assert!(mine.updated_at >= created.updated_at);
+    assert_eq!(store.list_messages(created.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_conversations(alice, 50).await.unwrap().len(), 1);
+    assert_eq!(store.list_conversations(bob, 50).await.unwrap().len(), 0);
+    let anon_list = store.list_conversations(anon, 50).await.unwrap();
+    assert_eq!(anon_list.len(), 1);
+    assert_eq!(anon_list[0].id, anon_conv.id);
+    assert_eq!(
+        store.get_conversation(anon, anon_conv.id).await.unwrap(),
+        Some(anon_conv)
+    );
+
+    assert!(store
+        .rename_conversation(alice, created.id, &title("  Captain\npicks GW8 "))
+        .await
+        .unwrap());
+    let renamed = store
+        .get_conversation(alice, created.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renamed.title.as_str(), "Captain picks GW8");
+    assert!(store.delete_conversation(alice, created.id).await.unwrap());
+    assert_eq!(
+        store.get_conversation(alice, created.id).await.unwrap(),
+        None
+    );
+}
+
+async fn concurrent_appends_keep_seq_and_order(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::Anonymous(Uuid::new_v4());
+    let conv = store
+        .create_conversation(owner, &title("Busy"))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .append_message(conv.id, NewMessage::user(format!("message {i}"), i))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut appended = Vec::new();
+    for task in tasks {
+        appended.push(task.await.unwrap());
+    }
+    let mut seqs: Vec<i64> = appended.iter().map(|m| m.seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (1..=20).collect::<Vec<i64>>(),
+        "no duplicate or missing seq"
+    );
+
+    let listed = store.list_messages(conv.id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=20).collect::<Vec<i64>>(),
+        "listed in seq order"
+    );
+    for m in &listed {
+        let original = appended.iter().find(|a| a.id == m.id).expect("same ids");
+        assert_eq!(m, original, "read back exactly as returned");
+    }
+    let next = store
+        .append_message(conv.id, NewMessage::user("after", 1))
+        .await
+        .unwrap();
+    assert_eq!(next.seq, 21);
+    let after = store
+        .get_conversation(owner, conv.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.updated_at, next.created_at, "append sets updated_at");
+}
+
+async fn finish_turn_metrics_are_exact(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::User(new_user(store, "metrics@example.com").await.id);
+    let conv = store
+        .create_conversation(owner, &title("Metrics"))
+        .await
+        .unwrap();
+    assert_eq!(store.metrics(conv.id).await.unwrap(), None);
+
+    // (user tokens, assistant tokens, tool calls, duration) per turn, and expected totals after
+    // it: (message_count, tool_call_count, total_tokens, timed responses, average).
+    let turns = [
+        ((10, 20, 2, Some(100)), (2, 2, 30, 1, 100.0)),
+        ((5, 7, 0, Some(200)), (4, 2, 42, 2, 150.0)),
+        ((1, 2, 3, Some(400)), (6, 5, 45, 3, 700.0 / 3.0)),
+        // An interrupted turn without a duration leaves the average alone.
+        ((3, 4, 0, None), (8, 5, 52, 3, 700.0 / 3.0)),
+    ];
+    for (n, ((user_tokens, asst_tokens, tools, duration), expected)) in
+        turns.into_iter().enumerate()
+    {
+        let user = store
+            .append_message(conv.id, NewMessage::user("question", user_tokens))
+            .await
+            .unwrap();
+        let mut answer = assistant("answer", asst_tokens, tools, duration);
+        if duration.is_none() {
+            answer.status = MessageStatus::Interrupted;
+        }
+        let stored = store.finish_turn(conv.id, answer).await.unwrap();
+        assert_eq!(stored.seq, user.seq + 1);
+        assert_eq!(stored.seq, 2 * (n as i64 + 1));
+        assert_eq!(stored.role, Role::Assistant);
+
+        let metrics = store.metrics(conv.id).await.unwrap().expect("metrics row");
+        let (messages, tool_calls, tokens, timed, avg) = expected;
+        assert_eq!(metrics.conversation_id, conv.id);
+        assert_eq!(
+            metrics.message_count, messages,
+            "message_count after turn {n}"
+        );
+        assert_eq!(
+            metrics.tool_call_count, tool_calls,
+            "tool_call_count after turn {n}"
+        );
+        assert_eq!(metrics.total_tokens, tokens, "total_tokens after turn {n}");
+        assert_eq!(metrics.timed_response_count, timed, "timed after turn {n}");
+        assert!(
+            (metrics.avg_response_time_ms - avg).abs() < 1e-9,
+            "average after turn {n}: {} != {avg}",
+            metrics.avg_response_time_ms
+        );
+        assert_eq!(metrics.last_activity, stored.created_at);
+    }
+    let listed = store.list_conversations(owner, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].message_count, 8,
+        "list shows metrics' message_count"
+    );
+
+    // finish_turn only takes assistant messages.
+    let err = store
+        .finish_turn(conv.id, NewMessage::user("not an answer", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(store.list_messages(conv.id).await.unwrap().len(), 8);
+}
+
+async fn finish_turn_without_user_message_counts_one(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::Anonymous(Uuid::new_v4());
+    let conv = store
+        .create_conversation(owner, &title("Greeting"))
+        .await
+        .unwrap();
+    let stored = store
+        .finish_turn(conv.id, assistant("Welcome!", 9, 1, Some(50)))
+        .await
+        .unwrap();
+    assert_eq!(stored.seq, 1);
+    let metrics = store.metrics(conv.id).await.unwrap().unwrap();
+    assert_eq!(metrics.message_count, 1);
+    assert_eq!(metrics.total_tokens, 9);
+    assert_eq!(metrics.tool_call_count, 1);
+    assert_eq!(metrics.avg_response_time_ms, 50.0);
+    // An assistant message right before does not count as the turn's user message.
+    store
+        .finish_turn(conv.id, assistant("And another", 4, 0, Some(150)))
+        .await
+        .unwrap();
+    let metrics = store.metrics(conv.id).await.unwrap().unwrap();
+    assert_eq!(metrics.message_count, 2);
+    assert_eq!(metrics.total_tokens, 13);
+    assert_eq!(metrics.avg_response_time_ms, 100.0);
+}
+
+async fn claim_anonymous_moves_conversations(ctx: Ctx) {
+    let store = &ctx.store;
+    let anon_id = Uuid::new_v4();
+    let anon = Owner::Anonymous(anon_id);
+    let other_anon = Owner::Anonymous(Uuid::new_v4());
+    store.touch_anonymous(anon_id).await.unwrap();
+    let first = store
+        .create_conversation(anon, &title("One"))
+        .await
+        .unwrap();
+    let second = store
+        .create_conversation(anon, &title("Two"))
+        .await
+        .unwrap();
+    let untouched = store
+        .create_conversation(other_anon, &title("Not mine"))
+        .await
+        .unwrap();
+    store
+        .append_message(first.id, NewMessage::user("hello", 1))
+        .await
+        .unwrap();
+
+    let user = new_user(store, "signup@example.com").await;
+    let owner = Owner::User(user.id);
+    assert_eq!(store.claim_anonymous(anon_id, user.id).await.unwrap(), 2);
+
+    let mut mine: Vec<Uuid> = store
+        .list_conversations(owner, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    mine.sort();
+    let mut expected = vec![first.id, second.id];
+    expected.sort();
+    assert_eq!(mine, expected);
+    assert!(store.list_conversations(anon, 50).await.unwrap().is_empty());
+    assert_eq!(store.get_conversation(anon, first.id).await.unwrap(), None);
+    let moved = store
+        .get_conversation(owner, first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.owner, owner);
+    assert_eq!(store.list_messages(first.id).await.unwrap().len(), 1);
+    assert!(store
+        .get_conversation(other_anon, untouched.id)
+        .await
+        .unwrap()
+        .is_some());
+    let identity = store.find_anonymous(anon_id).await.unwrap().unwrap();
+    assert_eq!(identity.claimed_by_user, Some(user.id));
+
+    assert_eq!(store.claim_anonymous(anon_id, user.id).await.unwrap(), 0);
+    let err = store
+        .claim_anonymous(other_anon.id(), Uuid::new_v4())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert!(store
+        .get_conversation(other_anon, untouched.id)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+async fn duplicate_email_is_a_conflict(ctx: Ctx) {
+    let store = &ctx.store;
+    let first = store
+        .create_user(&email("fan@example.com"), "hash-one")
+        .await
+        .unwrap();
+    assert_eq!(first.tier, Tier::Default);
+    let err = store
+        .create_user(&email("fan@example.com"), "hash-two")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(err.to_string().contains("email"), "{err}");
+    let found = store
+        .find_user_by_email(&email("fan@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, first);
+    assert_eq!(found.password_hash, "hash-one");
+}
+
+async fn emails_are_case_insensitive(ctx: Ctx) {
+    let store = &ctx.store;
+    let user = store
+        .create_user(&email("  Fan.Name@Example.COM "), "hash")
+        .await
+        .unwrap();
+    assert_eq!(user.email.as_str(), "fan.name@example.com");
+    for variant in [
+        "fan.name@example.com",
+        "FAN.NAME@EXAMPLE.COM",
+        "Fan.Name@example.com",
+    ] {
+        let found = store.find_user_by_email(&email(variant)).await.unwrap();
+        assert_eq!(found.as_ref().map(|u| u.id), Some(user.id), "{variant}");
+    }
+    let err = store
+        .create_user(&email("FAN.name@example.com"), "other")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+
+    assert!(store
+        .set_tier(&email("FAN.NAME@example.com"), Tier::Premium)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.find_user(user.id).await.unwrap().unwrap().tier,
+        Tier::Premium
+    );
+    assert!(store
+        .set_tier(&email("fan.name@example.com"), Tier::Default)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.find_user(user.id).await.unwrap().unwrap().tier,
+        Tier::Default
+    );
+    assert!(!store
+        .set_tier(&email("nobody@example.com"), Tier::Premium)
+        .await
+        .unwrap());
+    let err = store
+        .set_tier(&email("fan.name@example.com"), Tier::Anonymous)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(store.find_user(Uuid::new_v4()).await.unwrap(), None);
+}
+
+async fn delete_cascades_to_messages_and_metrics(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::User(new_user(store, "delete@example.com").await.id);
+    let doomed = store
+        .create_conversation(owner, &title("Doomed"))
+        .await
+        .unwrap();
+    let kept = store
+        .create_conversation(owner, &title("Kept"))
+        .await
+        .unwrap();
+    for conv in [&doomed, &kept] {
+        for _ in 0..2 {
+            store
+                .append_message(conv.id, NewMessage::user("q", 1))
+                .await
+                .unwrap();
+            store
+                .finish_turn(conv.id, assistant("a", 2, 1, Some(10)))
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(raw_i64(&ctx, "SELECT count(*) FROM messages").await, 8);
+    assert!(store.delete_conversation(owner, doomed.id).await.unwrap());
+
+    assert!(store.list_messages(doomed.id).await.unwrap().is_empty());
+    assert_eq!(store.metrics(doomed.id).await.unwrap(), None);
+    assert_eq!(
+        store.get_conversation(owner, doomed.id).await.unwrap(),
+        None
+    );
+    assert!(!store.delete_conversation(owner, doomed.id).await.unwrap());
+    assert_eq!(raw_i64(&ctx, "SELECT count(*) FROM messages").await, 4);
+    assert_eq!(
+        raw_i64(&ctx, "SELECT count(*) FROM conversation_metrics").await,
+        1
+    );
+
+    assert_eq!(store.list_messages(kept.id).await.unwrap().len(), 4);
+    assert_eq!(
+        store.metrics(kept.id).await.unwrap().unwrap().message_count,
+        4
+    );
+    let err = store
+        .append_message(doomed.id, NewMessage::user("too late", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+async fn tool_json_round_trips(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::Anonymous(Uuid::new_v4());
+    let conv = store
+        .create_conversation(owner, &title("Tools"))
+        .await
+        .unwrap();
+    let tool_calls = json!([
+        {
+            "id": "toolu_01",
+            "name": "fpl_player_data",
+            "input": {
+                "player_name": "Haaland",
+                "nested": [1, 2.5, null, true, {"deep": ["x"]}],
+                "unicode": "Ødegaard ✓ \"quoted\" \\ back\nslash"
+            }
+        },
+        {"id": "toolu_02", "name": "fpl_fixture_difficulty", "input": {"team": "ARS", "gws": 5}}
+    ]);
+    let tool_results = json!([
+        {"id": "toolu_01", "ok": true, "duration_ms": 12, "output": {"now_cost": 145, "form": "8.5"}},
+        {"id": "toolu_02", "ok": false, "error": "unknown team"}
+    ]);
+    store
+        .append_message(conv.id, NewMessage::user("Haaland?", 3))
+        .await
+        .unwrap();
+    let mut answer = NewMessage::assistant("Haaland costs £14.5m.", 8);
+    answer.tool_calls = tool_calls.clone();
+    answer.tool_results = tool_results.clone();
+    answer.status = MessageStatus::Error;
+    answer.error_code = Some("upstream_error".into());
+    answer.model = Some("claude-test".into());
+    answer.input_tokens = Some(1234);
+    answer.output_tokens = Some(56);
+    answer.first_token_ms = Some(87);
+    answer.duration_ms = Some(912);
+    let stored = store.finish_turn(conv.id, answer).await.unwrap();
+
+    let listed = store.list_messages(conv.id).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1], stored, "every field reads back as written");
+    assert_eq!(listed[1].tool_calls, tool_calls);
+    assert_eq!(listed[1].tool_results, tool_results);
+    assert_eq!(listed[0].tool_calls, json!([]));
+    assert_eq!(listed[0].tool_results, json!([]));
+    assert_eq!(
+        store
+            .metrics(conv.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .tool_call_count,
+        2
+    );
+
+    let mut bad = NewMessage::assistant("bad", 1);
+    bad.tool_calls = json!({"id": "not an array"});
+    let err = store.finish_turn(conv.id, bad).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(store.list_messages(conv.id).await.unwrap().len(), 2);
+}
+
+async fn data_survives_restart(ctx: Ctx) {
+    let user = new_user(&ctx.store, "restart@example.com").await;
+    let owner = Owner::User(user.id);
+    let conv = ctx
+        .store
+        .create_conversation(owner, &title("Before restart"))
+        .await
+        .unwrap();
+    ctx.store
+        .append_message(conv.id, NewMessage::user("Who to captain?", 4))
+        .await
+        .unwrap();
+    ctx.store
+        .finish_turn(conv.id, assistant("Haaland.", 2, 1, Some(300)))
+        .await
+        .unwrap();
+    assert!(ctx
+        .store
+        .set_topics(conv.id, &["Haaland".to_string()])
+        .await
+        .unwrap());
+    let before_messages = ctx.store.list_messages(conv.id).await.unwrap();
+    let before_conv = ctx.store.get_conversation(owner, conv.id).await.unwrap();
+    let before_metrics = ctx.store.metrics(conv.id).await.unwrap();
+    ctx.store.close().await;
+    assert!(ctx.store.ping().await.is_err(), "closed store refuses work");
+
+    if ctx.backend == Backend::Sqlite {
+        let path = ctx.url.strip_prefix("sqlite://").unwrap();
+        assert!(std::path::Path::new(path).is_file(), "database file exists");
+    }
+
+    let reopened = Store::connect(&ctx.url).await.unwrap();
+    reopened.migrate().await.unwrap();
+    assert_eq!(
+        reopened.find_user(user.id).await.unwrap(),
+        Some(user.clone())
+    );
+    assert_eq!(
+        reopened.get_conversation(owner, conv.id).await.unwrap(),
+        before_conv
+    );
+    assert_eq!(
+        reopened.list_messages(conv.id).await.unwrap(),
+        before_messages
+    );
+    assert_eq!(reopened.metrics(conv.id).await.unwrap(), before_metrics);
+    let listed = reopened.list_conversations(owner, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].title.as_str(), "Before restart");
+    assert_eq!(listed[0].message_count, 2);
+    let next = reopened
+        .append_message(conv.id, NewMessage::user("And vice?", 2))
+        .await
+        .unwrap();
+    assert_eq!(next.seq, 3, "numbering continues after a restart");
+    if ctx.backend == Backend::Sqlite {
+        let pool = SqlitePool::connect(&ctx.url).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        assert_eq!(mode, "wal");
+    }
+    reopened.close().await;
+}
+
+async fn topics_and_summary(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::Anonymous(Uuid::new_v4());
+    let conv = store
+        .create_conversation(owner, &title("Long"))
+        .await
+        .unwrap();
+    assert!(conv.topics.is_empty());
+    for i in 0..6 {
+        store
+            .append_message(conv.id, NewMessage::user(format!("m{i}"), 1))
+            .await
+            .unwrap();
+    }
+    let topics = vec![
+        "Haaland".to_string(),
+        "Arsenal".to_string(),
+        "GW8".to_string(),
+    ];
+    assert!(store.set_topics(conv.id, &topics).await.unwrap());
+    assert!(!store.set_topics(Uuid::new_v4(), &topics).await.unwrap());
+
+    assert!(store
+        .set_summary(conv.id, "Summary to 4", 40, 4)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .set_summary(conv.id, "Stale to 2", 20, 2)
+            .await
+            .unwrap(),
+        "an older summary must not replace a newer one"
+    );
+    let got = store
+        .get_conversation(owner, conv.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.topics, topics);
+    assert_eq!(got.summary.as_deref(), Some("Summary to 4"));
+    assert_eq!(got.summary_token_count, Some(40));
+    assert_eq!(got.summarized_through_seq, Some(4));
+
+    assert!(store
+        .set_summary(conv.id, "Summary to 5", 45, 5)
+        .await
+        .unwrap());
+    let got = store
+        .get_conversation(owner, conv.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.summary.as_deref(), Some("Summary to 5"));
+    assert_eq!(got.summarized_through_seq, Some(5));
+    let rest = store.list_messages_after(conv.id, 5).await.unwrap();
+    assert_eq!(rest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![6]);
+    assert_eq!(rest[0].content, "m5");
+}
+
+async fn list_is_newest_first_and_limited(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::User(new_user(store, "lister@example.com").await.id);
+    let mut ids = Vec::new();
+    for name in ["first", "second", "third"] {
+        ids.push(
+            store
+                .create_conversation(owner, &title(name))
+                .await
+                .unwrap()
+                .id,
+        );
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let listed: Vec<Uuid> = store
+        .list_conversations(owner, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(listed, vec![ids[2], ids[1], ids[0]]);
+
+    store
+        .append_message(ids[0], NewMessage::user("bump", 1))
+        .await
+        .unwrap();
+    assert!(store
+        .rename_conversation(owner, ids[1], &title("renamed"))
+        .await
+        .unwrap());
+    let listed = store.list_conversations(owner, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids[0], ids[2], ids[1]],
+        "a new message moves a conversation to the top; renaming does not"
+    );
+    assert_eq!(listed[2].title.as_str(), "renamed");
+    assert!(listed.iter().all(|c| c.message_count == 0));
+
+    let limited = store.list_conversations(owner, 2).await.unwrap();
+    assert_eq!(
+        limited.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids[0], ids[2]]
+    );
+    assert!(store.list_conversations(owner, 0).await.unwrap().is_empty());
+}
+
+async fn touch_anonymous_tracks_last_seen(ctx: Ctx) {
+    let store = &ctx.store;
+    let id = Uuid::new_v4();
+    assert_eq!(store.find_anonymous(id).await.unwrap(), None);
+    store.touch_anonymous(id).await.unwrap();
+    let first = store.find_anonymous(id).await.unwrap().unwrap();
+    assert_eq!(first.created_at, first.last_seen_at);
+    assert_eq!(first.claimed_by_user, None);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store.touch_anonymous(id).await.unwrap();
+    let second = store.find_anonymous(id).await.unwrap().unwrap();
+    assert_eq!(second.created_at, first.created_at);
+    assert!(second.last_seen_at > first.last_seen_at);
+    // Starting a conversation also counts as being seen, and creates the identity if needed.
+    let fresh = Uuid::new_v4();
+    store
+        .create_conversation(Owner::Anonymous(fresh), &title("hi"))
+        .await
+        .unwrap();
+    assert!(store.find_anonymous(fresh).await.unwrap().is_some());
+}
+
+async fn missing_rows_are_not_found(ctx: Ctx) {
+    let store = &ctx.store;
+    let err = store
+        .append_message(Uuid::new_v4(), NewMessage::user("nowhere", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    let err = store
+        .finish_turn(Uuid::new_v4(), assistant("nowhere", 1, 0, Some(1)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    let err = store
+        .create_conversation(Owner::User(Uuid::new_v4()), &title("ghost"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert_eq!(raw_i64(&ctx, "SELECT count(*) FROM conversations").await, 0);
+    assert_eq!(
+        raw_i64(&ctx, "SELECT count(*) FROM conversation_metrics").await,
+        0
+    );
+    assert_eq!(store.metrics(Uuid::new_v4()).await.unwrap(), None);
+    assert!(store
+        .list_messages(Uuid::new_v4())
+        .await
+        .unwrap()
+        .is_empty());
+}
