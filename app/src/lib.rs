@@ -4,7 +4,7 @@
 //! The page is rendered on the server and works before (or without) WASM: the composer is a
 //! plain form posting to a server function. Once hydrated, answers stream in over
 //! `POST /api/chat` (see [`stream`]).
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 #[cfg(feature = "ssr")]
 pub mod backend;
