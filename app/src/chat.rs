@@ -70,6 +70,16 @@ impl Turn {
     }
 }
 
+/// A question shortened for the header, until the stored title is loaded.
+fn short_title(question: &str) -> String {
+    let line = question.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= 60 {
+        line
+    } else {
+        format!("{}…", line.chars().take(59).collect::<String>())
+    }
+}
+
 /// The conversation id in the URL (`/c/{id}`), if any.
 fn id_from_path(path: &str) -> Option<Uuid> {
     path.strip_prefix("/c/")
@@ -80,8 +90,24 @@ fn id_from_path(path: &str) -> Option<Uuid> {
 pub fn ChatPage() -> impl IntoView {
     let location = use_location();
     let route_id = Memo::new(move |_| id_from_path(&location.pathname.get()));
+    // What is loaded from the server. It follows the URL, except when this page itself moved
+    // the URL to the conversation a turn just created: the turn on screen is newer than
+    // what the server would return (a stopped answer is stored a moment after the stop).
+    let load_key = RwSignal::new(route_id.get_untracked());
+    let own_navigation = StoredValue::new(None::<Uuid>);
+    Effect::new(move |_| {
+        let id = route_id.get();
+        let own = own_navigation.get_value();
+        own_navigation.set_value(None);
+        if own.is_some() && own == id {
+            return;
+        }
+        if load_key.get_untracked() != id {
+            load_key.set(id);
+        }
+    });
     let conversation = Resource::new(
-        move || route_id.get(),
+        move || load_key.get(),
         |id| async move {
             match id {
                 Some(id) => get_conversation(id).await,
@@ -94,24 +120,25 @@ pub fn ChatPage() -> impl IntoView {
     let turns = RwSignal::new(Vec::<Turn>::new());
     let draft = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
     let abort = StoredValue::new_local(None::<AbortHandle>);
     #[cfg(feature = "hydrate")]
     let navigate = StoredValue::new_local(leptos_router::hooks::use_navigate());
 
     // The conversation loaded for the URL replaces the turns streamed on this page (they are
-    // in it now); a turn streamed into the page already on screen stays.
+    // in it now).
     Effect::new(move |_| {
         let loaded = match conversation.get() {
             Some(Ok(Some(c))) => Some(c.id),
             Some(Ok(None)) => None,
             _ => return,
         };
-        if loaded == route_id.get_untracked() {
+        if loaded == load_key.get_untracked() {
             turns.set(Vec::new());
         }
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (abort, conversations);
+    let _ = (conversations, own_navigation);
 
     let send = move || {
         let text = draft.get_untracked();
@@ -130,7 +157,19 @@ pub fn ChatPage() -> impl IntoView {
             busy,
             abort,
             conversations,
-            move |path: &str, options| navigate.with_value(|n| n(path, options)),
+            move |id: Uuid| {
+                own_navigation.set_value(Some(id));
+                navigate.with_value(|n| {
+                    n(
+                        &format!("/c/{id}"),
+                        leptos_router::NavigateOptions {
+                            replace: true,
+                            scroll: false,
+                            ..Default::default()
+                        },
+                    )
+                })
+            },
         );
     };
     let stop = move |_| {
@@ -147,6 +186,9 @@ pub fn ChatPage() -> impl IntoView {
             .get()
             .and_then(|r| r.ok().flatten())
             .map(|c| c.title)
+            .or_else(|| {
+                turns.with(|t| t.first().map(|t| t.question.with_value(|q| short_title(q))))
+            })
             .unwrap_or_else(|| "New chat".into())
     };
 
@@ -171,7 +213,11 @@ pub fn ChatPage() -> impl IntoView {
             <section id="messages" class="flex-1 overflow-y-auto px-3 py-4 sm:px-6" aria-live="polite">
                 <div class="mx-auto flex max-w-3xl flex-col gap-4">
                     <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                        {move || conversation.get().map(|result| render_history(route_id.get(), result))}
+                        {move || {
+                            conversation
+                                .get()
+                                .map(|result| render_history(load_key.get(), result, turns.with(Vec::is_empty)))
+                        }}
                     </Transition>
                     <For
                         each=move || turns.get().into_iter().enumerate()
@@ -265,10 +311,12 @@ pub fn ChatPage() -> impl IntoView {
 
 /// The stored messages of the conversation in the URL, or a 404 when it is not the caller's.
 fn render_history(
-    route_id: Option<Uuid>,
+    load_key: Option<Uuid>,
     result: Result<Option<ConversationView>, ServerFnError>,
+    welcome: bool,
 ) -> AnyView {
-    match (route_id, result) {
+    match (load_key, result) {
+        (None, _) if !welcome => ().into_any(),
         (None, _) => view! {
             <div id="welcome" class="py-10 text-center text-slate-500">
                 <p class="text-lg font-medium text-slate-700 dark:text-slate-300">"Ask about Fantasy Premier League"</p>
@@ -310,8 +358,9 @@ fn render_history(
 }
 
 /// The abort handle of the answer streaming now.
+#[cfg(feature = "hydrate")]
 #[derive(Clone)]
-struct AbortHandle(#[cfg(feature = "hydrate")] crate::stream::Abort);
+struct AbortHandle(crate::stream::Abort);
 
 #[cfg(feature = "hydrate")]
 fn start_turn(
@@ -321,7 +370,7 @@ fn start_turn(
     busy: RwSignal<bool>,
     abort: StoredValue<Option<AbortHandle>, LocalStorage>,
     conversations: Conversations,
-    navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
+    show_conversation: impl Fn(Uuid) + 'static,
 ) {
     use crate::types::{ChatEvent, ChatRequest};
     let request = ChatRequest {
@@ -378,14 +427,7 @@ fn start_turn(
                 busy.set(false);
                 conversations.refresh();
                 if let (true, Some(id)) = (new_conversation, started.get()) {
-                    navigate(
-                        &format!("/c/{id}"),
-                        leptos_router::NavigateOptions {
-                            replace: true,
-                            scroll: false,
-                            ..Default::default()
-                        },
-                    );
+                    show_conversation(id);
                 }
             });
         }

@@ -20,7 +20,7 @@ pub mod types;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     path, SsrMode,
 };
 
@@ -65,9 +65,13 @@ pub fn App() -> impl IntoView {
                 class="flex h-dvh overflow-hidden"
                 data-hydrated=move || if hydrated.get() { "true" } else { "false" }
             >
+                // One parent route, so that moving from `/` to `/c/{id}` after a first answer
+                // keeps the page (and the answer on it) instead of mounting a new one.
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("") view=ChatPage ssr=SsrMode::Async/>
-                    <Route path=path!("c/:id") view=ChatPage ssr=SsrMode::Async/>
+                    <ParentRoute path=path!("") view=ChatPage ssr=SsrMode::Async>
+                        <Route path=path!("") view=|| ()/>
+                        <Route path=path!("c/:id") view=|| ()/>
+                    </ParentRoute>
                 </Routes>
             </div>
         </Router>

@@ -78,22 +78,39 @@ mod tests {
 
     #[test]
     fn only_safe_link_targets_survive() {
-        for bad in ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,x", "vbscript:x"] {
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,x",
+            "vbscript:x",
+        ] {
             let html = render(&format!("see [x]({bad}) now"));
             assert!(!html.to_lowercase().contains("href"), "{bad}: {html}");
             assert!(html.contains("see"), "{html}");
         }
         let html = render("[FPL](https://fantasy.premierleague.com) and [rel](/c/1?a=\"b\")");
-        assert!(html.contains("href=\"https://fantasy.premierleague.com\""), "{html}");
-        assert!(html.contains("rel=\"noopener noreferrer nofollow\""), "{html}");
+        assert!(
+            html.contains("href=\"https://fantasy.premierleague.com\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("rel=\"noopener noreferrer nofollow\""),
+            "{html}"
+        );
         assert!(html.contains("target=\"_blank\""), "{html}");
-        assert!(!html.contains("\"b\""), "quotes in a URL are escaped: {html}");
+        assert!(
+            !html.contains("\"b\""),
+            "quotes in a URL are escaped: {html}"
+        );
     }
 
     #[test]
     fn images_become_links() {
         let html = render("![pixel](https://example.com/p.png)");
         assert!(!html.contains("<img"), "{html}");
-        assert!(html.contains("href=\"https://example.com/p.png\""), "{html}");
+        assert!(
+            html.contains("href=\"https://example.com/p.png\""),
+            "{html}"
+        );
     }
 }
