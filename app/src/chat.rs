@@ -172,6 +172,17 @@ pub fn ChatPage() -> impl IntoView {
             },
         );
     };
+    // Keep the newest text in view while an answer streams in.
+    let messages_ref = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        let _ = turns.with(|t| {
+            t.last()
+                .map(|t| (t.answer.with(String::len), t.tools.with(Vec::len)))
+        });
+        if let Some(section) = messages_ref.get() {
+            section.set_scroll_top(section.scroll_height());
+        }
+    });
     let stop = move |_| {
         #[cfg(feature = "hydrate")]
         abort.with_value(|a| {
@@ -210,7 +221,7 @@ pub fn ChatPage() -> impl IntoView {
                 </Transition>
                 <ThemeToggle/>
             </header>
-            <section id="messages" class="flex-1 overflow-y-auto px-3 py-4 sm:px-6" aria-live="polite">
+            <section node_ref=messages_ref id="messages" class="flex-1 overflow-y-auto px-3 py-4 sm:px-6" aria-live="polite">
                 <div class="mx-auto flex max-w-3xl flex-col gap-4">
                     <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                         {move || {

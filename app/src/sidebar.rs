@@ -92,7 +92,7 @@ pub fn Sidebar(#[prop(into)] current: Signal<Option<Uuid>>, open: RwSignal<bool>
             }
         >
             <div class="flex items-center justify-between p-3">
-                <a href="/" class="text-lg font-semibold text-emerald-700 dark:text-emerald-400">"⚽ FPL Chat"</a>
+                <a href="/" class="text-lg font-semibold text-emerald-700 dark:text-emerald-400">"FPL Chat"</a>
                 <button
                     type="button"
                     class="rounded p-1 text-slate-500 md:hidden"
@@ -178,7 +178,7 @@ fn ConversationItem(summary: ConversationSummary, current: Signal<Option<Uuid>>)
                     title="Delete this conversation"
                     aria-label=format!("Delete {}", summary.title)
                 >
-                    "🗑"
+                    "×"
                 </button>
             </ActionForm>
         </li>

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! FPL Chat server: an axum + Leptos application in which people ask about Fantasy Premier
 //! League and an assistant answers by calling FPL tools.
 //!
