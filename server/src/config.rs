@@ -78,6 +78,25 @@ pub struct ClaudeConfig {
     pub model: String,
     pub summary_model: String,
     pub base_url: String,
+    /// Retries of a request that failed before its stream started (`CLAUDE_MAX_RETRIES`).
+    pub max_retries: u32,
+    pub connect_timeout: Duration,
+    /// Until the response head arrives (`CLAUDE_FIRST_BYTE_TIMEOUT_MS`).
+    pub first_byte_timeout: Duration,
+    /// Longest silence between two stream events (`CLAUDE_IDLE_TIMEOUT_MS`).
+    pub idle_timeout: Duration,
+}
+
+/// How tool calls are bounded and guarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolPolicy {
+    /// One tool call's limit (`TOOL_TIMEOUT_MS`).
+    pub timeout: Duration,
+    /// Failures in a row that open the circuit breaker (`TOOL_BREAKER_FAILURES`).
+    pub breaker_failures: u32,
+    /// How long an open breaker refuses calls before it lets one probe through
+    /// (`TOOL_BREAKER_COOLDOWN_MS`).
+    pub breaker_cooldown: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +117,7 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     pub context_token_limit: u32,
     pub tool_max_depth: u32,
+    pub tools: ToolPolicy,
     /// `None`: a random key per start (cookies do not survive a restart; logged at start).
     pub session_secret: Option<Secret>,
     /// Pause between the offline analyst's streamed pieces (`OFFLINE_ANALYST_PACE_MS`), so that
@@ -187,12 +207,6 @@ impl Config {
             var("CLAUDE_MODEL_VERSION").unwrap_or_else(|| DEFAULT_CLAUDE_MODEL.into());
         let claude_summary_model =
             var("CLAUDE_SUMMARY_MODEL").unwrap_or_else(|| DEFAULT_SUMMARY_MODEL.into());
-        let claude = var("CLAUDE_API_KEY").map(|key| ClaudeConfig {
-            api_key: Secret::new(key.trim()),
-            model: claude_model.clone(),
-            summary_model: claude_summary_model.clone(),
-            base_url: claude_base_url.clone(),
-        });
 
         let limit = |name: &'static str, default: &str| {
             RateLimit::parse(&var(name).unwrap_or_else(|| default.into())).map_err(|m| err(name, m))
@@ -230,6 +244,28 @@ impl Config {
         };
         let context_token_limit = number("CONTEXT_TOKEN_LIMIT", 100_000, 4_000, 1_000_000)?;
         let tool_max_depth = number("TOOL_MAX_DEPTH", 5, 1, 50)?;
+        let millis = |name: &'static str, default: u32, min: u32, max: u32| {
+            number(name, default, min, max).map(|ms| Duration::from_millis(ms as u64))
+        };
+        let tools = ToolPolicy {
+            timeout: millis("TOOL_TIMEOUT_MS", 30_000, 10, 600_000)?,
+            breaker_failures: number("TOOL_BREAKER_FAILURES", 5, 1, 1_000)?,
+            breaker_cooldown: millis("TOOL_BREAKER_COOLDOWN_MS", 30_000, 10, 3_600_000)?,
+        };
+        let max_retries = number("CLAUDE_MAX_RETRIES", 2, 0, 10)?;
+        let connect_timeout = millis("CLAUDE_CONNECT_TIMEOUT_MS", 10_000, 10, 600_000)?;
+        let first_byte_timeout = millis("CLAUDE_FIRST_BYTE_TIMEOUT_MS", 60_000, 10, 600_000)?;
+        let idle_timeout = millis("CLAUDE_IDLE_TIMEOUT_MS", 60_000, 10, 600_000)?;
+        let claude = var("CLAUDE_API_KEY").map(|key| ClaudeConfig {
+            api_key: Secret::new(key.trim()),
+            model: claude_model.clone(),
+            summary_model: claude_summary_model.clone(),
+            base_url: claude_base_url.clone(),
+            max_retries,
+            connect_timeout,
+            first_byte_timeout,
+            idle_timeout,
+        });
         let offline_pace =
             Duration::from_millis(number("OFFLINE_ANALYST_PACE_MS", 12, 0, 1_000)? as u64);
 
@@ -270,6 +306,7 @@ impl Config {
             trust_proxy_headers,
             context_token_limit,
             tool_max_depth,
+            tools,
             session_secret,
             offline_pace,
         })
@@ -331,6 +368,10 @@ mod tests {
             ("SESSION_SECRET", "short"),
             ("FPL_API_BASE_URL", "ftp://x"),
             ("REDIS_PREFIX", "a {b}"),
+            ("CLAUDE_MAX_RETRIES", "11"),
+            ("CLAUDE_IDLE_TIMEOUT_MS", "1s"),
+            ("TOOL_TIMEOUT_MS", "0"),
+            ("TOOL_BREAKER_FAILURES", "0"),
         ] {
             let e = config(&[(name, value)]).unwrap_err();
             assert_eq!(e.var, name);
@@ -365,5 +406,9 @@ mod tests {
         assert_eq!(claude.model, "claude-x");
         assert_eq!(claude.base_url, "http://127.0.0.1:9");
         assert_eq!(claude.summary_model, DEFAULT_SUMMARY_MODEL);
+        assert_eq!(claude.max_retries, 2);
+        assert_eq!(claude.first_byte_timeout, Duration::from_secs(60));
+        let c = config(&[("CLAUDE_API_KEY", "k"), ("CLAUDE_MAX_RETRIES", "0")]).unwrap();
+        assert_eq!(c.claude.unwrap().max_retries, 0);
     }
 }

@@ -6,7 +6,7 @@
 //! endpoints), `chat` (one turn and its tool loop), `llm` (model providers), `tools` (the tool
 //! backend seam and the built-in FPL tools), `fpl` (FPL data), `context` (tokens and history),
 //! `store` (PostgreSQL or SQLite), `metrics`, `pages` (what the UI's server functions do),
-//! `config` and `startup`.
+//! `config` and `startup`; `testkit` holds the test stand-ins the server never uses.
 pub mod chat;
 pub mod cli;
 pub mod config;
@@ -18,4 +18,5 @@ pub mod metrics;
 pub mod pages;
 pub mod startup;
 pub mod store;
+pub mod testkit;
 pub mod tools;

@@ -8,7 +8,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
@@ -31,6 +31,79 @@ pub struct ToolLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LlmLabels {
+    pub model: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RetryLabels {
+    pub model: String,
+    /// The HTTP status, or `timeout`, `connect`, `network`.
+    pub reason: String,
+}
+
+/// OpenTelemetry GenAI attributes, in Prometheus spelling.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GenAiLabels {
+    pub gen_ai_operation_name: String,
+    pub gen_ai_provider_name: String,
+    pub gen_ai_request_model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GenAiTokenLabels {
+    pub gen_ai_operation_name: String,
+    pub gen_ai_provider_name: String,
+    pub gen_ai_request_model: String,
+    /// `input` or `output`.
+    pub gen_ai_token_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheTokenLabels {
+    pub model: String,
+    /// `read` (served from the prompt cache) or `write` (stored in it).
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabels {
+    pub provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BreakerLabels {
+    pub backend: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BreakerStateLabels {
+    pub backend: String,
+    /// The state entered: `closed`, `open` or `half_open`.
+    pub state: String,
+}
+
+/// Token counts of one model request, from the API's usage.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TokenUsage {
+    /// Every input token, cached or not.
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+}
+
+fn token_histogram() -> Histogram {
+    // OTel's advice for gen_ai.client.token.usage: 1, 4, 16, … 4^12 (~16.7M)
+    Histogram::new(exponential_buckets(1.0, 4.0, 13))
+}
+
+fn rounds_histogram() -> Histogram {
+    Histogram::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0].into_iter())
+}
+
 fn latency_histogram() -> Histogram {
     // 0.5 ms … ~16 s
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
@@ -45,6 +118,15 @@ pub struct Metrics {
     pub chat_turn_duration: Family<TurnLabels, Histogram, fn() -> Histogram>,
     pub tool_calls: Family<ToolLabels, Counter>,
     pub tool_duration: Family<ToolLabels, Histogram, fn() -> Histogram>,
+    pub llm_requests: Family<LlmLabels, Counter>,
+    pub llm_retries: Family<RetryLabels, Counter>,
+    pub llm_cache_tokens: Family<CacheTokenLabels, Counter>,
+    pub genai_duration: Family<GenAiLabels, Histogram, fn() -> Histogram>,
+    pub genai_first_chunk: Family<GenAiLabels, Histogram, fn() -> Histogram>,
+    pub genai_tokens: Family<GenAiTokenLabels, Histogram, fn() -> Histogram>,
+    pub tool_rounds: Family<ProviderLabels, Histogram, fn() -> Histogram>,
+    pub breaker_transitions: Family<BreakerStateLabels, Counter>,
+    pub breaker_state: Family<BreakerLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -104,6 +186,66 @@ impl Metrics {
             Unit::Seconds,
             tool_duration.clone(),
         );
+        let llm_requests = Family::<LlmLabels, Counter>::default();
+        registry.register(
+            "llm_requests",
+            "Model requests by model and outcome (ok, overloaded, rate_limited, quota_exhausted, unauthorized, timeout, error, cancelled)",
+            llm_requests.clone(),
+        );
+        let llm_retries = Family::<RetryLabels, Counter>::default();
+        registry.register(
+            "llm_retries",
+            "Model requests retried before their stream started, by model and reason",
+            llm_retries.clone(),
+        );
+        let llm_cache_tokens = Family::<CacheTokenLabels, Counter>::default();
+        registry.register(
+            "llm_prompt_cache_tokens",
+            "Input tokens read from or written to the prompt cache",
+            llm_cache_tokens.clone(),
+        );
+        let genai_duration: Family<GenAiLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "gen_ai_client_operation_duration",
+            "GenAI operation duration: a model request from sending to its last event",
+            Unit::Seconds,
+            genai_duration.clone(),
+        );
+        let genai_first_chunk: Family<GenAiLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "gen_ai_client_operation_time_to_first_chunk",
+            "Time from sending a model request to its first text or tool chunk, retries included",
+            Unit::Seconds,
+            genai_first_chunk.clone(),
+        );
+        let genai_tokens: Family<GenAiTokenLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(token_histogram);
+        registry.register(
+            "gen_ai_client_token_usage",
+            "Tokens per model request, by token type (input counts cached input too)",
+            genai_tokens.clone(),
+        );
+        let tool_rounds: Family<ProviderLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(rounds_histogram);
+        registry.register(
+            "chat_tool_rounds",
+            "Rounds of tool calls in one chat turn (the tool-loop depth reached)",
+            tool_rounds.clone(),
+        );
+        let breaker_transitions = Family::<BreakerStateLabels, Counter>::default();
+        registry.register(
+            "tool_breaker_transitions",
+            "Circuit breaker state changes by tool backend and the state entered",
+            breaker_transitions.clone(),
+        );
+        let breaker_state = Family::<BreakerLabels, Gauge>::default();
+        registry.register(
+            "tool_breaker_state",
+            "Circuit breaker state by tool backend: 0 closed, 1 half-open, 2 open",
+            breaker_state.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector));
         Self {
             registry,
@@ -113,7 +255,108 @@ impl Metrics {
             chat_turn_duration,
             tool_calls,
             tool_duration,
+            llm_requests,
+            llm_retries,
+            llm_cache_tokens,
+            genai_duration,
+            genai_first_chunk,
+            genai_tokens,
+            tool_rounds,
+            breaker_transitions,
+            breaker_state,
         }
+    }
+
+    fn genai(model: &str) -> GenAiLabels {
+        GenAiLabels {
+            gen_ai_operation_name: "chat".into(),
+            gen_ai_provider_name: "anthropic".into(),
+            gen_ai_request_model: model.into(),
+        }
+    }
+
+    /// One model request, when it ended (outcome `ok`, an error's outcome, or `cancelled`).
+    pub fn record_llm_request(
+        &self,
+        model: &str,
+        outcome: &str,
+        elapsed: Duration,
+        usage: TokenUsage,
+    ) {
+        self.llm_requests
+            .get_or_create(&LlmLabels {
+                model: model.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        let labels = Self::genai(model);
+        self.genai_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        if usage == TokenUsage::default() {
+            return;
+        }
+        for (kind, tokens) in [("input", usage.input), ("output", usage.output)] {
+            self.genai_tokens
+                .get_or_create(&GenAiTokenLabels {
+                    gen_ai_operation_name: labels.gen_ai_operation_name.clone(),
+                    gen_ai_provider_name: labels.gen_ai_provider_name.clone(),
+                    gen_ai_request_model: labels.gen_ai_request_model.clone(),
+                    gen_ai_token_type: kind.into(),
+                })
+                .observe(tokens as f64);
+        }
+        for (kind, tokens) in [("read", usage.cache_read), ("write", usage.cache_write)] {
+            self.llm_cache_tokens
+                .get_or_create(&CacheTokenLabels {
+                    model: model.into(),
+                    kind: kind.into(),
+                })
+                .inc_by(tokens);
+        }
+    }
+
+    pub fn record_llm_first_chunk(&self, model: &str, elapsed: Duration) {
+        self.genai_first_chunk
+            .get_or_create(&Self::genai(model))
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn record_llm_retry(&self, model: &str, reason: &str) {
+        self.llm_retries
+            .get_or_create(&RetryLabels {
+                model: model.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    pub fn record_tool_rounds(&self, provider: &str, rounds: u32) {
+        self.tool_rounds
+            .get_or_create(&ProviderLabels {
+                provider: provider.into(),
+            })
+            .observe(rounds as f64);
+    }
+
+    /// A circuit breaker entered `state` (`closed`, `half_open` or `open`).
+    pub fn record_breaker(&self, backend: &str, state: &str) {
+        self.breaker_transitions
+            .get_or_create(&BreakerStateLabels {
+                backend: backend.into(),
+                state: state.into(),
+            })
+            .inc();
+        let value = match state {
+            "open" => 2,
+            "half_open" => 1,
+            _ => 0,
+        };
+        self.breaker_state
+            .get_or_create(&BreakerLabels {
+                backend: backend.into(),
+            })
+            .set(value);
     }
 
     pub fn record_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {

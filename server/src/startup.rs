@@ -7,10 +7,11 @@ use std::sync::Arc;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
-use crate::chat::ChatService;
+use crate::chat::{ChatService, TurnLimits};
 use crate::config::Config;
 use crate::fpl::FplSource;
 use crate::http::{self, identity, AppState};
+use crate::llm::anthropic::Anthropic;
 use crate::llm::offline::OfflineAnalyst;
 use crate::llm::Provider;
 use crate::metrics::Metrics;
@@ -25,6 +26,8 @@ pub enum StartError {
     Database(String),
     #[error("FPL data: {0}")]
     Fpl(String),
+    #[error("CLAUDE_API_KEY: {0}")]
+    Claude(String),
     #[error("REDIS_URL: {0}")]
     Redis(String),
     #[error("cannot listen on {addr}: {error}")]
@@ -112,22 +115,27 @@ impl Application {
                 "EXPRESS_MCP_SERVER_PRIVATE is set, but this build serves the built-in FPL tools"
             );
         }
-        if config.claude.is_some() {
-            tracing::warn!("CLAUDE_API_KEY is set, but this build has no Claude provider yet: the offline FPL analyst answers");
-        } else {
-            tracing::info!("CLAUDE_API_KEY is not set: the offline FPL analyst answers");
-        }
-        let provider: Arc<dyn Provider> =
-            Arc::new(OfflineAnalyst::new(source).with_pacing(config.offline_pace));
-
         let metrics = Arc::new(Metrics::new());
+        let provider: Arc<dyn Provider> = match &config.claude {
+            Some(claude) => {
+                tracing::info!(model = %claude.model, "Claude answers");
+                Arc::new(Anthropic::new(claude, metrics.clone()).map_err(StartError::Claude)?)
+            }
+            None => {
+                tracing::info!("CLAUDE_API_KEY is not set: the offline FPL analyst answers");
+                Arc::new(OfflineAnalyst::new(source).with_pacing(config.offline_pace))
+            }
+        };
         let chat = ChatService::new(
             store.clone(),
             provider,
-            tools,
+            ("builtin", tools),
             metrics.clone(),
-            config.tool_max_depth,
-            config.context_token_limit,
+            TurnLimits {
+                max_depth: config.tool_max_depth,
+                context_limit: config.context_token_limit,
+                tools: config.tools,
+            },
         );
         if config.session_secret.is_none() {
             tracing::warn!("SESSION_SECRET is not set: a random key signs cookies, so identities do not survive a restart");

@@ -20,10 +20,12 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::config::ToolPolicy;
 use crate::context::{history, tokens};
 use crate::llm::{LlmRequest, Provider, Role};
 use crate::metrics::Metrics;
 use crate::store::{self, MessageStatus, NewMessage, Store, StoreError, Title};
+use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolSpec};
 use tool_loop::{LoopEnd, LoopOutput, ToolLoop};
 
@@ -66,9 +68,21 @@ struct Inner {
     store: Store,
     provider: Arc<dyn Provider>,
     tools: Arc<dyn ToolBackend>,
+    breaker: CircuitBreaker,
+    tool_timeout: std::time::Duration,
     metrics: Arc<Metrics>,
     max_depth: u32,
     context_limit: u32,
+}
+
+/// How turns are bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct TurnLimits {
+    /// Rounds of tool calls in one turn (`TOOL_MAX_DEPTH`).
+    pub max_depth: u32,
+    /// Token budget of a conversation's context (`CONTEXT_TOKEN_LIMIT`).
+    pub context_limit: u32,
+    pub tools: ToolPolicy,
 }
 
 /// What the spawned part of a turn needs.
@@ -80,22 +94,30 @@ struct TurnPlan {
 }
 
 impl ChatService {
+    /// `backend` names the tool backend in logs and metrics (`builtin`, `mcp`).
     pub fn new(
         store: Store,
         provider: Arc<dyn Provider>,
-        tools: Arc<dyn ToolBackend>,
+        (backend, tools): (&str, Arc<dyn ToolBackend>),
         metrics: Arc<Metrics>,
-        max_depth: u32,
-        context_limit: u32,
+        limits: TurnLimits,
     ) -> Self {
+        let breaker = CircuitBreaker::new(
+            backend,
+            limits.tools.breaker_failures,
+            limits.tools.breaker_cooldown,
+            metrics.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 store,
                 provider,
                 tools,
+                breaker,
+                tool_timeout: limits.tools.timeout,
                 metrics,
-                max_depth,
-                context_limit,
+                max_depth: limits.max_depth,
+                context_limit: limits.context_limit,
             }),
         }
     }
@@ -215,6 +237,8 @@ impl ChatService {
         let output = ToolLoop {
             provider: inner.provider.as_ref(),
             tools: inner.tools.as_ref(),
+            breaker: &inner.breaker,
+            tool_timeout: inner.tool_timeout,
             max_depth: inner.max_depth,
             events: &events,
             metrics: &inner.metrics,

@@ -5,8 +5,9 @@
 //! written before and between tool calls is kept; the tool calls of one round run in parallel
 //! (bounded), each with a timeout, and their results go back in one user message in the order
 //! of the calls; unknown tools and backend failures become `is_error` results the model can
-//! recover from; when the client goes away the model stream is dropped at once (which cancels
-//! the upstream request) and the partial answer is returned as interrupted.
+//! recover from; a circuit breaker guards the backend (open: calls fail fast with a result that
+//! says so); when the client goes away the model stream is dropped at once (which cancels the
+//! upstream request) and the partial answer is returned as interrupted.
 use std::time::{Duration, Instant};
 
 use app::types::{ChatEvent, ErrorCode};
@@ -19,12 +20,11 @@ use crate::llm::{
     ContentBlock, LlmError, LlmEvent, LlmRequest, Message, Provider, Role, StopReason,
 };
 use crate::metrics::Metrics;
+use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolOutput};
 
 /// How many tool calls of one round run at the same time.
 const TOOL_CONCURRENCY: usize = 4;
-/// How long one tool call may take before it counts as failed.
-pub const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A tool call as stored on the assistant message (`messages.tool_calls`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -70,6 +70,9 @@ pub struct LoopOutput {
 pub struct ToolLoop<'a> {
     pub provider: &'a dyn Provider,
     pub tools: &'a dyn ToolBackend,
+    pub breaker: &'a CircuitBreaker,
+    /// One tool call's limit.
+    pub tool_timeout: Duration,
     pub max_depth: u32,
     pub events: &'a Sender<ChatEvent>,
     pub metrics: &'a Metrics,
@@ -82,7 +85,15 @@ enum RoundEnd {
 }
 
 impl ToolLoop<'_> {
-    pub async fn run(&self, mut request: LlmRequest) -> LoopOutput {
+    pub async fn run(&self, request: LlmRequest) -> LoopOutput {
+        let (output, rounds) = self.rounds(request).await;
+        self.metrics
+            .record_tool_rounds(self.provider.name(), rounds);
+        output
+    }
+
+    /// The rounds of a turn; also how many rounds of tool calls ran.
+    async fn rounds(&self, mut request: LlmRequest) -> (LoopOutput, u32) {
         let started = Instant::now();
         let mut out = LoopOutput {
             text: String::new(),
@@ -112,20 +123,32 @@ impl ToolLoop<'_> {
                 RoundEnd::Stopped(stop) => stop,
                 RoundEnd::Interrupted => {
                     out.end = LoopEnd::Interrupted;
-                    return out;
+                    return (out, round);
                 }
                 RoundEnd::Failed(e) => {
                     out.end = failed(e);
-                    return out;
+                    return (out, round);
                 }
             };
             if stop != Some(StopReason::ToolUse) || uses.is_empty() {
                 out.end = LoopEnd::Complete(stop.unwrap_or(StopReason::EndTurn));
-                return out;
+                return (out, round);
             }
             if round >= self.max_depth {
+                // The client saw these calls: close their cards as not run.
+                for (id, name, _) in uses {
+                    let event = ChatEvent::ToolResult {
+                        id,
+                        name,
+                        ok: false,
+                        duration_ms: 0,
+                    };
+                    if self.events.send(event).await.is_err() {
+                        break;
+                    }
+                }
                 out.end = LoopEnd::DepthExceeded;
-                return out;
+                return (out, round);
             }
             round += 1;
             for (id, name, input) in &uses {
@@ -143,7 +166,7 @@ impl ToolLoop<'_> {
             }
             let Some(results) = self.run_tools(&uses, round, &mut out).await else {
                 out.end = LoopEnd::Interrupted;
-                return out;
+                return (out, round);
             };
             request.messages.push(Message {
                 role: Role::Assistant,
@@ -228,9 +251,26 @@ impl ToolLoop<'_> {
         let calls = stream::iter(uses.iter().cloned().enumerate())
             .map(|(index, (id, name, input))| async move {
                 let started = Instant::now();
+                let permit = match self.breaker.admit() {
+                    Ok(permit) => permit,
+                    Err(refused) => {
+                        self.metrics.record_tool(&name, "rejected", Duration::ZERO);
+                        let when = match refused.retry_in.as_secs() {
+                            0 => "shortly".to_string(),
+                            s => format!("in {s} s"),
+                        };
+                        let output = error_output(format!(
+                            "The FPL tools are failing right now, so this call was not made; they \
+                             will be tried again {when}. Tell the user that live FPL data is \
+                             unavailable at the moment."
+                        ));
+                        return (index, id, name, output, Duration::ZERO);
+                    }
+                };
                 let result =
-                    tokio::time::timeout(TOOL_TIMEOUT, self.tools.call(&name, input)).await;
+                    tokio::time::timeout(self.tool_timeout, self.tools.call(&name, input)).await;
                 let elapsed = started.elapsed();
+                permit.record(matches!(result, Ok(Ok(_))));
                 let (output, outcome) = match result {
                     Ok(Ok(output)) if output.is_error => (output, "error"),
                     Ok(Ok(output)) => (output, "ok"),
@@ -240,8 +280,8 @@ impl ToolLoop<'_> {
                     ),
                     Err(_) => (
                         error_output(format!(
-                            "The tool did not answer within {} seconds.",
-                            TOOL_TIMEOUT.as_secs()
+                            "The tool did not answer within {} ms.",
+                            self.tool_timeout.as_millis()
                         )),
                         "timeout",
                     ),
@@ -303,21 +343,203 @@ fn error_output(text: String) -> ToolOutput {
     }
 }
 
+/// What the user is told when the model fails (the details are in the logs).
 fn failed(e: LlmError) -> LoopEnd {
     let (code, message) = match e {
         LlmError::Overloaded => (
             ErrorCode::UpstreamOverloaded,
-            "The assistant is overloaded right now. Please try again in a minute.".to_string(),
+            "Claude is overloaded right now. Please try again in a minute.",
         ),
         LlmError::RateLimited => (
             ErrorCode::UpstreamOverloaded,
-            "The assistant is receiving too many requests. Please try again in a minute."
-                .to_string(),
+            "Claude is receiving too many requests right now. Please try again in a minute.",
+        ),
+        LlmError::QuotaExhausted => (
+            ErrorCode::UpstreamError,
+            "The assistant has reached its usage limit for now. Please try again later.",
+        ),
+        LlmError::Unauthorized => (
+            ErrorCode::UpstreamError,
+            "The assistant is not available: the server's Claude API key was refused. \
+             The operator needs to fix the configuration.",
+        ),
+        LlmError::Timeout => (
+            ErrorCode::UpstreamError,
+            "Claude took too long to answer. Please try again.",
         ),
         LlmError::Upstream(_) => (
             ErrorCode::UpstreamError,
-            "The assistant failed to answer. Please try again.".to_string(),
+            "The assistant failed to answer. Please try again.",
         ),
     };
-    LoopEnd::Failed { code, message }
+    LoopEnd::Failed {
+        code,
+        message: message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+    use tokio::sync::{mpsc, Barrier};
+
+    use super::*;
+    use crate::config::{ClaudeConfig, Secret};
+    use crate::llm::anthropic::Anthropic;
+    use crate::testkit::claude::{ClaudeStandIn, Sse};
+    use crate::tools::breaker::BreakerState;
+    use crate::tools::{ToolError, ToolSpec};
+
+    /// Answers only when `n` calls are in flight at once (proof that calls run in parallel).
+    struct Rendezvous(Barrier);
+
+    /// Fails while `healthy` is false; counts the calls that reached it.
+    struct Flaky {
+        healthy: AtomicBool,
+        calls: AtomicU32,
+    }
+
+    #[async_trait]
+    impl ToolBackend for Rendezvous {
+        async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolError> {
+            Ok(Vec::new())
+        }
+        async fn call(&self, name: &str, _: Value) -> Result<ToolOutput, ToolError> {
+            self.0.wait().await;
+            Ok(ToolOutput::ok(format!("{name} answered"), json!({})))
+        }
+    }
+
+    #[async_trait]
+    impl ToolBackend for Flaky {
+        async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolError> {
+            Ok(Vec::new())
+        }
+        async fn call(&self, _: &str, _: Value) -> Result<ToolOutput, ToolError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.healthy.load(Ordering::SeqCst) {
+                Ok(ToolOutput::ok("fine", json!({})))
+            } else {
+                Err(ToolError::Unavailable("FPL API down".into()))
+            }
+        }
+    }
+
+    fn claude(base_url: &str, metrics: &Arc<Metrics>) -> Anthropic {
+        let config = ClaudeConfig {
+            api_key: Secret::new("k"),
+            model: "claude-test".into(),
+            summary_model: "claude-small".into(),
+            base_url: base_url.into(),
+            max_retries: 0,
+            connect_timeout: Duration::from_secs(2),
+            first_byte_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
+        };
+        Anthropic::new(&config, metrics.clone()).unwrap()
+    }
+
+    fn request() -> LlmRequest {
+        LlmRequest {
+            system: "s".into(),
+            messages: vec![Message {
+                role: Role::User,
+                content: vec![ContentBlock::Text { text: "q".into() }],
+            }],
+            tools: Vec::new(),
+            max_tokens: 100,
+        }
+    }
+
+    fn three_calls() -> Sse {
+        Sse::new()
+            .tool_use("t1", "fpl_a", &["{}"])
+            .tool_use("t2", "fpl_b", &["{}"])
+            .tool_use("t3", "fpl_c", &["{}"])
+    }
+
+    #[tokio::test]
+    async fn the_calls_of_a_round_run_at_the_same_time() {
+        let stand_in = ClaudeStandIn::start().await;
+        stand_in.push([
+            three_calls().end("tool_use"),
+            Sse::new().text(&["ok"]).end("end_turn"),
+        ]);
+        let metrics = Arc::new(Metrics::new());
+        let provider = claude(&stand_in.base_url, &metrics);
+        let tools = Rendezvous(Barrier::new(3));
+        let breaker = CircuitBreaker::new("test", 5, Duration::from_secs(30), metrics.clone());
+        let (tx, _rx) = mpsc::channel(64);
+        let out = ToolLoop {
+            provider: &provider,
+            tools: &tools,
+            breaker: &breaker,
+            // Sequential calls would wait at the barrier until this runs out.
+            tool_timeout: Duration::from_secs(2),
+            max_depth: 5,
+            events: &tx,
+            metrics: &metrics,
+        }
+        .run(request())
+        .await;
+        assert_eq!(out.end, LoopEnd::Complete(StopReason::EndTurn));
+        let ok: Vec<bool> = out.tool_results.iter().map(|r| r.ok).collect();
+        assert_eq!(ok, [true, true, true], "{:?}", out.tool_results);
+    }
+
+    #[tokio::test]
+    async fn a_failing_backend_opens_the_breaker_and_a_probe_closes_it() {
+        let stand_in = ClaudeStandIn::start().await;
+        let metrics = Arc::new(Metrics::new());
+        let provider = claude(&stand_in.base_url, &metrics);
+        let tools = Flaky {
+            healthy: AtomicBool::new(false),
+            calls: AtomicU32::new(0),
+        };
+        let breaker = CircuitBreaker::new("test", 2, Duration::from_millis(300), metrics.clone());
+        let (tx, _rx) = mpsc::channel(256);
+        let run = || ToolLoop {
+            provider: &provider,
+            tools: &tools,
+            breaker: &breaker,
+            tool_timeout: Duration::from_secs(2),
+            max_depth: 5,
+            events: &tx,
+            metrics: &metrics,
+        };
+
+        stand_in.push([
+            three_calls().end("tool_use"),
+            Sse::new().text(&["sorry"]).end("end_turn"),
+        ]);
+        let out = run().run(request()).await;
+        assert_eq!(
+            tools.calls.load(Ordering::SeqCst),
+            2,
+            "the third call fails fast"
+        );
+        assert_eq!(breaker.state(), BreakerState::Open);
+        assert!(out.tool_results.iter().all(|r| !r.ok));
+        assert!(out.tool_results[2].content.contains("failing right now"));
+        // Claude is told in the tool results, which go back in order.
+        let sent = &stand_in.requests()[1].body["messages"][2]["content"];
+        assert_eq!(sent[2]["tool_use_id"], "t3");
+        assert_eq!(sent[2]["is_error"], true);
+
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        tools.healthy.store(true, Ordering::SeqCst);
+        stand_in.push([
+            Sse::new().tool_use("t4", "fpl_a", &["{}"]).end("tool_use"),
+            Sse::new().text(&["back"]).end("end_turn"),
+        ]);
+        let out = run().run(request()).await;
+        assert!(out.tool_results[0].ok, "the half-open probe went through");
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        let text = metrics.encode_prometheus();
+        assert!(text.contains(r#"tool_calls_total{tool="fpl_c",outcome="rejected"} 1"#));
+    }
 }

@@ -1,8 +1,6 @@
 //! The `Provider` seam: one model round as a stream of events (text deltas, complete
-//! tool_use blocks, usage, stop). [`offline::OfflineAnalyst`] is the embedded FPL analyst
-//! used when there is no Claude API key; the Anthropic provider lives in the server.
-//!
-//! The types below are the fixed contract.
+//! tool_use blocks, usage, stop). [`anthropic::Anthropic`] is Claude's Messages API;
+//! [`offline::OfflineAnalyst`] is the embedded FPL analyst used when there is no Claude API key.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -10,6 +8,7 @@ use serde_json::Value;
 
 use crate::tools::ToolSpec;
 
+pub mod anthropic;
 pub mod offline;
 
 pub use offline::OfflineAnalyst;
@@ -83,14 +82,36 @@ pub enum LlmEvent {
     Stop(StopReason),
 }
 
+/// Why a model round failed. The text is for logs: it never holds an upstream body or a key.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     #[error("the model is overloaded")]
     Overloaded,
     #[error("rate limited by the model provider")]
     RateLimited,
+    /// A 429 that waiting will not lift (a spend or usage cap).
+    #[error("the model provider's usage limit is reached")]
+    QuotaExhausted,
+    #[error("the model provider refused the API key")]
+    Unauthorized,
+    #[error("the model provider did not answer in time")]
+    Timeout,
     #[error("model provider error: {0}")]
     Upstream(String),
+}
+
+impl LlmError {
+    /// The `outcome` label of the request metrics.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            LlmError::Overloaded => "overloaded",
+            LlmError::RateLimited => "rate_limited",
+            LlmError::QuotaExhausted => "quota_exhausted",
+            LlmError::Unauthorized => "unauthorized",
+            LlmError::Timeout => "timeout",
+            LlmError::Upstream(_) => "error",
+        }
+    }
 }
 
 pub type LlmStream = futures::stream::BoxStream<'static, Result<LlmEvent, LlmError>>;

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod breaker;
 pub mod builtin;
 pub mod fpl;
 pub mod input;

@@ -124,6 +124,50 @@ pub fn base_vars(db: &TestDb) -> HashMap<String, String> {
     vars
 }
 
+/// The app with Claude's Messages API at `claude_base_url` (a stand-in), quick timeouts, and
+/// `extra` variables on top.
+pub async fn spawn_with_claude(
+    db: &TestDb,
+    claude_base_url: &str,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    let mut vars = base_vars(db);
+    vars.insert("CLAUDE_API_KEY".into(), CLAUDE_KEY.into());
+    vars.insert("CLAUDE_API_BASE_URL".into(), claude_base_url.into());
+    vars.insert("CLAUDE_MODEL_VERSION".into(), "claude-test-model".into());
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    spawn_with(vars).await
+}
+
+pub const CLAUDE_KEY: &str = "sk-ant-test-key-never-shown";
+
+/// `promtool check metrics` (Debian package `prometheus`) accepts `text`.
+pub fn assert_promtool_accepts(text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (scripts/test installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub async fn spawn_app(db: &TestDb) -> TestApp {
     spawn_with(base_vars(db)).await
 }
@@ -150,6 +194,19 @@ pub async fn spawn_with(vars: HashMap<String, String>) -> TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The Prometheus text of `/api/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/api/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// Posts one chat turn and collects all its events.

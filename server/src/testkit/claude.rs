@@ -1,0 +1,527 @@
+//! A stand-in for Claude's Messages API, for tests, browser tests and benchmarks: a real HTTP
+//! server on loopback that answers `POST /v1/messages` with Server-Sent Events byte for byte as
+//! the API writes them, and records what it was sent.
+//!
+//! Promises: replies are served in the order they were queued, then the fallback answers
+//! ([`Fallback::Scripted`]: a small FPL "model" that calls a tool and then summarises its
+//! result); every request is recorded with its arrival time, headers and JSON body before it
+//! is answered; a stream the client dropped before its end is recorded as cancelled, with the
+//! time it was noticed.
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+/// One piece of a streamed body, written after a pause.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub delay: Duration,
+    pub bytes: Bytes,
+}
+
+/// One answer of the stand-in.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// 200 `text/event-stream`, written chunk by chunk.
+    Stream(Vec<Chunk>),
+    /// Any status with a JSON body, e.g. an API error.
+    Status {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// Holds the response head back for a while, then answers.
+    Delayed(Duration, Box<Reply>),
+}
+
+impl Reply {
+    /// An API error response as Anthropic writes them.
+    pub fn error(status: u16, kind: &str) -> Self {
+        Reply::Status {
+            status,
+            headers: vec![("request-id".into(), "req_standin".into())],
+            body: json!({
+                "type": "error",
+                "error": {"type": kind, "message": format!("stand-in {kind} (upstream detail)")},
+            })
+            .to_string(),
+        }
+    }
+
+    /// Adds a response header (to `Status` replies).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let Reply::Status { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+
+    /// The same stream, re-cut into pieces of `size` bytes, so that events, lines, JSON keys and
+    /// UTF-8 characters are split across network writes.
+    pub fn rechunked(self, size: usize) -> Self {
+        match self {
+            Reply::Stream(chunks) => {
+                let all: Vec<u8> = chunks.iter().flat_map(|c| c.bytes.to_vec()).collect();
+                let delay = chunks.get(1).map(|c| c.delay).unwrap_or_default();
+                Reply::Stream(
+                    all.chunks(size.max(1))
+                        .map(|piece| Chunk {
+                            delay,
+                            bytes: Bytes::copy_from_slice(piece),
+                        })
+                        .collect(),
+                )
+            }
+            other => other,
+        }
+    }
+}
+
+/// Builds one streamed message, event by event, as the API sends it.
+#[derive(Debug, Clone)]
+pub struct Sse {
+    chunks: Vec<Chunk>,
+    index: u32,
+    pace: Duration,
+    input_tokens: u64,
+    cache_read: u64,
+    cache_write: u64,
+    output_tokens: u64,
+}
+
+impl Default for Sse {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sse {
+    pub fn new() -> Self {
+        Self {
+            chunks: Vec::new(),
+            index: 0,
+            pace: Duration::ZERO,
+            input_tokens: 1200,
+            cache_read: 0,
+            cache_write: 0,
+            output_tokens: 0,
+        }
+    }
+
+    /// The pause before each event from here on.
+    pub fn pace(mut self, pace: Duration) -> Self {
+        self.pace = pace;
+        self
+    }
+
+    /// The input side of `usage` in message_start.
+    pub fn usage(mut self, input: u64, cache_read: u64, cache_write: u64) -> Self {
+        self.input_tokens = input;
+        self.cache_read = cache_read;
+        self.cache_write = cache_write;
+        self
+    }
+
+    /// Any event, as is (its data is written on one line).
+    pub fn event(mut self, name: &str, data: Value) -> Self {
+        self.chunks.push(Chunk {
+            delay: self.pace,
+            bytes: Bytes::from(format!("event: {name}\ndata: {data}\n\n")),
+        });
+        self
+    }
+
+    pub fn ping(self) -> Self {
+        self.event("ping", json!({"type": "ping"}))
+    }
+
+    /// A text block streamed as `pieces`.
+    pub fn text(mut self, pieces: &[&str]) -> Self {
+        let index = self.next_index();
+        self = self.event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
+        );
+        for piece in pieces {
+            self.output_tokens += 1 + piece.len() as u64 / 4;
+            self = self.event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}),
+            );
+        }
+        self.event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": index}),
+        )
+    }
+
+    /// A tool_use block whose input JSON arrives in `pieces` (joined, they must be the input).
+    pub fn tool_use(mut self, id: &str, name: &str, pieces: &[&str]) -> Self {
+        let index = self.next_index();
+        self = self.event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
+        );
+        self = self.event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": ""}}),
+        );
+        for piece in pieces {
+            self.output_tokens += 2;
+            self = self.event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": piece}}),
+            );
+        }
+        self.event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": index}),
+        )
+    }
+
+    /// A block of a type this client does not show (a thinking block).
+    pub fn thinking(mut self, thought: &str) -> Self {
+        let index = self.next_index();
+        self.event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": index, "content_block": {"type": "thinking", "thinking": ""}}),
+        )
+        .event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": thought}}),
+        )
+        .event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": index, "delta": {"type": "signature_delta", "signature": "c2ln"}}),
+        )
+        .event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": index}),
+        )
+    }
+
+    /// Ends the message normally with `stop_reason`.
+    pub fn end(self, stop_reason: &str) -> Reply {
+        let output = self.output_tokens.max(1);
+        let done = self
+            .event(
+                "message_delta",
+                json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null}, "usage": {"output_tokens": output}}),
+            )
+            .event("message_stop", json!({"type": "message_stop"}));
+        done.build()
+    }
+
+    /// Ends the stream with an `error` event, as the API does when it fails mid-stream.
+    pub fn error(self, kind: &str) -> Reply {
+        self.event(
+            "error",
+            json!({"type": "error", "error": {"type": kind, "message": "stand-in upstream detail"}}),
+        )
+        .build()
+    }
+
+    /// Ends the stream where it is, without message_stop (a broken connection).
+    pub fn cut(self) -> Reply {
+        self.build()
+    }
+
+    /// Then goes silent for `pause` before whatever follows.
+    pub fn stall(mut self, pause: Duration) -> Self {
+        self.chunks.push(Chunk {
+            delay: pause,
+            bytes: Bytes::new(),
+        });
+        self
+    }
+
+    fn next_index(&mut self) -> u32 {
+        self.index += 1;
+        self.index - 1
+    }
+
+    fn build(self) -> Reply {
+        let start = json!({
+            "type": "message_start",
+            "message": {
+                "id": "msg_standin", "type": "message", "role": "assistant",
+                "model": "claude-stand-in", "content": [],
+                "stop_reason": null, "stop_sequence": null,
+                "usage": {
+                    "input_tokens": self.input_tokens,
+                    "cache_creation_input_tokens": self.cache_write,
+                    "cache_read_input_tokens": self.cache_read,
+                    "output_tokens": 1,
+                },
+            },
+        });
+        let mut chunks = vec![Chunk {
+            delay: Duration::ZERO,
+            bytes: Bytes::from(format!("event: message_start\ndata: {start}\n\n")),
+        }];
+        chunks.extend(self.chunks);
+        Reply::Stream(chunks)
+    }
+}
+
+/// What answers once the queued replies are used up.
+#[derive(Debug, Clone)]
+pub enum Fallback {
+    /// A small FPL model: asks `fpl_player_data` about the name in the question (or
+    /// `fpl_get_gameweek` when there is none), then sums up the tool results; greetings get a
+    /// greeting. Events are written `pace` apart.
+    Scripted { pace: Duration },
+    /// The same reply every time.
+    Always(Reply),
+}
+
+/// A request the stand-in received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub at: Instant,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+struct Shared {
+    queue: Mutex<VecDeque<Reply>>,
+    fallback: Mutex<Fallback>,
+    requests: Mutex<Vec<Recorded>>,
+    cancelled: Mutex<Vec<Instant>>,
+    changed: Notify,
+}
+
+/// The running stand-in; stopped when dropped.
+pub struct ClaudeStandIn {
+    pub base_url: String,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ClaudeStandIn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ClaudeStandIn {
+    /// Starts on a random loopback port, answering with the scripted FPL model.
+    pub async fn start() -> Self {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("bind a loopback port")
+    }
+
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(VecDeque::new()),
+            fallback: Mutex::new(Fallback::Scripted {
+                pace: Duration::ZERO,
+            }),
+            requests: Mutex::new(Vec::new()),
+            cancelled: Mutex::new(Vec::new()),
+            changed: Notify::new(),
+        });
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let router = Router::new()
+            .route("/v1/messages", post(messages))
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(Self {
+            base_url,
+            shared,
+            task,
+        })
+    }
+
+    /// Queues replies for the next requests, in order.
+    pub fn push(&self, replies: impl IntoIterator<Item = Reply>) {
+        lock(&self.shared.queue).extend(replies);
+    }
+
+    pub fn set_fallback(&self, fallback: Fallback) {
+        *lock(&self.shared.fallback) = fallback;
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<Recorded> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// When each stream that the client dropped before its end was noticed.
+    pub fn cancelled(&self) -> Vec<Instant> {
+        lock(&self.shared.cancelled).clone()
+    }
+
+    /// Waits until `done` holds for the stand-in (checked after every request and
+    /// cancellation), at most `limit`; true if it held.
+    pub async fn wait_for(&self, limit: Duration, done: impl Fn(&Self) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let changed = self.shared.changed.notified();
+            if done(self) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return done(self);
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let queued = lock(&shared.queue).pop_front();
+    let reply = match queued {
+        Some(reply) => reply,
+        None => match &*lock(&shared.fallback) {
+            Fallback::Always(reply) => reply.clone(),
+            Fallback::Scripted { pace } => scripted(&body, *pace),
+        },
+    };
+    lock(&shared.requests).push(Recorded {
+        at: Instant::now(),
+        headers,
+        body,
+    });
+    shared.changed.notify_waiters();
+    respond(reply, shared).await
+}
+
+async fn respond(reply: Reply, shared: Arc<Shared>) -> Response {
+    let mut reply = reply;
+    while let Reply::Delayed(delay, then) = reply {
+        tokio::time::sleep(delay).await;
+        reply = *then;
+    }
+    match reply {
+        Reply::Status {
+            status,
+            headers,
+            body,
+        } => {
+            let mut response = Response::builder()
+                .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+                .header("content-type", "application/json");
+            for (name, value) in headers {
+                response = response.header(name, value);
+            }
+            response.body(Body::from(body)).expect("a valid response")
+        }
+        Reply::Stream(chunks) => {
+            let stream = async_stream::stream! {
+                let mut guard = CancelGuard { shared, finished: false };
+                for chunk in chunks {
+                    if !chunk.delay.is_zero() {
+                        tokio::time::sleep(chunk.delay).await;
+                    }
+                    if !chunk.bytes.is_empty() {
+                        yield Ok::<Bytes, std::convert::Infallible>(chunk.bytes);
+                    }
+                }
+                guard.finished = true;
+            };
+            Response::builder()
+                .status(200)
+                .header("content-type", "text/event-stream; charset=utf-8")
+                .header("cache-control", "no-cache")
+                .header("request-id", "req_standin")
+                .body(Body::from_stream(stream))
+                .expect("a valid response")
+        }
+        Reply::Delayed(..) => unreachable!("unwrapped above"),
+    }
+}
+
+/// Records a stream dropped before its end.
+struct CancelGuard {
+    shared: Arc<Shared>,
+    finished: bool,
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            lock(&self.shared.cancelled).push(Instant::now());
+            self.shared.changed.notify_waiters();
+        }
+    }
+}
+
+/// The scripted FPL model's answer to a request.
+fn scripted(body: &Value, pace: Duration) -> Reply {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let last = messages.last().cloned().unwrap_or(Value::Null);
+    let blocks = last["content"].as_array().cloned().unwrap_or_default();
+    let results: Vec<&Value> = blocks
+        .iter()
+        .filter(|b| b["type"] == "tool_result")
+        .collect();
+    let sse = Sse::new().pace(pace);
+    if !results.is_empty() {
+        let mut answer = vec![
+            "Here is what ".to_string(),
+            "the FPL data shows:\n\n".into(),
+        ];
+        for result in results {
+            let text = result["content"].as_str().unwrap_or_default();
+            for line in text.lines().filter(|l| !l.trim().is_empty()).take(6) {
+                answer.push(format!("{line}\n"));
+            }
+        }
+        let pieces: Vec<&str> = answer.iter().map(String::as_str).collect();
+        return sse.text(&pieces).end("end_turn");
+    }
+    let question = blocks
+        .iter()
+        .filter_map(|b| b["text"].as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let lower = question.to_lowercase();
+    let greeting = ["hi", "hello", "hey", "thanks", "thank you"]
+        .iter()
+        .any(|g| lower.trim_matches(|c: char| !c.is_alphanumeric() && c != ' ') == *g);
+    if greeting {
+        return sse
+            .text(&[
+                "Hello! ",
+                "Ask me about FPL players, teams, fixtures or gameweeks.",
+            ])
+            .end("end_turn");
+    }
+    let name = question
+        .split(|c: char| !c.is_alphanumeric() && c != '-')
+        .skip(1)
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .max_by_key(|w| w.len());
+    let sse = sse.text(&["Let me ", "check the FPL data."]);
+    match name {
+        Some(name) => {
+            let input = json!({ "playerQuery": name }).to_string();
+            let (a, b) = input.split_at(input.len() / 2);
+            sse.tool_use("toolu_standin_1", "fpl_player_data", &[a, b])
+        }
+        None => sse.tool_use(
+            "toolu_standin_1",
+            "fpl_get_gameweek",
+            &[r#"{"type": "#, r#""current"}"#],
+        ),
+    }
+    .end("tool_use")
+}
