@@ -1,8 +1,18 @@
 import { defineConfig } from "@playwright/test";
 
-// The server is started by scripts/test (release binary, scratch directory); BASE_URL points at it.
+// The servers are started by scripts/test (release binary, scratch directory): BASE_URL is the
+// app with the offline analyst, CLAUDE_APP_URL the app answering through Claude's Messages API
+// (the project's stand-in for it, `claude-stand-in`).
 export default defineConfig({
   testDir: "./tests",
+  projects: [
+    { name: "offline", testIgnore: /claude\.spec\.ts/ },
+    {
+      name: "claude",
+      testMatch: /claude\.spec\.ts/,
+      use: { baseURL: process.env.CLAUDE_APP_URL ?? "http://127.0.0.1:3002" },
+    },
+  ],
   timeout: 60_000,
   expect: { timeout: 15_000 },
   workers: 1,

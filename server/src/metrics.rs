@@ -101,7 +101,7 @@ fn token_histogram() -> Histogram {
 }
 
 fn rounds_histogram() -> Histogram {
-    Histogram::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0].into_iter())
+    Histogram::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0])
 }
 
 fn latency_histogram() -> Histogram {

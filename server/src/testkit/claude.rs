@@ -278,7 +278,9 @@ impl Sse {
 pub enum Fallback {
     /// A small FPL model: asks `fpl_player_data` about the name in the question (or
     /// `fpl_get_gameweek` when there is none), then sums up the tool results; greetings get a
-    /// greeting. Events are written `pace` apart.
+    /// greeting; a question that contains "simulate overload" gets a 529 that must not be
+    /// retried (so a browser test can see how that failure looks). Events are written `pace`
+    /// apart.
     Scripted { pace: Duration },
     /// The same reply every time.
     Always(Reply),
@@ -494,6 +496,9 @@ fn scripted(body: &Value, pace: Duration) -> Reply {
         .collect::<Vec<_>>()
         .join(" ");
     let lower = question.to_lowercase();
+    if lower.contains("simulate overload") {
+        return Reply::error(529, "overloaded_error").header("x-should-retry", "false");
+    }
     let greeting = ["hi", "hello", "hey", "thanks", "thank you"]
         .iter()
         .any(|g| lower.trim_matches(|c: char| !c.is_alphanumeric() && c != ' ') == *g);

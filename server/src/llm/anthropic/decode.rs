@@ -101,10 +101,10 @@ impl Decoder {
             }
             StreamEvent::ContentBlockDelta { index, delta } => {
                 match (self.blocks.get_mut(&index), delta) {
-                    (Some(Block::Text), Delta::TextDelta { text }) if !text.is_empty() => {
+                    (Some(Block::Text), Delta::Text { text }) if !text.is_empty() => {
                         out.push(LlmEvent::TextDelta(text));
                     }
-                    (Some(Block::ToolUse { json, .. }), Delta::InputJsonDelta { partial_json }) => {
+                    (Some(Block::ToolUse { json, .. }), Delta::InputJson { partial_json }) => {
                         json.push_str(&partial_json);
                     }
                     _ => {}
