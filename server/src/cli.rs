@@ -2,11 +2,14 @@
 //! `user set-tier`. Each command reads the same [`Config`].
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use crate::llm::anthropic::Anthropic;
+use crate::metrics::Metrics;
 use crate::startup::{self, Application};
 use crate::store::{Email, Store, Tier};
 
@@ -203,19 +206,14 @@ async fn doctor(config: Config) -> ExitCode {
             data.fixtures().len()
         ))
     });
-    let (database, redis, fpl) = tokio::join!(database, redis, fpl);
-    let llm = Check {
-        name: "llm",
-        ok: true,
-        detail: match &config.claude {
-            Some(c) => format!(
-                "CLAUDE_API_KEY set (model {}), answered by the offline analyst in this build",
-                c.model
-            ),
-            None => "offline FPL analyst (CLAUDE_API_KEY unset)".into(),
-        },
-        took: Duration::ZERO,
-    };
+    let llm = timed("llm", async {
+        let Some(claude) = &config.claude else {
+            return Ok("offline FPL analyst (CLAUDE_API_KEY unset)".into());
+        };
+        let anthropic = Anthropic::new(claude, Arc::new(Metrics::new()))?;
+        anthropic.check_model().await
+    });
+    let (database, redis, fpl, llm) = tokio::join!(database, redis, fpl, llm);
     let mcp = Check {
         name: "mcp",
         ok: config.mcp_server_url.is_none(),

@@ -582,3 +582,33 @@ async fn claude_requests_are_measured_with_genai_metrics() {
     }
     assert_promtool_accepts(&text);
 }
+
+#[tokio::test]
+async fn doctor_checks_the_key_and_the_model() {
+    let db = TestDb::sqlite();
+    let claude = ClaudeStandIn::start().await;
+    let doctor = |model: &'static str| {
+        let mut vars = base_vars(&db);
+        vars.insert("CLAUDE_API_KEY".into(), CLAUDE_KEY.into());
+        vars.insert("CLAUDE_API_BASE_URL".into(), claude.base_url.clone());
+        vars.insert("CLAUDE_MODEL_VERSION".into(), model.into());
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_fpl-chat"))
+            .arg("doctor")
+            .env_clear()
+            .envs(vars)
+            .output()
+    };
+    let ok = doctor("claude-test-model").await.unwrap();
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{text}");
+    assert!(
+        text.contains("key accepted, model claude-test-model available"),
+        "{text}"
+    );
+    assert!(!text.contains(CLAUDE_KEY));
+
+    let unknown = doctor("claude-unknown").await.unwrap();
+    let text = String::from_utf8_lossy(&unknown.stdout);
+    assert!(!unknown.status.success());
+    assert!(text.contains("model claude-unknown not found"), "{text}");
+}

@@ -8,6 +8,7 @@
 //! `done`; when the receiver of the events is dropped, the model request is cancelled and the
 //! partial answer is stored as interrupted; events follow DESIGN.md's order (`meta` first,
 //! `done` last).
+pub mod prompt;
 pub mod tool_loop;
 
 use std::sync::Arc;
@@ -27,18 +28,13 @@ use crate::metrics::Metrics;
 use crate::store::{self, MessageStatus, NewMessage, Store, StoreError, Title};
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolSpec};
+use prompt::SYSTEM_PROMPT;
 use tool_loop::{LoopEnd, LoopOutput, ToolLoop};
 
 /// Events buffered between the turn and a slow client before the turn waits.
 const EVENT_BUFFER: usize = 256;
 /// Room left for the answer.
 const MAX_ANSWER_TOKENS: u32 = 4_096;
-
-pub const SYSTEM_PROMPT: &str = "You are FPL Chat, an expert Fantasy Premier League analyst. \
-Answer questions about FPL players, teams, fixtures, gameweeks, form and prices using the FPL tools: \
-take every fact and number from tool results, show the numbers that support your answer, and say \
-plainly when the data does not have something. Prices are in £m. Keep answers short and use \
-Markdown (lists, small tables). Answer greetings and thanks briefly without tools.";
 
 /// Why a turn could not start.
 #[derive(Debug, thiserror::Error)]

@@ -2,6 +2,8 @@
 //! server on loopback that answers `POST /v1/messages` with Server-Sent Events byte for byte as
 //! the API writes them, and records what it was sent.
 //!
+//! `GET /v1/models/{model}` answers for every model but `claude-unknown` (a 404).
+//!
 //! Promises: replies are served in the order they were queued, then the fallback answers
 //! ([`Fallback::Scripted`]: a small FPL "model" that calls a tool and then summarises its
 //! result); every request is recorded with its arrival time, headers and JSON body before it
@@ -13,10 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
+use axum::extract::Path;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -286,6 +289,14 @@ pub enum Fallback {
     Always(Reply),
 }
 
+impl Default for Fallback {
+    fn default() -> Self {
+        Fallback::Scripted {
+            pace: Duration::ZERO,
+        }
+    }
+}
+
 /// A request the stand-in received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -294,6 +305,7 @@ pub struct Recorded {
     pub body: Value,
 }
 
+#[derive(Default)]
 struct Shared {
     queue: Mutex<VecDeque<Reply>>,
     fallback: Mutex<Fallback>,
@@ -324,19 +336,12 @@ impl ClaudeStandIn {
     }
 
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
-        let shared = Arc::new(Shared {
-            queue: Mutex::new(VecDeque::new()),
-            fallback: Mutex::new(Fallback::Scripted {
-                pace: Duration::ZERO,
-            }),
-            requests: Mutex::new(Vec::new()),
-            cancelled: Mutex::new(Vec::new()),
-            changed: Notify::new(),
-        });
+        let shared = Arc::new(Shared::default());
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let router = Router::new()
             .route("/v1/messages", post(messages))
+            .route("/v1/models/{model}", get(model))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -404,6 +409,20 @@ async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     });
     shared.changed.notify_waiters();
     respond(reply, shared).await
+}
+
+/// `GET /v1/models/{model}`: every model exists but `claude-unknown`.
+async fn model(Path(model): Path<String>) -> Response {
+    let reply = if model == "claude-unknown" {
+        Reply::error(404, "not_found_error")
+    } else {
+        Reply::Status {
+            status: 200,
+            headers: Vec::new(),
+            body: json!({"type": "model", "id": model, "display_name": model}).to_string(),
+        }
+    };
+    respond(reply, Arc::new(Shared::default())).await
 }
 
 async fn respond(reply: Reply, shared: Arc<Shared>) -> Response {

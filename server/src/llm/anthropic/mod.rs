@@ -34,7 +34,7 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Claude through the Messages API.
 pub struct Anthropic {
     client: reqwest::Client,
-    url: String,
+    base_url: String,
     model: String,
     max_retries: u32,
     first_byte_timeout: Duration,
@@ -65,7 +65,7 @@ impl Anthropic {
             .map_err(|e| format!("HTTP client: {e}"))?;
         Ok(Self {
             client,
-            url: format!("{}/v1/messages", config.base_url),
+            base_url: config.base_url.clone(),
             model: config.model.clone(),
             max_retries: config.max_retries,
             first_byte_timeout: config.first_byte_timeout,
@@ -74,13 +74,40 @@ impl Anthropic {
         })
     }
 
+    /// Asks the API about the configured model (`GET /v1/models/{model}`), which proves the
+    /// key and the model name without spending tokens: for `fpl-chat doctor`.
+    pub async fn check_model(&self) -> Result<String, String> {
+        let url = format!("{}/v1/models/{}", self.base_url, self.model);
+        let response = tokio::time::timeout(self.first_byte_timeout, self.client.get(url).send())
+            .await
+            .map_err(|_| "no answer in time".to_string())?
+            .map_err(|e| format!("unreachable ({})", without_url(&e)))?;
+        let status = response.status();
+        match status.as_u16() {
+            200 => Ok(format!("key accepted, model {} available", self.model)),
+            401 | 403 => Err("the API key was refused".into()),
+            404 => Err(format!(
+                "model {} not found (CLAUDE_MODEL_VERSION)",
+                self.model
+            )),
+            _ => Err(format!(
+                "HTTP {} (request-id {})",
+                status.as_u16(),
+                request_id(response.headers())
+            )),
+        }
+    }
+
     /// Sends the request until it gets a streaming response, retrying what may be retried.
     async fn open(&self, body: Bytes, call: &Call) -> Result<reqwest::Response, LlmError> {
         let mut retries = 0;
         loop {
             let sent = tokio::time::timeout(
                 self.first_byte_timeout,
-                self.client.post(&self.url).body(body.clone()).send(),
+                self.client
+                    .post(format!("{}/v1/messages", self.base_url))
+                    .body(body.clone())
+                    .send(),
             )
             .await;
             let (error, retryable, headers, reason) = match sent {
