@@ -21,8 +21,8 @@ use serde_json::json;
 const TURNS: usize = 300;
 
 fn main() {
-    // A current-thread runtime, as the Leptos integration expects outside `#[tokio::main]`.
-    tokio::runtime::Builder::new_current_thread()
+    // As `fpl-chat serve` runs: tokio's multi-thread runtime, one worker per core.
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime")

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
@@ -171,8 +172,15 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then lets running requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let router = http::router(self.state);
+        // Small writes (SSE events) go out at once: with Nagle's algorithm on, an event written
+        // while the previous one is unacknowledged waits for the client's delayed ACK (~40 ms).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())

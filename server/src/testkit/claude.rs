@@ -20,6 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -343,6 +344,9 @@ impl ClaudeStandIn {
             .route("/v1/messages", post(messages))
             .route("/v1/models/{model}", get(model))
             .with_state(shared.clone());
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
