@@ -87,6 +87,17 @@ pub struct ClaudeConfig {
     pub idle_timeout: Duration,
 }
 
+/// The built-in MCP server at `/mcp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpServerConfig {
+    /// Host names (`Host` header, any port) it serves; `None` = any (`MCP_ALLOWED_HOSTS=*`).
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Browser origins it serves (`MCP_ALLOWED_ORIGINS`); empty = no origin check.
+    pub allowed_origins: Vec<String>,
+    /// How long an unused session lives (`MCP_SESSION_IDLE_SECS`).
+    pub session_idle: Duration,
+}
+
 /// How tool calls are bounded and guarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ToolPolicy {
@@ -118,6 +129,7 @@ pub struct Config {
     pub context_token_limit: u32,
     pub tool_max_depth: u32,
     pub tools: ToolPolicy,
+    pub mcp_server: McpServerConfig,
     /// `None`: a random key per start (cookies do not survive a restart; logged at start).
     pub session_secret: Option<Secret>,
     /// Pause between the offline analyst's streamed pieces (`OFFLINE_ANALYST_PACE_MS`), so that
@@ -252,6 +264,47 @@ impl Config {
             breaker_failures: number("TOOL_BREAKER_FAILURES", 5, 1, 1_000)?,
             breaker_cooldown: millis("TOOL_BREAKER_COOLDOWN_MS", 30_000, 10, 3_600_000)?,
         };
+        let mcp_server = McpServerConfig {
+            allowed_hosts: match var("MCP_ALLOWED_HOSTS").as_deref().map(str::trim) {
+                Some("*") => None,
+                Some(list) => Some(host_list(list).map_err(|m| err("MCP_ALLOWED_HOSTS", m))?),
+                None => {
+                    // Loopback, the listen address, and Railway's public domain when deployed.
+                    let mut hosts: Vec<String> =
+                        ["localhost", "127.0.0.1", "::1"].map(String::from).into();
+                    if !addr.ip().is_unspecified() && !addr.ip().is_loopback() {
+                        hosts.push(addr.ip().to_string());
+                    }
+                    if let Some(domain) = var("RAILWAY_PUBLIC_DOMAIN") {
+                        hosts.extend(
+                            host_list(&domain).map_err(|m| err("RAILWAY_PUBLIC_DOMAIN", m))?,
+                        );
+                    }
+                    Some(hosts)
+                }
+            },
+            allowed_origins: match var("MCP_ALLOWED_ORIGINS") {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .map(|o| {
+                        if o.starts_with("http://") || o.starts_with("https://") {
+                            Ok(o)
+                        } else {
+                            Err(err(
+                                "MCP_ALLOWED_ORIGINS",
+                                format!("expected origins such as https://example.com, got {o:?}"),
+                            ))
+                        }
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+            session_idle: Duration::from_secs(
+                number("MCP_SESSION_IDLE_SECS", 1_800, 1, 86_400)? as u64
+            ),
+        };
         let max_retries = number("CLAUDE_MAX_RETRIES", 2, 0, 10)?;
         let connect_timeout = millis("CLAUDE_CONNECT_TIMEOUT_MS", 10_000, 10, 600_000)?;
         let first_byte_timeout = millis("CLAUDE_FIRST_BYTE_TIMEOUT_MS", 60_000, 10, 600_000)?;
@@ -307,9 +360,26 @@ impl Config {
             context_token_limit,
             tool_max_depth,
             tools,
+            mcp_server,
             session_secret,
             offline_pace,
         })
+    }
+}
+
+/// `a.example.com, b.example.com`: host names without scheme, path or spaces.
+fn host_list(raw: &str) -> Result<Vec<String>, String> {
+    let hosts: Vec<String> = raw
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    match hosts.iter().find(|h| h.contains(['/', ' ', '*'])) {
+        Some(bad) => Err(format!(
+            "expected host names separated by commas (or * for any), got {bad:?}"
+        )),
+        None if hosts.is_empty() => Err("expected at least one host name".into()),
+        None => Ok(hosts),
     }
 }
 
@@ -372,6 +442,9 @@ mod tests {
             ("CLAUDE_IDLE_TIMEOUT_MS", "1s"),
             ("TOOL_TIMEOUT_MS", "0"),
             ("TOOL_BREAKER_FAILURES", "0"),
+            ("MCP_ALLOWED_HOSTS", "https://x.com/mcp"),
+            ("MCP_ALLOWED_ORIGINS", "x.com"),
+            ("MCP_SESSION_IDLE_SECS", "0"),
         ] {
             let e = config(&[(name, value)]).unwrap_err();
             assert_eq!(e.var, name);
@@ -392,6 +465,32 @@ mod tests {
         assert!(!shown.contains("very-secret") && !shown.contains("metrics-secret"));
         let e = config(&[("DATABASE_URL", "mysql://u:hunter2@h/db")]).unwrap_err();
         assert!(!e.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn mcp_hosts_default_to_loopback_and_the_public_domain() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.mcp_server.allowed_hosts.unwrap(),
+            ["localhost", "127.0.0.1", "::1"]
+        );
+        let c = config(&[
+            ("PORT", "8080"),
+            ("RAILWAY_PUBLIC_DOMAIN", "fpl.up.railway.app"),
+        ])
+        .unwrap();
+        assert!(c
+            .mcp_server
+            .allowed_hosts
+            .unwrap()
+            .contains(&"fpl.up.railway.app".to_string()));
+        let c = config(&[("MCP_ALLOWED_HOSTS", "*")]).unwrap();
+        assert_eq!(c.mcp_server.allowed_hosts, None);
+        let c = config(&[("MCP_ALLOWED_HOSTS", "A.example.com, b.example.com")]).unwrap();
+        assert_eq!(
+            c.mcp_server.allowed_hosts.unwrap(),
+            ["a.example.com", "b.example.com"]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! Modules are named after the features they hold: `http` (routes, identity, operations
 //! endpoints), `chat` (one turn and its tool loop), `llm` (model providers), `tools` (the tool
-//! backend seam and the built-in FPL tools), `fpl` (FPL data), `context` (tokens and history),
+//! backend seam and the built-in FPL tools), `mcp` (MCP server and client), `fpl` (FPL data), `context` (tokens and history),
 //! `store` (PostgreSQL or SQLite), `metrics`, `pages` (what the UI's server functions do),
 //! `config` and `startup`; `testkit` holds the test stand-ins the server never uses.
 pub mod chat;
@@ -14,6 +14,7 @@ pub mod context;
 pub mod fpl;
 pub mod http;
 pub mod llm;
+pub mod mcp;
 pub mod metrics;
 pub mod pages;
 pub mod startup;

@@ -130,7 +130,7 @@ impl Application {
         let chat = ChatService::new(
             store.clone(),
             provider,
-            ("builtin", tools),
+            ("builtin", tools.clone()),
             metrics.clone(),
             TurnLimits {
                 max_depth: config.tool_max_depth,
@@ -156,6 +156,7 @@ impl Application {
             cookie_key,
             redis,
             backend,
+            tools,
         };
         Ok(Self { listener, state })
     }
@@ -171,7 +172,8 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then lets running requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let router = http::router(self.state);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let router = http::router(self.state, shutdown.clone());
         // Small writes (SSE events) go out at once: with Nagle's algorithm on, an event written
         // while the previous one is unacknowledged waits for the client's delayed ACK (~40 ms).
         let listener = self.listener.tap_io(|tcp| {
@@ -183,7 +185,10 @@ impl Application {
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            shutdown.cancel();
+        })
         .await
     }
 }

@@ -35,6 +35,8 @@ pub struct AppState {
     /// Parsed `REDIS_URL` (connections are opened by the features that use Redis).
     pub redis: Option<redis::Client>,
     pub backend: SharedBackend,
+    /// The tool backend the chat uses; also served at `/mcp`.
+    pub tools: Arc<dyn crate::tools::ToolBackend>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -46,7 +48,9 @@ impl FromRef<AppState> for LeptosOptions {
 /// Largest body any other endpoint accepts (server functions, forms).
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
-pub fn router(state: AppState) -> Router {
+/// The whole app; cancelling `shutdown` ends long-lived MCP streams so a graceful stop
+/// finishes.
+pub fn router(state: AppState, shutdown: tokio_util::sync::CancellationToken) -> Router {
     let routes = generate_route_list(App);
     let backend = state.backend.clone();
     let context = move || provide_context(backend.clone());
@@ -61,6 +65,14 @@ pub fn router(state: AppState) -> Router {
         >(context, shell))
         .layer(RequestBodyLimitLayer::new(MAX_FORM_BYTES));
 
+    // MCP clients are programs, not visitors: no identity cookie.
+    let mcp = crate::mcp::server::router(
+        state.tools.clone(),
+        state.metrics.clone(),
+        &state.config.mcp_server,
+        shutdown,
+    );
+
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -71,6 +83,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             identity::layer,
         ))
+        .merge(mcp)
         .layer(middleware::from_fn_with_state(state.clone(), ops::record))
         .layer(CompressionLayer::new().gzip(true).compress_when(
             tower_http::compression::predicate::DefaultPredicate::new().and(
