@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::llm::anthropic::Anthropic;
+use crate::mcp::client::SessionManager;
 use crate::metrics::Metrics;
 use crate::startup::{self, Application};
 use crate::store::{Email, Store, Tier};
@@ -43,6 +44,24 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Talk to the configured MCP server (EXPRESS_MCP_SERVER_PRIVATE) through the session manager.
+    Mcp {
+        #[command(subcommand)]
+        command: McpCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// List the server's tools.
+    Tools,
+    /// Call a tool: `mcp call fpl_player_data '{"playerQuery":"Haaland"}'`.
+    Call {
+        name: String,
+        /// The arguments, a JSON object.
+        #[arg(default_value = "{}")]
+        json: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +81,7 @@ pub async fn run(cli: Cli, config: Config) -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Doctor => doctor(config).await,
+        Command::Mcp { command } => mcp(config, command).await,
         Command::Snapshot { out } => {
             let source = match crate::fpl::FplSource::api(&config.fpl_api_base_url) {
                 Ok(s) => s,
@@ -166,6 +186,77 @@ async fn timed<F: std::future::Future<Output = Result<String, String>>>(
     }
 }
 
+/// The session manager for `EXPRESS_MCP_SERVER_PRIVATE`, when it is set.
+fn mcp_sessions(config: &Config) -> Result<Option<Arc<SessionManager>>, String> {
+    let Some(url) = &config.mcp_server_url else {
+        return Ok(None);
+    };
+    let redis = match &config.redis_url {
+        Some(url) => Some(redis::Client::open(url.expose()).map_err(|_| "REDIS_URL is not valid")?),
+        None => None,
+    };
+    startup::mcp_sessions(config, url, redis.as_ref(), &Arc::new(Metrics::new()))
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+async fn mcp(config: Config, command: McpCommand) -> ExitCode {
+    let sessions = match mcp_sessions(&config) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            eprintln!("EXPRESS_MCP_SERVER_PRIVATE is not set: there is no MCP server to talk to");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match command {
+        McpCommand::Tools => match sessions.list_tools().await {
+            Ok(tools) => {
+                for tool in tools {
+                    let description = tool.description.as_deref().unwrap_or("");
+                    let first_line = description.lines().next().unwrap_or("");
+                    println!("{:<28} {first_line}", tool.name);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
+        McpCommand::Call { name, json } => {
+            let arguments: serde_json::Value = match serde_json::from_str(&json) {
+                Ok(v @ serde_json::Value::Object(_)) => v,
+                _ => {
+                    eprintln!("the arguments must be a JSON object, e.g. '{{\"playerQuery\":\"Haaland\"}}'");
+                    return ExitCode::from(2);
+                }
+            };
+            match sessions.call_tool(&name, arguments).await {
+                Ok(result) => {
+                    for block in &result.content {
+                        if let Some(text) = block.as_text() {
+                            println!("{}", text.text);
+                        }
+                    }
+                    if result.is_error == Some(true) {
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
 async fn doctor(config: Config) -> ExitCode {
     let database = timed("database", async {
         let store = connect(&config).await?;
@@ -213,16 +304,21 @@ async fn doctor(config: Config) -> ExitCode {
         let anthropic = Anthropic::new(claude, Arc::new(Metrics::new()))?;
         anthropic.check_model().await
     });
-    let (database, redis, fpl, llm) = tokio::join!(database, redis, fpl, llm);
-    let mcp = Check {
-        name: "mcp",
-        ok: config.mcp_server_url.is_none(),
-        detail: match &config.mcp_server_url {
-            None => "disabled (built-in FPL tools)".into(),
-            Some(_) => "EXPRESS_MCP_SERVER_PRIVATE is set, but this build has no MCP client".into(),
-        },
-        took: Duration::ZERO,
-    };
+    let mcp = timed("mcp", async {
+        let Some(url) = &config.mcp_server_url else {
+            return Ok("disabled (built-in FPL tools; /mcp serves them)".into());
+        };
+        let sessions = mcp_sessions(&config)?.expect("configured");
+        let tools = sessions.list_tools().await.map_err(|e| e.to_string())?;
+        let records = sessions.records().await.map(|r| r.len());
+        Ok(format!(
+            "{url}: {} tools, session records in {}: {}",
+            tools.len(),
+            sessions.store_name(),
+            records.map_or_else(|e| e.to_string(), |n| n.to_string())
+        ))
+    });
+    let (database, redis, fpl, llm, mcp) = tokio::join!(database, redis, fpl, llm, mcp);
     let metrics = Check {
         name: "metrics",
         ok: true,

@@ -87,15 +87,17 @@ pub struct ClaudeConfig {
     pub idle_timeout: Duration,
 }
 
-/// The built-in MCP server at `/mcp`.
+/// MCP: the built-in server at `/mcp`, and the client of a remote server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct McpServerConfig {
+pub struct McpConfig {
     /// Host names (`Host` header, any port) it serves; `None` = any (`MCP_ALLOWED_HOSTS=*`).
     pub allowed_hosts: Option<Vec<String>>,
     /// Browser origins it serves (`MCP_ALLOWED_ORIGINS`); empty = no origin check.
     pub allowed_origins: Vec<String>,
     /// How long an unused session lives (`MCP_SESSION_IDLE_SECS`).
     pub session_idle: Duration,
+    /// How often the client pings its session with a remote MCP server (`MCP_HEARTBEAT_SECS`).
+    pub heartbeat: Duration,
 }
 
 /// How tool calls are bounded and guarded.
@@ -129,7 +131,7 @@ pub struct Config {
     pub context_token_limit: u32,
     pub tool_max_depth: u32,
     pub tools: ToolPolicy,
-    pub mcp_server: McpServerConfig,
+    pub mcp: McpConfig,
     /// `None`: a random key per start (cookies do not survive a restart; logged at start).
     pub session_secret: Option<Secret>,
     /// Pause between the offline analyst's streamed pieces (`OFFLINE_ANALYST_PACE_MS`), so that
@@ -210,8 +212,16 @@ impl Config {
         };
         let claude_base_url = url("CLAUDE_API_BASE_URL", "https://api.anthropic.com")?;
         let fpl_api_base_url = url("FPL_API_BASE_URL", "https://fantasy.premierleague.com/api")?;
+        // A base URL without a path means the server's `/mcp`.
         let mcp_server_url = match var("EXPRESS_MCP_SERVER_PRIVATE") {
-            Some(_) => Some(url("EXPRESS_MCP_SERVER_PRIVATE", "")?),
+            Some(_) => {
+                let base = url("EXPRESS_MCP_SERVER_PRIVATE", "")?;
+                let path_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+                Some(match base[path_start..].find('/') {
+                    Some(_) => base,
+                    None => format!("{base}/mcp"),
+                })
+            }
             None => None,
         };
 
@@ -264,7 +274,7 @@ impl Config {
             breaker_failures: number("TOOL_BREAKER_FAILURES", 5, 1, 1_000)?,
             breaker_cooldown: millis("TOOL_BREAKER_COOLDOWN_MS", 30_000, 10, 3_600_000)?,
         };
-        let mcp_server = McpServerConfig {
+        let mcp = McpConfig {
             allowed_hosts: match var("MCP_ALLOWED_HOSTS").as_deref().map(str::trim) {
                 Some("*") => None,
                 Some(list) => Some(host_list(list).map_err(|m| err("MCP_ALLOWED_HOSTS", m))?),
@@ -304,6 +314,7 @@ impl Config {
             session_idle: Duration::from_secs(
                 number("MCP_SESSION_IDLE_SECS", 1_800, 1, 86_400)? as u64
             ),
+            heartbeat: Duration::from_secs(number("MCP_HEARTBEAT_SECS", 30, 1, 3_600)? as u64),
         };
         let max_retries = number("CLAUDE_MAX_RETRIES", 2, 0, 10)?;
         let connect_timeout = millis("CLAUDE_CONNECT_TIMEOUT_MS", 10_000, 10, 600_000)?;
@@ -360,7 +371,7 @@ impl Config {
             context_token_limit,
             tool_max_depth,
             tools,
-            mcp_server,
+            mcp,
             session_secret,
             offline_pace,
         })
@@ -471,7 +482,7 @@ mod tests {
     fn mcp_hosts_default_to_loopback_and_the_public_domain() {
         let c = config(&[]).unwrap();
         assert_eq!(
-            c.mcp_server.allowed_hosts.unwrap(),
+            c.mcp.allowed_hosts.unwrap(),
             ["localhost", "127.0.0.1", "::1"]
         );
         let c = config(&[
@@ -480,15 +491,15 @@ mod tests {
         ])
         .unwrap();
         assert!(c
-            .mcp_server
+            .mcp
             .allowed_hosts
             .unwrap()
             .contains(&"fpl.up.railway.app".to_string()));
         let c = config(&[("MCP_ALLOWED_HOSTS", "*")]).unwrap();
-        assert_eq!(c.mcp_server.allowed_hosts, None);
+        assert_eq!(c.mcp.allowed_hosts, None);
         let c = config(&[("MCP_ALLOWED_HOSTS", "A.example.com, b.example.com")]).unwrap();
         assert_eq!(
-            c.mcp_server.allowed_hosts.unwrap(),
+            c.mcp.allowed_hosts.unwrap(),
             ["a.example.com", "b.example.com"]
         );
     }
@@ -504,6 +515,19 @@ mod tests {
         let claude = c.claude.unwrap();
         assert_eq!(claude.model, "claude-x");
         assert_eq!(claude.base_url, "http://127.0.0.1:9");
+        let mcp = |v: &str| {
+            config(&[("EXPRESS_MCP_SERVER_PRIVATE", v)])
+                .unwrap()
+                .mcp_server_url
+        };
+        assert_eq!(
+            mcp("http://tools:8080/").as_deref(),
+            Some("http://tools:8080/mcp")
+        );
+        assert_eq!(
+            mcp("https://tools.example/api/mcp").as_deref(),
+            Some("https://tools.example/api/mcp")
+        );
         assert_eq!(claude.summary_model, DEFAULT_SUMMARY_MODEL);
         assert_eq!(claude.max_retries, 2);
         assert_eq!(claude.first_byte_timeout, Duration::from_secs(60));

@@ -85,6 +85,21 @@ pub struct BreakerStateLabels {
     pub state: String,
 }
 
+/// OpenTelemetry MCP attributes, in Prometheus spelling.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct McpOperationLabels {
+    pub mcp_method_name: String,
+    /// The tool of a `tools/call` (empty for other methods).
+    pub gen_ai_tool_name: String,
+    /// `ok`, `error` (a JSON-RPC error) or `failed` (transport, timeout).
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: String,
+}
+
 /// Token counts of one model request, from the API's usage.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TokenUsage {
@@ -127,6 +142,11 @@ pub struct Metrics {
     pub tool_rounds: Family<ProviderLabels, Histogram, fn() -> Histogram>,
     pub breaker_transitions: Family<BreakerStateLabels, Counter>,
     pub breaker_state: Family<BreakerLabels, Gauge>,
+    pub mcp_sessions_created: Counter,
+    pub mcp_validations: Family<ResultLabels, Counter>,
+    pub mcp_heartbeats: Family<ResultLabels, Counter>,
+    pub mcp_operations: Family<McpOperationLabels, Counter>,
+    pub mcp_duration: Family<McpOperationLabels, Histogram, fn() -> Histogram>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -246,6 +266,38 @@ impl Metrics {
             "Circuit breaker state by tool backend: 0 closed, 1 half-open, 2 open",
             breaker_state.clone(),
         );
+        let mcp_sessions_created = Counter::default();
+        registry.register(
+            "mcp_client_sessions_created",
+            "MCP client sessions created (initialize) with the remote MCP server",
+            mcp_sessions_created.clone(),
+        );
+        let mcp_validations = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "mcp_client_session_validations",
+            "Validations of an idle MCP session before reuse, by result (ok, failed, invalid, missing)",
+            mcp_validations.clone(),
+        );
+        let mcp_heartbeats = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "mcp_client_heartbeats",
+            "Heartbeat pings of the live MCP session, by result",
+            mcp_heartbeats.clone(),
+        );
+        let mcp_operations = Family::<McpOperationLabels, Counter>::default();
+        registry.register(
+            "mcp_client_operations",
+            "Requests to the remote MCP server by method, tool and outcome",
+            mcp_operations.clone(),
+        );
+        let mcp_duration: Family<McpOperationLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "mcp_client_operation_duration",
+            "Duration of requests to the remote MCP server by method, tool and outcome",
+            Unit::Seconds,
+            mcp_duration.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector));
         Self {
             registry,
@@ -264,7 +316,44 @@ impl Metrics {
             tool_rounds,
             breaker_transitions,
             breaker_state,
+            mcp_sessions_created,
+            mcp_validations,
+            mcp_heartbeats,
+            mcp_operations,
+            mcp_duration,
         }
+    }
+
+    pub fn record_mcp_operation(&self, method: &str, tool: &str, outcome: &str, elapsed: Duration) {
+        let labels = McpOperationLabels {
+            mcp_method_name: method.into(),
+            gen_ai_tool_name: tool.into(),
+            outcome: outcome.into(),
+        };
+        self.mcp_operations.get_or_create(&labels).inc();
+        self.mcp_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn record_mcp_session_created(&self) {
+        self.mcp_sessions_created.inc();
+    }
+
+    pub fn record_mcp_validation(&self, result: &str) {
+        self.mcp_validations
+            .get_or_create(&ResultLabels {
+                result: result.into(),
+            })
+            .inc();
+    }
+
+    pub fn record_mcp_heartbeat(&self, result: &str) {
+        self.mcp_heartbeats
+            .get_or_create(&ResultLabels {
+                result: result.into(),
+            })
+            .inc();
     }
 
     fn genai(model: &str) -> GenAiLabels {

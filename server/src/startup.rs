@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::serve::ListenerExt;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::chat::{ChatService, TurnLimits};
 use crate::config::Config;
@@ -15,6 +16,9 @@ use crate::http::{self, identity, AppState};
 use crate::llm::anthropic::Anthropic;
 use crate::llm::offline::OfflineAnalyst;
 use crate::llm::Provider;
+use crate::mcp::client::{SessionManager, SessionPolicy};
+use crate::mcp::remote::RemoteTools;
+use crate::mcp::sessions::{MemorySessions, RedisSessions, SessionStore};
 use crate::metrics::Metrics;
 use crate::pages::PagesBackend;
 use crate::store::Store;
@@ -29,6 +33,8 @@ pub enum StartError {
     Fpl(String),
     #[error("CLAUDE_API_KEY: {0}")]
     Claude(String),
+    #[error("EXPRESS_MCP_SERVER_PRIVATE: {0}")]
+    Mcp(String),
     #[error("REDIS_URL: {0}")]
     Redis(String),
     #[error("cannot listen on {addr}: {error}")]
@@ -42,6 +48,8 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Cancelled when the server stops: ends MCP sessions, streams and heartbeats.
+    shutdown: CancellationToken,
 }
 
 /// The Leptos settings: cargo-leptos's (baked in at build time, overridable at run time with
@@ -69,6 +77,27 @@ pub fn fpl_source(config: &Config) -> Result<FplSource, StartError> {
         None => FplSource::api(&config.fpl_api_base_url),
     }
     .map_err(|e| StartError::Fpl(e.to_string()))
+}
+
+/// The MCP session manager for the remote server at `url`: records in Redis when configured,
+/// else in this process.
+pub fn mcp_sessions(
+    config: &Config,
+    url: &str,
+    redis: Option<&redis::Client>,
+    metrics: &Arc<Metrics>,
+) -> Result<Arc<SessionManager>, StartError> {
+    let store: Arc<dyn SessionStore> = match redis {
+        Some(client) => Arc::new(RedisSessions::new(client.clone(), &config.redis_prefix)),
+        None => Arc::new(MemorySessions::default()),
+    };
+    let policy = SessionPolicy {
+        heartbeat: config.mcp.heartbeat,
+        request_timeout: config.tools.timeout,
+    };
+    SessionManager::new(url, store, policy, metrics.clone())
+        .map(Arc::new)
+        .map_err(StartError::Mcp)
 }
 
 impl Application {
@@ -110,13 +139,21 @@ impl Application {
 
         let source = fpl_source(&config)?;
         tracing::info!(source = %source.describe(), "FPL data");
-        let tools: Arc<dyn ToolBackend> = Arc::new(BuiltinTools::new(source.clone()));
-        if config.mcp_server_url.is_some() {
-            tracing::warn!(
-                "EXPRESS_MCP_SERVER_PRIVATE is set, but this build serves the built-in FPL tools"
-            );
-        }
         let metrics = Arc::new(Metrics::new());
+        let shutdown = CancellationToken::new();
+        // `/mcp` always serves the built-in FPL tools; the chat uses a remote MCP server's
+        // tools instead when one is configured.
+        let builtin: Arc<dyn ToolBackend> = Arc::new(BuiltinTools::new(source.clone()));
+        let (backend_name, tools, mcp_sessions) = match &config.mcp_server_url {
+            Some(url) => {
+                let sessions = mcp_sessions(&config, url, redis.as_ref(), &metrics)?;
+                sessions.spawn_heartbeats(shutdown.child_token());
+                tracing::info!(server = %url, records = sessions.store_name(), "tools from a remote MCP server");
+                let remote: Arc<dyn ToolBackend> = Arc::new(RemoteTools::new(sessions.clone()));
+                ("mcp", remote, Some(sessions))
+            }
+            None => ("builtin", builtin.clone(), None),
+        };
         let provider: Arc<dyn Provider> = match &config.claude {
             Some(claude) => {
                 tracing::info!(model = %claude.model, "Claude answers");
@@ -130,7 +167,7 @@ impl Application {
         let chat = ChatService::new(
             store.clone(),
             provider,
-            ("builtin", tools.clone()),
+            (backend_name, tools),
             metrics.clone(),
             TurnLimits {
                 max_depth: config.tool_max_depth,
@@ -156,9 +193,14 @@ impl Application {
             cookie_key,
             redis,
             backend,
-            tools,
+            builtin_tools: builtin,
+            mcp_sessions,
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            shutdown,
+        })
     }
 
     /// The bound address (the port is real even when the configuration asked for port 0).
@@ -172,7 +214,7 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then lets running requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let shutdown = tokio_util::sync::CancellationToken::new();
+        let shutdown = self.shutdown;
         let router = http::router(self.state, shutdown.clone());
         // Small writes (SSE events) go out at once: with Nagle's algorithm on, an event written
         // while the previous one is unacknowledged waits for the client's delayed ACK (~40 ms).

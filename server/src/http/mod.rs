@@ -35,8 +35,10 @@ pub struct AppState {
     /// Parsed `REDIS_URL` (connections are opened by the features that use Redis).
     pub redis: Option<redis::Client>,
     pub backend: SharedBackend,
-    /// The tool backend the chat uses; also served at `/mcp`.
-    pub tools: Arc<dyn crate::tools::ToolBackend>,
+    /// The built-in FPL tools, served at `/mcp`.
+    pub builtin_tools: Arc<dyn crate::tools::ToolBackend>,
+    /// The sessions with a remote MCP server, when the chat's tools come from one.
+    pub mcp_sessions: Option<Arc<crate::mcp::client::SessionManager>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -67,9 +69,9 @@ pub fn router(state: AppState, shutdown: tokio_util::sync::CancellationToken) ->
 
     // MCP clients are programs, not visitors: no identity cookie.
     let mcp = crate::mcp::server::router(
-        state.tools.clone(),
+        state.builtin_tools.clone(),
         state.metrics.clone(),
-        &state.config.mcp_server,
+        &state.config.mcp,
         shutdown,
     );
 

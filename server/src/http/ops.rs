@@ -65,16 +65,21 @@ pub async fn check(state: &AppState) -> ReadyReport {
             _ => Readiness::Down,
         }
     };
-    let (database, redis) = tokio::join!(database, redis);
+    // The remote MCP server answers tools/list through the live session (one round trip).
+    let mcp = async {
+        let Some(sessions) = &state.mcp_sessions else {
+            return Readiness::Disabled;
+        };
+        match tokio::time::timeout(CHECK_TIMEOUT, sessions.list_tools()).await {
+            Ok(Ok(_)) => Readiness::Ok,
+            _ => Readiness::Down,
+        }
+    };
+    let (database, redis, mcp) = tokio::join!(database, redis, mcp);
     ReadyReport {
         database,
         redis,
-        // The built-in FPL tools need no MCP server.
-        mcp: if state.config.mcp_server_url.is_some() {
-            Readiness::Down
-        } else {
-            Readiness::Disabled
-        },
+        mcp,
         llm: if state.config.claude.is_some() {
             Readiness::Ok
         } else {

@@ -25,7 +25,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::McpServerConfig;
+use crate::config::McpConfig;
 use crate::metrics::Metrics;
 use crate::tools::{ToolBackend, ToolSpec};
 
@@ -107,7 +107,7 @@ impl ServerHandler for FplMcp {
 pub fn router<S: Clone + Send + Sync + 'static>(
     tools: Arc<dyn ToolBackend>,
     metrics: Arc<Metrics>,
-    config: &McpServerConfig,
+    config: &McpConfig,
     shutdown: CancellationToken,
 ) -> Router<S> {
     let mut sessions = LocalSessionManager::default();
