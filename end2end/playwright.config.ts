@@ -2,15 +2,21 @@ import { defineConfig } from "@playwright/test";
 
 // The servers are started by scripts/test (release binary, scratch directory): BASE_URL is the
 // app with the offline analyst, CLAUDE_APP_URL the app answering through Claude's Messages API
-// (the project's stand-in for it, `claude-stand-in`).
+// (the project's stand-in for it, `claude-stand-in`), MCP_APP_URL an app whose tools come from
+// the first app's /mcp (a remote MCP server).
 export default defineConfig({
   testDir: "./tests",
   projects: [
-    { name: "offline", testIgnore: /claude\.spec\.ts/ },
+    { name: "offline", testIgnore: /(claude|mcp)\.spec\.ts/ },
     {
       name: "claude",
       testMatch: /claude\.spec\.ts/,
       use: { baseURL: process.env.CLAUDE_APP_URL ?? "http://127.0.0.1:3002" },
+    },
+    {
+      name: "mcp",
+      testMatch: /mcp\.spec\.ts/,
+      use: { baseURL: process.env.MCP_APP_URL ?? "http://127.0.0.1:3003" },
     },
   ],
   timeout: 60_000,
