@@ -317,8 +317,12 @@ impl SessionManager {
         let _ = tokio::time::timeout(Duration::from_secs(2), live.service.cancel()).await;
     }
 
-    /// One heartbeat: ping the live session; renew its record, or drop it when it is dead.
+    /// One heartbeat: ping the live session; renew its record, or drop it when it is dead. Also
+    /// drops index entries of records that expired (listing does that).
     pub async fn heartbeat(&self) {
+        if let Err(e) = self.store.list().await {
+            tracing::debug!(error = %e, "could not list the MCP session records");
+        }
         let current = {
             let live = self.live.lock().await;
             live.as_ref()

@@ -5,8 +5,9 @@
 //! both): a record lives `ttl` after it was last written or touched, then disappears on its
 //! own; `touch` renews it and says whether it was still there; an invalidated record stays
 //! readable (valid = false) until it expires; `list` finds records through an index, never by
-//! scanning keys (no `KEYS`), and drops index entries whose record has expired; keys carry the
-//! configured prefix and one hash tag, so the same commands work on Redis Cluster.
+//! scanning keys (no `KEYS`), and drops index entries whose record has expired; in Redis every
+//! key expires (the index with the last record it lists); keys carry the configured prefix and
+//! one hash tag, so the same commands work on Redis Cluster.
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -185,6 +186,27 @@ impl RedisSessions {
     }
 }
 
+/// Lets the index live at least `ttl_ms` more (never shortens it): it expires with the last
+/// record it lists.
+async fn extend_expiry(
+    c: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+    ttl_ms: u64,
+) -> redis::RedisResult<()> {
+    redis::Script::new(
+        r"local left = redis.call('PTTL', KEYS[1])
+          if left == -1 or (left >= 0 and left < tonumber(ARGV[1])) then
+            redis.call('PEXPIRE', KEYS[1], ARGV[1])
+          end
+          return 0",
+    )
+    .key(key)
+    .arg(ttl_ms)
+    .invoke_async::<i64>(c)
+    .await
+    .map(|_| ())
+}
+
 fn fields(record: &SessionRecord) -> [(&'static str, String); 6] {
     [
         ("id", record.id.clone()),
@@ -218,17 +240,19 @@ impl SessionStore for RedisSessions {
         let (key, index) = (self.key(&record.id), self.index());
         let fields = fields(record);
         let (id, score) = (record.id.clone(), record.last_used_ms);
+        let ttl_ms = ttl.as_millis() as u64;
         self.run(|mut c| async move {
             redis::pipe()
                 .atomic()
                 .hset_multiple(&key, &fields)
                 .ignore()
-                .pexpire(&key, ttl.as_millis() as i64)
+                .pexpire(&key, ttl_ms as i64)
                 .ignore()
                 .zadd(&index, &id, score)
                 .ignore()
                 .query_async::<()>(&mut c)
-                .await
+                .await?;
+            extend_expiry(&mut c, &index, ttl_ms).await
         })
         .await
     }
@@ -250,6 +274,8 @@ impl SessionStore for RedisSessions {
               redis.call('HSET', KEYS[1], 'last_used_ms', ARGV[1])
               redis.call('PEXPIRE', KEYS[1], ARGV[2])
               redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
+              local left = redis.call('PTTL', KEYS[2])
+              if left >= 0 and left < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
               return 1",
         );
         let renewed: i64 = self
@@ -421,5 +447,13 @@ mod tests {
         let mut c = store.conn().await.unwrap();
         let left: i64 = c.exists(store.index()).await.unwrap();
         assert_eq!(left, 0);
+
+        // And the index itself expires with the records it lists.
+        store
+            .put(&record("s3"), Duration::from_millis(300))
+            .await
+            .unwrap();
+        let ttl: i64 = c.pttl(store.index()).await.unwrap();
+        assert!(ttl > 0 && ttl <= 300, "{ttl}");
     }
 }
