@@ -21,6 +21,9 @@ pub enum Owner {
 pub struct Viewer {
     pub owner: Owner,
     pub tier: Tier,
+    /// The client's address (from the connection, or `X-Forwarded-For` behind a trusted
+    /// proxy), for rate limits.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// A failure a server function reports to the user; `message` is safe to show.

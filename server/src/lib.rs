@@ -5,7 +5,7 @@
 //! Modules are named after the features they hold: `http` (routes, identity, operations
 //! endpoints), `chat` (one turn and its tool loop), `llm` (model providers), `tools` (the tool
 //! backend seam and the built-in FPL tools), `mcp` (MCP server and client), `fpl` (FPL data), `context` (tokens and history),
-//! `store` (PostgreSQL or SQLite), `metrics`, `pages` (what the UI's server functions do),
+//! `store` (PostgreSQL or SQLite), `rate_limit`, `metrics`, `pages` (what the UI's server functions do),
 //! `config` and `startup`; `testkit` holds the test stand-ins the server never uses.
 pub mod chat;
 pub mod cli;
@@ -17,6 +17,8 @@ pub mod llm;
 pub mod mcp;
 pub mod metrics;
 pub mod pages;
+pub mod rate_limit;
+pub mod redis_conn;
 pub mod startup;
 pub mod store;
 pub mod testkit;

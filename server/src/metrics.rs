@@ -96,6 +96,13 @@ pub struct McpOperationLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    pub tier: String,
+    /// `allowed` or `refused`.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
     pub result: String,
 }
@@ -147,6 +154,9 @@ pub struct Metrics {
     pub mcp_heartbeats: Family<ResultLabels, Counter>,
     pub mcp_operations: Family<McpOperationLabels, Counter>,
     pub mcp_duration: Family<McpOperationLabels, Histogram, fn() -> Histogram>,
+    pub rate_limit_decisions: Family<DecisionLabels, Counter>,
+    pub rate_limit_fallbacks: Counter,
+    pub rate_limit_redis: Histogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -298,6 +308,26 @@ impl Metrics {
             Unit::Seconds,
             mcp_duration.clone(),
         );
+        let rate_limit_decisions = Family::<DecisionLabels, Counter>::default();
+        registry.register(
+            "rate_limit_decisions",
+            "Chat rate-limit decisions by tier and result",
+            rate_limit_decisions.clone(),
+        );
+        let rate_limit_fallbacks = Counter::default();
+        registry.register(
+            "rate_limit_fallback_activations",
+            "Times Redis could not be reached and the in-process limiter took over",
+            rate_limit_fallbacks.clone(),
+        );
+        // 50 µs … ~0.8 s
+        let rate_limit_redis = Histogram::new(exponential_buckets(0.00005, 2.0, 14));
+        registry.register_with_unit(
+            "rate_limit_redis_duration",
+            "Round trip of one rate-limit decision in Redis",
+            Unit::Seconds,
+            rate_limit_redis.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector));
         Self {
             registry,
@@ -321,7 +351,27 @@ impl Metrics {
             mcp_heartbeats,
             mcp_operations,
             mcp_duration,
+            rate_limit_decisions,
+            rate_limit_fallbacks,
+            rate_limit_redis,
         }
+    }
+
+    pub fn record_rate_limit(&self, tier: &str, result: &str) {
+        self.rate_limit_decisions
+            .get_or_create(&DecisionLabels {
+                tier: tier.into(),
+                result: result.into(),
+            })
+            .inc();
+    }
+
+    pub fn record_rate_limit_fallback(&self) {
+        self.rate_limit_fallbacks.inc();
+    }
+
+    pub fn record_rate_limit_redis(&self, elapsed: Duration) {
+        self.rate_limit_redis.observe(elapsed.as_secs_f64());
     }
 
     pub fn record_mcp_operation(&self, method: &str, tool: &str, outcome: &str, elapsed: Duration) {

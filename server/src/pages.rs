@@ -101,6 +101,7 @@ impl Backend for PagesBackend {
             .map_err(|e| match e {
                 ChatError::InvalidInput(m) => BackendError::new(m),
                 ChatError::NotFound => BackendError::new("No such conversation."),
+                ChatError::RateLimited { message, .. } => BackendError::new(message),
                 ChatError::Internal(e) => unavailable(e),
             })
     }

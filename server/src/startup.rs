@@ -21,6 +21,7 @@ use crate::mcp::remote::RemoteTools;
 use crate::mcp::sessions::{MemorySessions, RedisSessions, SessionStore};
 use crate::metrics::Metrics;
 use crate::pages::PagesBackend;
+use crate::rate_limit::RateLimiter;
 use crate::store::Store;
 use crate::tools::{BuiltinTools, ToolBackend};
 
@@ -164,10 +165,17 @@ impl Application {
                 Arc::new(OfflineAnalyst::new(source).with_pacing(config.offline_pace))
             }
         };
+        let limiter = Arc::new(RateLimiter::new(
+            config.rate_limits,
+            &config.redis_prefix,
+            redis.clone(),
+            metrics.clone(),
+        ));
         let chat = ChatService::new(
             store.clone(),
             provider,
             (backend_name, tools),
+            limiter,
             metrics.clone(),
             TurnLimits {
                 max_depth: config.tool_max_depth,

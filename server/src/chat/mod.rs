@@ -1,5 +1,5 @@
 //! One chat turn, for every caller (the SSE endpoint, the no-JavaScript form post, tests):
-//! check the request → load the context → store the user's message → run the tool loop with
+//! check the request → rate limit → load the context → store the user's message → run the tool loop with
 //! the model → store the answer → report `done`.
 //!
 //! Promises: what can be known before streaming (bad input, a conversation that is not the
@@ -25,6 +25,7 @@ use crate::config::ToolPolicy;
 use crate::context::{history, tokens};
 use crate::llm::{LlmRequest, Provider, Role};
 use crate::metrics::Metrics;
+use crate::rate_limit::{Decision, RateLimiter};
 use crate::store::{self, MessageStatus, NewMessage, Store, StoreError, Title};
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolSpec};
@@ -43,6 +44,9 @@ pub enum ChatError {
     InvalidInput(String),
     #[error("conversation not found")]
     NotFound,
+    /// Over the caller's rate limit; `message` is what they read.
+    #[error("{message}")]
+    RateLimited { decision: Decision, message: String },
     #[error("internal error")]
     Internal(#[from] StoreError),
 }
@@ -51,6 +55,8 @@ pub enum ChatError {
 pub struct Turn {
     pub conversation_id: Uuid,
     pub message_id: Uuid,
+    /// The rate-limit decision that let it through (for the `RateLimit-*` headers).
+    pub limit: Decision,
     pub events: mpsc::Receiver<ChatEvent>,
 }
 
@@ -64,6 +70,7 @@ struct Inner {
     store: Store,
     provider: Arc<dyn Provider>,
     tools: Arc<dyn ToolBackend>,
+    limiter: Arc<RateLimiter>,
     breaker: CircuitBreaker,
     tool_timeout: std::time::Duration,
     metrics: Arc<Metrics>,
@@ -95,6 +102,7 @@ impl ChatService {
         store: Store,
         provider: Arc<dyn Provider>,
         (backend, tools): (&str, Arc<dyn ToolBackend>),
+        limiter: Arc<RateLimiter>,
         metrics: Arc<Metrics>,
         limits: TurnLimits,
     ) -> Self {
@@ -109,6 +117,7 @@ impl ChatService {
                 store,
                 provider,
                 tools,
+                limiter,
                 breaker,
                 tool_timeout: limits.tools.timeout,
                 metrics,
@@ -131,11 +140,19 @@ impl ChatService {
         message: &str,
     ) -> Result<Turn, ChatError> {
         let message = UserMessage::parse(message).map_err(ChatError::InvalidInput)?;
+        let limit = self.inner.limiter.check(&viewer).await;
+        if !limit.allowed {
+            return Err(ChatError::RateLimited {
+                message: self.inner.limiter.message(viewer.tier, &limit),
+                decision: limit,
+            });
+        }
         let plan = self.prepare(viewer, conversation_id, message).await?;
         let (tx, rx) = mpsc::channel(EVENT_BUFFER);
         let turn = Turn {
             conversation_id: plan.conversation_id,
             message_id: plan.message_id,
+            limit,
             events: rx,
         };
         let meta = ChatEvent::Meta {

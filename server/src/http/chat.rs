@@ -2,7 +2,8 @@
 //!
 //! What is known before streaming is a JSON error `{"error":{"code","message"}}` with its
 //! status: 400 bad input, 404 a conversation that is not the caller's, 413 a body over
-//! [`MAX_BODY_BYTES`]. When the client goes away the stream is dropped, which cancels the turn
+//! [`MAX_BODY_BYTES`], 429 over the rate limit (with `Retry-After`). Every chat response
+//! carries the `RateLimit-*` headers. When the client goes away the stream is dropped, which cancels the turn
 //! (the partial answer is stored as interrupted).
 use std::convert::Infallible;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use app::types::{ChatRequest, ErrorCode, MAX_MESSAGE_CHARS};
 
 use super::AppState;
 use crate::chat::ChatError;
+use crate::rate_limit::Decision;
 
 /// Largest accepted request body: a maximal message of 4-byte characters, JSON-escaped,
 /// with room for the rest of the object.
@@ -98,6 +100,18 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
                 "No such conversation.",
             )
         }
+        Err(ChatError::RateLimited { decision, message }) => {
+            let mut response = error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                message,
+            );
+            let headers = response.headers_mut();
+            rate_limit_headers(headers, &decision);
+            let wait = decision.retry_after_ms.div_ceil(1000).max(1);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            return response;
+        }
         Err(ChatError::Internal(e)) => {
             tracing::error!(error = %e, "chat turn could not start");
             return error_response(
@@ -119,5 +133,17 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
     );
     // Proxies (nginx, Railway's edge) must not buffer the stream.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    rate_limit_headers(headers, &turn.limit);
     response
+}
+
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the limit is
+/// whole again), as the IETF RateLimit header fields draft has them.
+fn rate_limit_headers(headers: &mut axum::http::HeaderMap, decision: &Decision) {
+    headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
+    headers.insert(
+        "ratelimit-reset",
+        HeaderValue::from(decision.reset_ms.div_ceil(1000)),
+    );
 }

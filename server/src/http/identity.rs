@@ -4,7 +4,9 @@
 //! Promises: every request reaching a handler carries a [`Viewer`] extension; a request
 //! without a valid cookie gets a new anonymous identity and the cookie that keeps it; a
 //! tampered or forged cookie is ignored (never trusted), never an error.
-use axum::extract::{Request, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
@@ -46,6 +48,7 @@ pub fn viewer_from_headers(headers: &HeaderMap, key: &Key) -> Option<Viewer> {
     Some(Viewer {
         owner: Owner::Anonymous(id),
         tier: Tier::Anonymous,
+        ip: None,
     })
 }
 
@@ -69,10 +72,16 @@ pub fn anonymous_cookie(id: Uuid, key: &Key, secure: bool) -> String {
 /// Middleware: resolves the viewer, and sets the cookie when a new identity was made.
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let existing = viewer_from_headers(request.headers(), &state.cookie_key);
-    let viewer = existing.unwrap_or(Viewer {
+    let mut viewer = existing.unwrap_or(Viewer {
         owner: Owner::Anonymous(Uuid::new_v4()),
         tier: Tier::Anonymous,
+        ip: None,
     });
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    viewer.ip = client_ip(request.headers(), peer, state.config.trust_proxy_headers);
     let secure = state.config.trust_proxy_headers
         && request
             .headers()
@@ -89,6 +98,25 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
         }
     }
     response
+}
+
+/// The client's address: the connection's peer, or, behind a trusted proxy
+/// (`TRUST_PROXY_HEADERS`), the last `X-Forwarded-For` entry (the one the proxy itself added;
+/// entries before it come from the client and could be forged).
+pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: bool) -> Option<IpAddr> {
+    if trust_proxy {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
+            .last();
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    peer
 }
 
 #[cfg(test)]
@@ -125,6 +153,23 @@ mod tests {
         // Same signature, different id.
         let tampered = pair.replace(&id.to_string(), &Uuid::new_v4().to_string());
         assert!(viewer_from_headers(&headers_with(&tampered), &key).is_none());
+    }
+
+    #[test]
+    fn the_client_ip_comes_from_a_trusted_proxy_only() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.7"),
+        );
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(client_ip(&h, Some(peer), false), Some(peer));
+        assert_eq!(
+            client_ip(&h, Some(peer), true),
+            Some("203.0.113.7".parse().unwrap()),
+            "the proxy's own entry, not the client's"
+        );
+        assert_eq!(client_ip(&HeaderMap::new(), Some(peer), true), Some(peer));
     }
 
     #[test]

@@ -16,6 +16,8 @@ use async_trait::async_trait;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
+use crate::redis_conn::RedisConnection;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
     /// The record's id (one per live client session of one instance).
@@ -123,16 +125,14 @@ impl SessionStore for MemorySessions {
 /// Records in Redis, shared by every instance: a hash per record with an expiry, and a sorted
 /// set (score = last use) as the index.
 pub struct RedisSessions {
-    client: redis::Client,
-    connection: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    redis: RedisConnection,
     prefix: String,
 }
 
 impl RedisSessions {
     pub fn new(client: redis::Client, prefix: &str) -> Self {
         Self {
-            client,
-            connection: tokio::sync::Mutex::new(None),
+            redis: RedisConnection::new(client, Duration::from_secs(2)),
             prefix: prefix.to_string(),
         }
     }
@@ -145,44 +145,15 @@ impl RedisSessions {
         format!("{}{{mcp}}:sessions", self.prefix)
     }
 
-    /// A connection, opened on first use and again after a failure.
-    async fn conn(&self) -> Result<redis::aio::MultiplexedConnection, StoreError> {
-        let mut slot = self.connection.lock().await;
-        if let Some(c) = slot.as_ref() {
-            return Ok(c.clone());
-        }
-        let c = tokio::time::timeout(
-            Duration::from_secs(2),
-            self.client.get_multiplexed_async_connection(),
-        )
-        .await
-        .map_err(|_| StoreError("Redis did not answer in time".into()))?
-        .map_err(|e| StoreError(format!("Redis unreachable ({:?})", e.kind())))?;
-        *slot = Some(c.clone());
-        Ok(c)
-    }
-
-    async fn failed(&self, e: redis::RedisError) -> StoreError {
-        if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
-            *self.connection.lock().await = None;
-        }
-        StoreError(format!("Redis: {:?}", e.kind()))
-    }
-
     async fn run<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let conn = self.conn().await?;
-        match tokio::time::timeout(Duration::from_secs(2), f(conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.failed(e).await),
-            Err(_) => {
-                *self.connection.lock().await = None;
-                Err(StoreError("Redis did not answer in time".into()))
-            }
-        }
+        self.redis
+            .run(f)
+            .await
+            .map_err(|e| StoreError(e.to_string()))
     }
 }
 
@@ -444,8 +415,11 @@ mod tests {
         let store = RedisSessions::new(redis::Client::open(url).unwrap(), &prefix);
         suite(&store).await;
         // Nothing is left behind: the index went with its last record.
-        let mut c = store.conn().await.unwrap();
-        let left: i64 = c.exists(store.index()).await.unwrap();
+        let index = store.index();
+        let left: i64 = store
+            .run(|mut c| async move { c.exists(&index).await })
+            .await
+            .unwrap();
         assert_eq!(left, 0);
 
         // And the index itself expires with the records it lists.
@@ -453,7 +427,11 @@ mod tests {
             .put(&record("s3"), Duration::from_millis(300))
             .await
             .unwrap();
-        let ttl: i64 = c.pttl(store.index()).await.unwrap();
+        let index = store.index();
+        let ttl: i64 = store
+            .run(|mut c| async move { c.pttl(&index).await })
+            .await
+            .unwrap();
         assert!(ttl > 0 && ttl <= 300, "{ttl}");
     }
 }

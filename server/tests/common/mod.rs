@@ -121,6 +121,9 @@ pub fn base_vars(db: &TestDb) -> HashMap<String, String> {
     vars.insert("METRICS_AUTH_TOKEN".into(), METRICS_TOKEN.into());
     vars.insert("SESSION_SECRET".into(), SESSION_SECRET.into());
     vars.insert("OFFLINE_ANALYST_PACE_MS".into(), "0".into());
+    // Tests send many turns from one identity; the rate-limit tests set their own limits.
+    vars.insert("RATE_LIMIT_ANONYMOUS".into(), "1000/60s".into());
+    vars.insert("RATE_LIMIT_IP".into(), "1000/60s".into());
     vars
 }
 

@@ -1,0 +1,65 @@
+//! One lazily opened, self-healing Redis connection with a deadline on every command.
+//!
+//! Promises: the connection is opened on first use, not at start (a Redis that is down does not
+//! stop the app); every command gets `timeout`, and a command that times out or fails at the
+//! network drops the connection, so the next use opens a new one (Redis restarted, failover);
+//! errors say what kind of failure it was, never the URL (it may hold a password).
+use std::future::Future;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RedisError(String);
+
+pub struct RedisConnection {
+    client: redis::Client,
+    timeout: Duration,
+    slot: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+}
+
+impl RedisConnection {
+    pub fn new(client: redis::Client, timeout: Duration) -> Self {
+        Self {
+            client,
+            timeout,
+            slot: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, RedisError> {
+        let mut slot = self.slot.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = tokio::time::timeout(self.timeout, self.client.get_multiplexed_async_connection())
+            .await
+            .map_err(|_| RedisError("Redis did not answer in time".into()))?
+            .map_err(|e| RedisError(format!("Redis unreachable ({:?})", e.kind())))?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Runs commands on the connection, within the deadline.
+    pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, RedisError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let conn = self.connection().await?;
+        match tokio::time::timeout(self.timeout, f(conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+                    *self.slot.lock().await = None;
+                }
+                Err(RedisError(format!("Redis: {:?}", e.kind())))
+            }
+            Err(_) => {
+                *self.slot.lock().await = None;
+                Err(RedisError("Redis did not answer in time".into()))
+            }
+        }
+    }
+}
