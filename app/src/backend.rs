@@ -24,6 +24,8 @@ pub struct Viewer {
     /// The client's address (from the connection, or `X-Forwarded-For` behind a trusted
     /// proxy), for rate limits.
     pub ip: Option<std::net::IpAddr>,
+    /// The server-side session of a signed-in viewer.
+    pub session: Option<Uuid>,
 }
 
 /// A failure a server function reports to the user; `message` is safe to show.
@@ -31,14 +33,32 @@ pub struct Viewer {
 #[error("{message}")]
 pub struct BackendError {
     pub message: String,
+    /// The HTTP status the server function answers with.
+    pub status: u16,
+    /// Seconds to wait, for a refusal over a limit (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl BackendError {
+    /// A failure of the caller's input (400).
     pub fn new(message: impl Into<String>) -> Self {
+        Self::with_status(400, message)
+    }
+
+    pub fn with_status(status: u16, message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            status,
+            retry_after: None,
         }
     }
+}
+
+/// A sign-up or log-in that worked: the account, and the `Set-Cookie` value of its session.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub account: crate::types::AccountView,
+    pub set_cookie: String,
 }
 
 #[async_trait]
@@ -72,6 +92,31 @@ pub trait Backend: Send + Sync + 'static {
         conversation_id: Option<Uuid>,
         message: UserMessage,
     ) -> Result<Uuid, BackendError>;
+
+    /// Creates an account, moves the viewer's anonymous conversations to it, signs it in.
+    async fn sign_up(
+        &self,
+        viewer: Viewer,
+        email: String,
+        password: String,
+    ) -> Result<SignedIn, BackendError>;
+
+    /// Signs in (a new session id), moving the viewer's anonymous conversations to the account.
+    async fn log_in(
+        &self,
+        viewer: Viewer,
+        email: String,
+        password: String,
+    ) -> Result<SignedIn, BackendError>;
+
+    /// Ends the viewer's session; the `Set-Cookie` value of a new anonymous identity.
+    async fn log_out(&self, viewer: Viewer) -> Result<String, BackendError>;
+
+    /// The signed-in viewer's account.
+    async fn account(
+        &self,
+        viewer: Viewer,
+    ) -> Result<Option<crate::types::AccountView>, BackendError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

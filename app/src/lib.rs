@@ -6,6 +6,7 @@
 //! `POST /api/chat` (see [`stream`]).
 #![recursion_limit = "512"]
 
+pub mod account;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod chat;

@@ -138,6 +138,7 @@ pub fn Sidebar(#[prop(into)] current: Signal<Option<Uuid>>, open: RwSignal<bool>
                     }}
                 </Transition>
             </nav>
+            <crate::account::AccountPanel/>
         </aside>
     }
 }

@@ -179,6 +179,13 @@ pub enum Tier {
     Premium,
 }
 
+/// The signed-in user's account, as the page shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountView {
+    pub email: String,
+    pub tier: Tier,
+}
+
 /// A conversation in the sidebar list.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ConversationSummary {

@@ -4,13 +4,18 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use app::backend::{Backend, BackendError, Viewer};
+use std::sync::Arc;
+
+use app::backend::{Backend, BackendError, Owner, SignedIn, Viewer};
 use app::types::{
-    ConversationSummary, ConversationView, MessageStatus, MessageView, ToolCallView, UserMessage,
+    AccountView, ConversationSummary, ConversationView, MessageStatus, MessageView, ToolCallView,
+    UserMessage,
 };
 
+use crate::accounts::{AccountError, Accounts};
 use crate::chat::tool_loop::{ToolCallRecord, ToolResultRecord};
 use crate::chat::{store_owner, ChatError, ChatService};
+use crate::http::identity::{anonymous_cookie, session_cookie};
 use crate::store::{self, Store, Title};
 
 /// How many conversations the list shows.
@@ -19,6 +24,42 @@ const LIST_LIMIT: u32 = 100;
 pub struct PagesBackend {
     pub store: Store,
     pub chat: ChatService,
+    pub accounts: Arc<Accounts>,
+    pub cookie_key: cookie::Key,
+    /// Mark cookies Secure (behind a trusted HTTPS proxy: `TRUST_PROXY_HEADERS`).
+    pub secure_cookies: bool,
+}
+
+fn account_failure(e: AccountError) -> BackendError {
+    let status = match &e {
+        AccountError::Invalid(_) => 400,
+        AccountError::WrongCredentials => 401,
+        AccountError::Taken => 409,
+        AccountError::TooManyAttempts(_) => 429,
+        AccountError::Unavailable => 503,
+    };
+    let mut error = BackendError::with_status(status, e.to_string());
+    if let AccountError::TooManyAttempts(wait) = e {
+        error.retry_after = Some(wait);
+    }
+    error
+}
+
+fn account_view(user: &store::User) -> AccountView {
+    AccountView {
+        email: user.email.as_str().to_string(),
+        tier: match user.tier {
+            store::Tier::Premium => app::types::Tier::Premium,
+            _ => app::types::Tier::Default,
+        },
+    }
+}
+
+fn anonymous_of(viewer: &Viewer) -> Option<Uuid> {
+    match viewer.owner {
+        Owner::Anonymous(id) => Some(id),
+        Owner::User(_) => None,
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BackendError {
@@ -101,9 +142,73 @@ impl Backend for PagesBackend {
             .map_err(|e| match e {
                 ChatError::InvalidInput(m) => BackendError::new(m),
                 ChatError::NotFound => BackendError::new("No such conversation."),
-                ChatError::RateLimited { message, .. } => BackendError::new(message),
+                ChatError::RateLimited { decision, message } => {
+                    let mut e = BackendError::with_status(429, message);
+                    e.retry_after = Some(decision.retry_after_ms.div_ceil(1000).max(1));
+                    e
+                }
                 ChatError::Internal(e) => unavailable(e),
             })
+    }
+
+    async fn sign_up(
+        &self,
+        viewer: Viewer,
+        email: String,
+        password: String,
+    ) -> Result<SignedIn, BackendError> {
+        let signed_in = self
+            .accounts
+            .sign_up(anonymous_of(&viewer), &email, &password, viewer.ip)
+            .await
+            .map_err(account_failure)?;
+        Ok(SignedIn {
+            account: account_view(&signed_in.user),
+            set_cookie: session_cookie(signed_in.session, &self.cookie_key, self.secure_cookies),
+        })
+    }
+
+    async fn log_in(
+        &self,
+        viewer: Viewer,
+        email: String,
+        password: String,
+    ) -> Result<SignedIn, BackendError> {
+        let signed_in = self
+            .accounts
+            .log_in(anonymous_of(&viewer), &email, &password, viewer.ip)
+            .await
+            .map_err(account_failure)?;
+        if let Some(old) = viewer.session {
+            // Rotation: the session of an earlier log-in ends.
+            let _ = self.accounts.log_out(old).await;
+        }
+        Ok(SignedIn {
+            account: account_view(&signed_in.user),
+            set_cookie: session_cookie(signed_in.session, &self.cookie_key, self.secure_cookies),
+        })
+    }
+
+    async fn log_out(&self, viewer: Viewer) -> Result<String, BackendError> {
+        if let Some(session) = viewer.session {
+            self.accounts
+                .log_out(session)
+                .await
+                .map_err(account_failure)?;
+        }
+        Ok(anonymous_cookie(
+            Uuid::new_v4(),
+            &self.cookie_key,
+            self.secure_cookies,
+        ))
+    }
+
+    async fn account(&self, viewer: Viewer) -> Result<Option<AccountView>, BackendError> {
+        let Owner::User(id) = viewer.owner else {
+            return Ok(None);
+        };
+        let user = self.store.find_user(id).await.map_err(unavailable)?;
+        Ok(user.as_ref().map(account_view))
     }
 }
 

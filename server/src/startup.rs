@@ -9,6 +9,7 @@ use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::Accounts;
 use crate::chat::{ChatService, TurnLimits};
 use crate::config::Config;
 use crate::fpl::FplSource;
@@ -171,6 +172,15 @@ impl Application {
             redis.clone(),
             metrics.clone(),
         ));
+        let accounts = Arc::new(
+            Accounts::new(
+                store.clone(),
+                redis.clone(),
+                &config.redis_prefix,
+                limiter.clone(),
+            )
+            .await,
+        );
         let chat = ChatService::new(
             store.clone(),
             provider,
@@ -190,6 +200,9 @@ impl Application {
         let backend = Arc::new(PagesBackend {
             store: store.clone(),
             chat: chat.clone(),
+            accounts: accounts.clone(),
+            cookie_key: cookie_key.clone(),
+            secure_cookies: config.trust_proxy_headers,
         });
         let _ = tokenizer.await;
         let state = AppState {
@@ -201,6 +214,7 @@ impl Application {
             cookie_key,
             redis,
             backend,
+            accounts,
             builtin_tools: builtin,
             mcp_sessions,
         };

@@ -49,6 +49,7 @@ fn anonymous(ip: &str) -> Viewer {
         owner: Owner::Anonymous(Uuid::new_v4()),
         tier: Tier::Anonymous,
         ip: Some(ip.parse::<IpAddr>().unwrap()),
+        session: None,
     }
 }
 
@@ -57,6 +58,7 @@ fn user(tier: Tier) -> Viewer {
         owner: Owner::User(Uuid::new_v4()),
         tier,
         ip: Some("198.51.100.1".parse().unwrap()),
+        session: None,
     }
 }
 

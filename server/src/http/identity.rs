@@ -1,9 +1,11 @@
 //! Who is calling: the identity cookie, signed with `SESSION_SECRET` (HMAC-SHA256 through the
-//! `cookie` crate, verified in constant time), HttpOnly, SameSite=Lax, Secure behind HTTPS.
+//! `cookie` crate, verified in constant time), HttpOnly, SameSite=Lax, Secure behind HTTPS. It
+//! holds either an anonymous identity or the id of a server-side session of a signed-in user.
 //!
 //! Promises: every request reaching a handler carries a [`Viewer`] extension; a request
-//! without a valid cookie gets a new anonymous identity and the cookie that keeps it; a
-//! tampered or forged cookie is ignored (never trusted), never an error.
+//! without a valid cookie, or with a session that has ended, gets a new anonymous identity and
+//! the cookie that keeps it; a tampered or forged cookie is ignored (never trusted), never an
+//! error; a signed-in viewer has their account's tier.
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -21,6 +23,7 @@ use super::AppState;
 
 pub const COOKIE_NAME: &str = "fplchat_id";
 const ANONYMOUS_PREFIX: &str = "anon:";
+const SESSION_PREFIX: &str = "sess:";
 const MAX_AGE_DAYS: i64 = 400;
 
 /// The signing key: derived from `SESSION_SECRET`, or random for this process.
@@ -31,8 +34,15 @@ pub fn cookie_key(secret: Option<&str>) -> Key {
     }
 }
 
-/// Reads the viewer from the signed cookie, if it is there and valid.
-pub fn viewer_from_headers(headers: &HeaderMap, key: &Key) -> Option<Viewer> {
+/// What a valid identity cookie says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieIdentity {
+    Anonymous(Uuid),
+    Session(Uuid),
+}
+
+/// Reads the signed cookie, if it is there and valid.
+pub fn identity_from_headers(headers: &HeaderMap, key: &Key) -> Option<CookieIdentity> {
     let mut jar = CookieJar::new();
     for value in headers.get_all(COOKIE) {
         let Ok(value) = value.to_str() else { continue };
@@ -43,19 +53,17 @@ pub fn viewer_from_headers(headers: &HeaderMap, key: &Key) -> Option<Viewer> {
         }
     }
     let verified = jar.signed(key).get(COOKIE_NAME)?;
-    let id = verified.value().strip_prefix(ANONYMOUS_PREFIX)?;
-    let id = Uuid::parse_str(id).ok()?;
-    Some(Viewer {
-        owner: Owner::Anonymous(id),
-        tier: Tier::Anonymous,
-        ip: None,
-    })
+    let value = verified.value();
+    if let Some(id) = value.strip_prefix(ANONYMOUS_PREFIX) {
+        return Uuid::parse_str(id).ok().map(CookieIdentity::Anonymous);
+    }
+    let id = value.strip_prefix(SESSION_PREFIX)?;
+    Uuid::parse_str(id).ok().map(CookieIdentity::Session)
 }
 
-/// The `Set-Cookie` value for a new anonymous identity.
-pub fn anonymous_cookie(id: Uuid, key: &Key, secure: bool) -> String {
+fn signed_cookie(value: String, key: &Key, secure: bool) -> String {
     let mut jar = CookieJar::new();
-    let cookie = Cookie::build((COOKIE_NAME, format!("{ANONYMOUS_PREFIX}{id}")))
+    let cookie = Cookie::build((COOKIE_NAME, value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -69,13 +77,43 @@ pub fn anonymous_cookie(id: Uuid, key: &Key, secure: bool) -> String {
         .unwrap_or_default()
 }
 
+/// The `Set-Cookie` value for a new anonymous identity.
+pub fn anonymous_cookie(id: Uuid, key: &Key, secure: bool) -> String {
+    signed_cookie(format!("{ANONYMOUS_PREFIX}{id}"), key, secure)
+}
+
+/// The `Set-Cookie` value for a signed-in session.
+pub fn session_cookie(session: Uuid, key: &Key, secure: bool) -> String {
+    signed_cookie(format!("{SESSION_PREFIX}{session}"), key, secure)
+}
+
 /// Middleware: resolves the viewer, and sets the cookie when a new identity was made.
 pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let existing = viewer_from_headers(request.headers(), &state.cookie_key);
-    let mut viewer = existing.unwrap_or(Viewer {
-        owner: Owner::Anonymous(Uuid::new_v4()),
+    let identity = identity_from_headers(request.headers(), &state.cookie_key);
+    let signed_in = match identity {
+        Some(CookieIdentity::Session(session)) => match state.accounts.resolve(session).await {
+            Ok(Some((user, tier))) => Some(Viewer {
+                owner: Owner::User(user),
+                tier,
+                ip: None,
+                session: Some(session),
+            }),
+            // Ended or unknown: a new anonymous identity. (Storage down: the same, rather
+            // than failing every page.)
+            _ => None,
+        },
+        _ => None,
+    };
+    let anonymous = match identity {
+        Some(CookieIdentity::Anonymous(id)) => Some(id),
+        _ => None,
+    };
+    let existing = signed_in.is_some() || anonymous.is_some();
+    let mut viewer = signed_in.unwrap_or(Viewer {
+        owner: Owner::Anonymous(anonymous.unwrap_or_else(Uuid::new_v4)),
         tier: Tier::Anonymous,
         ip: None,
+        session: None,
     });
     let peer = request
         .extensions()
@@ -89,7 +127,13 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
             .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
     request.extensions_mut().insert(viewer);
     let mut response = next.run(request).await;
-    if existing.is_none() {
+    // A response that sets the cookie itself (log-in, log-out) keeps its own.
+    let sets_own = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(format!("{COOKIE_NAME}=").as_bytes()));
+    if !existing && !sets_own {
         if let Owner::Anonymous(id) = viewer.owner {
             let value = anonymous_cookie(id, &state.cookie_key, secure);
             if let Ok(value) = HeaderValue::from_str(&value) {
@@ -136,8 +180,13 @@ mod tests {
         let set = anonymous_cookie(id, &key, false);
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"));
         let pair = set.split(';').next().unwrap();
-        let viewer = viewer_from_headers(&headers_with(&format!("other=1; {pair}")), &key).unwrap();
-        assert_eq!(viewer.owner, Owner::Anonymous(id));
+        let identity = identity_from_headers(&headers_with(&format!("other=1; {pair}")), &key);
+        assert_eq!(identity, Some(CookieIdentity::Anonymous(id)));
+        let session = Uuid::new_v4();
+        let set = session_cookie(session, &key, false);
+        let pair = set.split(';').next().unwrap();
+        let identity = identity_from_headers(&headers_with(pair), &key);
+        assert_eq!(identity, Some(CookieIdentity::Session(session)));
     }
 
     #[test]
@@ -147,12 +196,12 @@ mod tests {
         let id = Uuid::new_v4();
         let set = anonymous_cookie(id, &other, false);
         let pair = set.split(';').next().unwrap();
-        assert!(viewer_from_headers(&headers_with(pair), &key).is_none());
-        let forged = format!("{COOKIE_NAME}=anon:{id}");
-        assert!(viewer_from_headers(&headers_with(&forged), &key).is_none());
+        assert!(identity_from_headers(&headers_with(pair), &key).is_none());
+        let forged = format!("{COOKIE_NAME}=sess:{id}");
+        assert!(identity_from_headers(&headers_with(&forged), &key).is_none());
         // Same signature, different id.
         let tampered = pair.replace(&id.to_string(), &Uuid::new_v4().to_string());
-        assert!(viewer_from_headers(&headers_with(&tampered), &key).is_none());
+        assert!(identity_from_headers(&headers_with(&tampered), &key).is_none());
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub struct AppState {
     /// Parsed `REDIS_URL` (connections are opened by the features that use Redis).
     pub redis: Option<redis::Client>,
     pub backend: SharedBackend,
+    pub accounts: Arc<crate::accounts::Accounts>,
     /// The built-in FPL tools, served at `/mcp`.
     pub builtin_tools: Arc<dyn crate::tools::ToolBackend>,
     /// The sessions with a remote MCP server, when the chat's tools come from one.

@@ -7,7 +7,8 @@
 //! in-process limiter ([`memory`]) with the same limits decides (logged and counted) for a few
 //! seconds before Redis is tried again: never unlimited. A caller already refused is refused
 //! again from memory until their retry time, without asking Redis. Every decision is counted
-//! by tier and result.
+//! by tier and result. Log-in and sign-up attempts are limited the same way
+//! ([`RateLimiter::check_attempt`]).
 pub mod gcra;
 pub mod memory;
 pub mod redis;
@@ -30,6 +31,10 @@ use redis::RedisLimits;
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 /// How long the in-process limiter decides alone after Redis failed.
 const FALLBACK_FOR: Duration = Duration::from_secs(5);
+/// Log-in or sign-up attempts per email, and per client address, in [`ATTEMPT_WINDOW`].
+pub const ATTEMPTS: u32 = 10;
+pub const ATTEMPTS_PER_IP: u32 = 50;
+const ATTEMPT_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 pub struct RateLimiter {
     limits: RateLimits,
@@ -107,34 +112,64 @@ impl RateLimiter {
     /// Decides one chat request.
     pub async fn check(&self, viewer: &Viewer) -> Decision {
         let (keys, rules) = self.keys(viewer);
+        self.decide(tier_name(viewer.tier), &keys, &rules).await
+    }
+
+    /// Decides one log-in or sign-up attempt (`what`): [`ATTEMPTS`] per 15 minutes for an
+    /// email, [`ATTEMPTS_PER_IP`] for an address, so that neither one account nor one client
+    /// can be used to guess passwords.
+    pub async fn check_attempt(&self, what: &str, email: &str, ip: Option<IpAddr>) -> Decision {
+        let p = &self.prefix;
+        let email = email.replace(['{', '}'], "_");
+        let per_email = Rule {
+            count: ATTEMPTS,
+            window_ms: ATTEMPT_WINDOW.as_millis() as u64,
+        };
+        let decision = self
+            .decide(what, &[format!("{p}rl:{{{what}:{email}}}")], &[per_email])
+            .await;
+        match ip {
+            Some(ip) if decision.allowed => {
+                let per_ip = Rule {
+                    count: ATTEMPTS_PER_IP,
+                    ..per_email
+                };
+                let ip = network_of(ip);
+                self.decide(what, &[format!("{p}rl:{{{what}-ip:{ip}}}")], &[per_ip])
+                    .await
+            }
+            _ => decision,
+        }
+    }
+
+    /// One decision for `keys` under `rules`, counted under `label`.
+    async fn decide(&self, label: &str, keys: &[String], rules: &[Rule]) -> Decision {
         if let Some(refusal) = self.still_refused(&keys[0]) {
-            self.metrics
-                .record_rate_limit(tier_name(viewer.tier), "refused");
+            self.metrics.record_rate_limit(label, "refused");
             return refusal;
         }
         let decision = match &self.redis {
             Some(redis) if !self.falling_back() => {
                 let started = Instant::now();
-                match redis.decide(&keys, &rules).await {
+                match redis.decide(keys, rules).await {
                     Ok(d) => {
                         self.metrics.record_rate_limit_redis(started.elapsed());
                         d
                     }
                     Err(e) => {
                         self.fall_back(&e.to_string());
-                        self.memory.decide(&keys, &rules)
+                        self.memory.decide(keys, rules)
                     }
                 }
             }
-            _ => self.memory.decide(&keys, &rules),
+            _ => self.memory.decide(keys, rules),
         };
         let result = if decision.allowed {
             "allowed"
         } else {
             "refused"
         };
-        self.metrics
-            .record_rate_limit(tier_name(viewer.tier), result);
+        self.metrics.record_rate_limit(label, result);
         if !decision.allowed {
             let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
             if refused.len() > 10_000 {

@@ -24,6 +24,7 @@ mod conversations;
 mod error;
 mod messages;
 mod model;
+mod sessions;
 mod users;
 
 use std::path::Path;
