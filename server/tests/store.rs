@@ -260,9 +260,13 @@ async fn migrations_are_idempotent(ctx: Ctx) {
     let other = Store::connect(&ctx.url).await.unwrap();
     other.migrate().await.expect("migrate from a second store");
     other.close().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations")
+        .join(ctx.backend.name());
+    let files = std::fs::read_dir(dir).unwrap().count() as i64;
     assert_eq!(
         raw_i64(&ctx, "SELECT count(*) FROM _sqlx_migrations").await,
-        1,
+        files,
         "each embedded migration is recorded exactly once"
     );
     store.ping().await.unwrap();
