@@ -120,6 +120,8 @@ pub fn ChatPage() -> impl IntoView {
     let turns = RwSignal::new(Vec::<Turn>::new());
     let draft = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
+    // Seconds until the rate limit lets the next question through (counts down to 0).
+    let cooldown = RwSignal::new(0u64);
     #[cfg(feature = "hydrate")]
     let abort = StoredValue::new_local(None::<AbortHandle>);
     #[cfg(feature = "hydrate")]
@@ -142,7 +144,7 @@ pub fn ChatPage() -> impl IntoView {
 
     let send = move || {
         let text = draft.get_untracked();
-        if busy.get_untracked() || text.trim().is_empty() {
+        if busy.get_untracked() || cooldown.get_untracked() > 0 || text.trim().is_empty() {
             return;
         }
         let turn = Turn::new(text.trim().to_string());
@@ -154,7 +156,7 @@ pub fn ChatPage() -> impl IntoView {
             turn,
             route_id.get_untracked(),
             text,
-            busy,
+            Gate { busy, cooldown },
             abort,
             conversations,
             move |id: Uuid| {
@@ -278,6 +280,7 @@ pub fn ChatPage() -> impl IntoView {
                         required
                         placeholder="Ask about players, teams, fixtures, gameweeks…"
                         aria-label="Your question"
+                        disabled=move || cooldown.get() != 0
                         class="min-h-[3rem] flex-1 resize-none rounded-xl border border-slate-300 bg-white px-3 py-2 focus:border-emerald-500 focus:outline-none dark:border-slate-700 dark:bg-slate-900"
                         prop:value=move || draft.get()
                         on:input=move |ev| draft.set(event_target_value(&ev))
@@ -290,12 +293,13 @@ pub fn ChatPage() -> impl IntoView {
                     ></textarea>
                     <Show
                         when=move || busy.get()
-                        fallback=|| {
+                        fallback=move || {
                             view! {
                                 <button
                                     type="submit"
                                     id="send"
-                                    class="rounded-xl bg-emerald-600 px-4 py-3 font-medium text-white hover:bg-emerald-700"
+                                    disabled=move || cooldown.get() != 0
+                                    class="rounded-xl bg-emerald-600 px-4 py-3 font-medium text-white hover:bg-emerald-700 disabled:opacity-50"
                                 >
                                     "Send"
                                 </button>
@@ -312,6 +316,11 @@ pub fn ChatPage() -> impl IntoView {
                         </button>
                     </Show>
                 </div>
+                <Show when=move || cooldown.get() != 0>
+                    <p id="cooldown" role="status" class="mx-auto mt-1 max-w-3xl text-sm text-amber-700 dark:text-amber-400">
+                        {move || format!("Rate limit reached: you can ask again in {} s.", cooldown.get())}
+                    </p>
+                </Show>
                 <p class="mx-auto mt-1 max-w-3xl text-xs text-slate-500">
                     "Enter sends, Shift+Enter starts a new line. Data: the official FPL API."
                 </p>
@@ -368,6 +377,35 @@ fn render_history(
     }
 }
 
+/// What keeps the composer from sending: an answer streaming, or a rate-limit wait.
+#[cfg(feature = "hydrate")]
+#[derive(Clone, Copy)]
+struct Gate {
+    busy: RwSignal<bool>,
+    cooldown: RwSignal<u64>,
+}
+
+/// Counts `cooldown` down from `seconds` to 0, one step a second.
+#[cfg(feature = "hydrate")]
+fn count_down(cooldown: RwSignal<u64>, seconds: u64) {
+    cooldown.set(seconds.max(1));
+    let handle = std::rc::Rc::new(std::cell::Cell::new(None::<IntervalHandle>));
+    let own = handle.clone();
+    let started = set_interval_with_handle(
+        move || {
+            let left = cooldown.get_untracked().saturating_sub(1);
+            cooldown.set(left);
+            if left == 0 {
+                if let Some(h) = own.take() {
+                    h.clear();
+                }
+            }
+        },
+        std::time::Duration::from_secs(1),
+    );
+    handle.set(started.ok());
+}
+
 /// The abort handle of the answer streaming now.
 #[cfg(feature = "hydrate")]
 #[derive(Clone)]
@@ -378,11 +416,12 @@ fn start_turn(
     turn: Turn,
     conversation_id: Option<Uuid>,
     message: String,
-    busy: RwSignal<bool>,
+    gate: Gate,
     abort: StoredValue<Option<AbortHandle>, LocalStorage>,
     conversations: Conversations,
     show_conversation: impl Fn(Uuid) + 'static,
 ) {
+    let Gate { busy, cooldown } = gate;
     use crate::types::{ChatEvent, ChatRequest};
     let request = ChatRequest {
         message,
@@ -428,7 +467,9 @@ fn start_turn(
         Ok((handle, finished)) => {
             abort.set_value(Some(AbortHandle(handle)));
             leptos::task::spawn_local(async move {
-                finished.await;
+                if let Some(wait) = finished.await {
+                    count_down(cooldown, wait);
+                }
                 let aborted = abort.with_value(|a| a.as_ref().is_some_and(|a| a.0.aborted()));
                 if aborted {
                     turn.status.set(MessageStatus::Interrupted);

@@ -25,11 +25,12 @@ impl Abort {
 
 /// Starts the request. `on_event` receives every event in order; a failure before the stream
 /// starts (400, 404, 413, 429, network) is reported as one `error` event, and the returned
-/// future resolves when the stream ends.
+/// future resolves when the stream ends, with the seconds to wait when the request was refused
+/// over the rate limit (429 with `Retry-After`).
 pub fn start(
     request: &ChatRequest,
     mut on_event: impl FnMut(ChatEvent) + 'static,
-) -> Result<(Abort, impl std::future::Future<Output = ()>), JsValue> {
+) -> Result<(Abort, impl std::future::Future<Output = Option<u64>>), JsValue> {
     let controller = AbortController::new()?;
     let headers = Headers::new()?;
     headers.set("content-type", "application/json")?;
@@ -59,7 +60,7 @@ pub fn start(
                         "Could not reach the server. Check your connection and try again.".into(),
                     );
                 }
-                return;
+                return None;
             }
         };
         if !response.ok() {
@@ -81,15 +82,15 @@ pub fn start(
                         let message = v["error"]["message"].as_str()?.to_string();
                         Some((code, message))
                     });
-            let (code, mut message) = parsed.unwrap_or((
+            let (code, message) = parsed.unwrap_or((
                 ErrorCode::Internal,
                 format!("The server answered {status}. Please try again."),
             ));
-            if let (429, Some(secs)) = (status, retry_after) {
-                message = format!("{message} (retry in {secs} s)");
-            }
             fail(&mut on_event, code, message);
-            return;
+            return match status {
+                429 => retry_after.and_then(|s| s.trim().parse::<u64>().ok()),
+                _ => None,
+            };
         }
         let Some(body) = response.body() else {
             fail(
@@ -97,7 +98,7 @@ pub fn start(
                 ErrorCode::Internal,
                 "The server sent no answer.".into(),
             );
-            return;
+            return None;
         };
         let mut chunks = ReadableStream::from_raw(body.unchecked_into()).into_stream();
         let mut parser = SseParser::default();
@@ -112,7 +113,7 @@ pub fn start(
                             "The connection was lost while the answer was streaming.".into(),
                         );
                     }
-                    return;
+                    return None;
                 }
             };
             let bytes = Uint8Array::new(&chunk).to_vec();
@@ -122,6 +123,7 @@ pub fn start(
                 }
             }
         }
+        None
     };
     Ok((Abort(controller), future))
 }

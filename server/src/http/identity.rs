@@ -128,11 +128,10 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     request.extensions_mut().insert(viewer);
     let mut response = next.run(request).await;
     // A response that sets the cookie itself (log-in, log-out) keeps its own.
-    let sets_own = response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .any(|v| v.as_bytes().starts_with(format!("{COOKIE_NAME}=").as_bytes()));
+    let sets_own = response.headers().get_all(SET_COOKIE).iter().any(|v| {
+        v.as_bytes()
+            .starts_with(format!("{COOKIE_NAME}=").as_bytes())
+    });
     if !existing && !sets_own {
         if let Owner::Anonymous(id) = viewer.owner {
             let value = anonymous_cookie(id, &state.cookie_key, secure);
