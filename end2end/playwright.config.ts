@@ -3,15 +3,21 @@ import { defineConfig } from "@playwright/test";
 // The servers are started by scripts/test (release binary, scratch directory): BASE_URL is the
 // app with the offline analyst, CLAUDE_APP_URL the app answering through Claude's Messages API
 // (the project's stand-in for it, `claude-stand-in`), MCP_APP_URL an app whose tools come from
-// the first app's /mcp (a remote MCP server).
+// the first app's /mcp (a remote MCP server), LIMITED_APP_URL an app with a tight anonymous
+// rate limit.
 export default defineConfig({
   testDir: "./tests",
   projects: [
-    { name: "offline", testIgnore: /(claude|mcp)\.spec\.ts/ },
+    { name: "offline", testIgnore: /(claude|mcp|limits)\.spec\.ts/ },
     {
       name: "claude",
       testMatch: /claude\.spec\.ts/,
       use: { baseURL: process.env.CLAUDE_APP_URL ?? "http://127.0.0.1:3002" },
+    },
+    {
+      name: "limits",
+      testMatch: /limits\.spec\.ts/,
+      use: { baseURL: process.env.LIMITED_APP_URL ?? "http://127.0.0.1:3004" },
     },
     {
       name: "mcp",
