@@ -122,6 +122,8 @@ pub fn ChatPage() -> impl IntoView {
     let busy = RwSignal::new(false);
     // Seconds until the rate limit lets the next question through (counts down to 0).
     let cooldown = RwSignal::new(0u64);
+    // Today's token budget after the last turn, (remaining, limit), when the server said.
+    let budget = RwSignal::new(None::<(u64, u64)>);
     #[cfg(feature = "hydrate")]
     let abort = StoredValue::new_local(None::<AbortHandle>);
     #[cfg(feature = "hydrate")]
@@ -156,7 +158,11 @@ pub fn ChatPage() -> impl IntoView {
             turn,
             route_id.get_untracked(),
             text,
-            Gate { busy, cooldown },
+            Gate {
+                busy,
+                cooldown,
+                budget,
+            },
             abort,
             conversations,
             move |id: Uuid| {
@@ -321,6 +327,14 @@ pub fn ChatPage() -> impl IntoView {
                         {move || format!("Rate limit reached: you can ask again in {} s.", cooldown.get())}
                     </p>
                 </Show>
+                <Show when=move || budget.get().is_some_and(|(left, limit)| left * 5 < limit)>
+                    <p id="budget-low" role="status" class="mx-auto mt-1 max-w-3xl text-sm text-amber-700 dark:text-amber-400">
+                        {move || {
+                            let (left, limit) = budget.get().unwrap_or_default();
+                            format!("Today's token budget is running low: {left} of {limit} tokens left (renews at midnight UTC).")
+                        }}
+                    </p>
+                </Show>
                 <p class="mx-auto mt-1 max-w-3xl text-xs text-slate-500">
                     "Enter sends, Shift+Enter starts a new line. Data: the official FPL API."
                 </p>
@@ -383,6 +397,7 @@ fn render_history(
 struct Gate {
     busy: RwSignal<bool>,
     cooldown: RwSignal<u64>,
+    budget: RwSignal<Option<(u64, u64)>>,
 }
 
 /// Counts `cooldown` down from `seconds` to 0, one step a second.
@@ -421,7 +436,13 @@ fn start_turn(
     conversations: Conversations,
     show_conversation: impl Fn(Uuid) + 'static,
 ) {
-    let Gate { busy, cooldown } = gate;
+    let Gate {
+        busy,
+        cooldown,
+        budget,
+    } = gate;
+    let spent = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let spent_in = spent.clone();
     use crate::types::{ChatEvent, ChatRequest};
     let request = ChatRequest {
         message,
@@ -461,14 +482,22 @@ fn start_turn(
                 turn.status.set(MessageStatus::Interrupted);
             }
         }
-        ChatEvent::Context { .. } | ChatEvent::Usage { .. } => {}
+        ChatEvent::Usage {
+            input_tokens,
+            output_tokens,
+        } => spent_in.set(input_tokens + output_tokens),
+        ChatEvent::Context { .. } => {}
     };
     match crate::stream::start(&request, on_event) {
         Ok((handle, finished)) => {
             abort.set_value(Some(AbortHandle(handle)));
             leptos::task::spawn_local(async move {
-                if let Some(wait) = finished.await {
+                let limits = finished.await;
+                if let Some(wait) = limits.retry_after {
                     count_down(cooldown, wait);
+                }
+                if let Some((remaining, limit)) = limits.budget {
+                    budget.set(Some((remaining.saturating_sub(spent.get()), limit)));
                 }
                 let aborted = abort.with_value(|a| a.as_ref().is_some_and(|a| a.0.aborted()));
                 if aborted {

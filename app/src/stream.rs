@@ -23,14 +23,22 @@ impl Abort {
     }
 }
 
+/// What a chat response said about the caller's limits.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Limits {
+    /// Seconds to wait: the request was refused (429 with `Retry-After`).
+    pub retry_after: Option<u64>,
+    /// Today's token budget before the turn: (remaining, limit).
+    pub budget: Option<(u64, u64)>,
+}
+
 /// Starts the request. `on_event` receives every event in order; a failure before the stream
 /// starts (400, 404, 413, 429, network) is reported as one `error` event, and the returned
-/// future resolves when the stream ends, with the seconds to wait when the request was refused
-/// over the rate limit (429 with `Retry-After`).
+/// future resolves when the stream ends, with what the response said about the caller's limits.
 pub fn start(
     request: &ChatRequest,
     mut on_event: impl FnMut(ChatEvent) + 'static,
-) -> Result<(Abort, impl std::future::Future<Output = Option<u64>>), JsValue> {
+) -> Result<(Abort, impl std::future::Future<Output = Limits>), JsValue> {
     let controller = AbortController::new()?;
     let headers = Headers::new()?;
     headers.set("content-type", "application/json")?;
@@ -60,7 +68,7 @@ pub fn start(
                         "Could not reach the server. Check your connection and try again.".into(),
                     );
                 }
-                return None;
+                return Limits::default();
             }
         };
         if !response.ok() {
@@ -87,18 +95,33 @@ pub fn start(
                 format!("The server answered {status}. Please try again."),
             ));
             fail(&mut on_event, code, message);
-            return match status {
-                429 => retry_after.and_then(|s| s.trim().parse::<u64>().ok()),
-                _ => None,
+            return Limits {
+                retry_after: match status {
+                    429 => retry_after.and_then(|s| s.trim().parse::<u64>().ok()),
+                    _ => None,
+                },
+                budget: None,
             };
         }
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .ok()
+                .flatten()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let limits = Limits {
+            retry_after: None,
+            budget: header("token-budget-remaining").zip(header("token-budget-limit")),
+        };
         let Some(body) = response.body() else {
             fail(
                 &mut on_event,
                 ErrorCode::Internal,
                 "The server sent no answer.".into(),
             );
-            return None;
+            return limits;
         };
         let mut chunks = ReadableStream::from_raw(body.unchecked_into()).into_stream();
         let mut parser = SseParser::default();
@@ -113,7 +136,7 @@ pub fn start(
                             "The connection was lost while the answer was streaming.".into(),
                         );
                     }
-                    return None;
+                    return limits;
                 }
             };
             let bytes = Uint8Array::new(&chunk).to_vec();
@@ -123,7 +146,7 @@ pub fn start(
                 }
             }
         }
-        None
+        limits
     };
     Ok((Abort(controller), future))
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use app::backend::{Owner, Viewer};
 use app::types::Tier;
-use fpl_chat::config::{RateLimit, RateLimits};
+use fpl_chat::config::{DailyTokens, RateLimit, RateLimits};
 use fpl_chat::metrics::Metrics;
 use fpl_chat::rate_limit::RateLimiter;
 use futures::StreamExt;
@@ -35,6 +35,11 @@ async fn run() {
         default: huge,
         premium: huge,
         ip: huge,
+        daily_tokens: DailyTokens {
+            anonymous: u64::MAX,
+            default: u64::MAX,
+            premium: u64::MAX,
+        },
     };
     let callers: Arc<Vec<Viewer>> = Arc::new(
         (0..10_000)

@@ -69,6 +69,15 @@ pub struct RateLimits {
     pub default: RateLimit,
     pub premium: RateLimit,
     pub ip: RateLimit,
+    /// Input + output tokens a caller may use per UTC day, per tier (`TOKEN_BUDGET_*`).
+    pub daily_tokens: DailyTokens,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyTokens {
+    pub anonymous: u64,
+    pub default: u64,
+    pub premium: u64,
 }
 
 /// The Claude API, when `CLAUDE_API_KEY` is set.
@@ -233,11 +242,16 @@ impl Config {
         let limit = |name: &'static str, default: &str| {
             RateLimit::parse(&var(name).unwrap_or_else(|| default.into())).map_err(|m| err(name, m))
         };
-        let rate_limits = RateLimits {
+        let mut rate_limits = RateLimits {
             anonymous: limit("RATE_LIMIT_ANONYMOUS", "10/60s")?,
             default: limit("RATE_LIMIT_DEFAULT", "20/60s")?,
             premium: limit("RATE_LIMIT_PREMIUM", "40/60s")?,
             ip: limit("RATE_LIMIT_IP", "60/60s")?,
+            daily_tokens: DailyTokens {
+                anonymous: 0,
+                default: 0,
+                premium: 0,
+            },
         };
 
         let trust_proxy_headers = match var("TRUST_PROXY_HEADERS").as_deref().map(str::trim) {
@@ -266,6 +280,14 @@ impl Config {
         };
         let context_token_limit = number("CONTEXT_TOKEN_LIMIT", 100_000, 4_000, 1_000_000)?;
         let tool_max_depth = number("TOOL_MAX_DEPTH", 5, 1, 50)?;
+        let tokens = |name: &'static str, default: u32| {
+            number(name, default, 1_000, 4_000_000_000).map(u64::from)
+        };
+        rate_limits.daily_tokens = DailyTokens {
+            anonymous: tokens("TOKEN_BUDGET_ANONYMOUS", 100_000)?,
+            default: tokens("TOKEN_BUDGET_DEFAULT", 500_000)?,
+            premium: tokens("TOKEN_BUDGET_PREMIUM", 2_000_000)?,
+        };
         let millis = |name: &'static str, default: u32, min: u32, max: u32| {
             number(name, default, min, max).map(|ms| Duration::from_millis(ms as u64))
         };

@@ -147,6 +147,11 @@ impl Backend for PagesBackend {
                     e.retry_after = Some(decision.retry_after_ms.div_ceil(1000).max(1));
                     e
                 }
+                ChatError::BudgetExhausted { budget, message } => {
+                    let mut e = BackendError::with_status(429, message);
+                    e.retry_after = Some(budget.resets_in.as_secs().max(1));
+                    e
+                }
                 ChatError::Internal(e) => unavailable(e),
             })
     }

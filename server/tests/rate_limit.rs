@@ -9,7 +9,7 @@ use std::time::Duration;
 use app::backend::{Owner, Viewer};
 use app::types::Tier;
 use common::*;
-use fpl_chat::config::{RateLimit, RateLimits};
+use fpl_chat::config::{DailyTokens, RateLimit, RateLimits};
 use fpl_chat::metrics::Metrics;
 use fpl_chat::rate_limit::RateLimiter;
 use serde_json::{json, Value};
@@ -28,6 +28,11 @@ fn limits() -> RateLimits {
         default: limit(4, 60),
         premium: limit(6, 60),
         ip: limit(5, 60),
+        daily_tokens: DailyTokens {
+            anonymous: 1_000,
+            default: 5_000,
+            premium: 10_000,
+        },
     }
 }
 
@@ -297,6 +302,70 @@ async fn over_the_limit_a_chat_is_a_429_with_the_headers_and_the_tiers_message()
             .unwrap()
             .contains("Sign in"),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_used_up_daily_token_budget_refuses_the_next_turn() {
+    let db = TestDb::sqlite();
+    let claude = fpl_chat::testkit::claude::ClaudeStandIn::start().await;
+    claude.set_fallback(fpl_chat::testkit::claude::Fallback::Always(
+        fpl_chat::testkit::claude::Sse::new()
+            .usage(1_200, 0, 0)
+            .text(&["Hello!"])
+            .end("end_turn"),
+    ));
+    let app = spawn_with_claude(&db, &claude.base_url, &[("TOKEN_BUDGET_ANONYMOUS", "2000")]).await;
+    let mut remaining = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .client
+            .post(app.url("/api/chat"))
+            .json(&json!({"message": "hi"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["token-budget-limit"], "2000");
+        remaining.push(
+            response.headers()["token-budget-remaining"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
+        read_events(response).await;
+    }
+    // Each turn cost 1,200 input tokens and a few output tokens.
+    assert_eq!(remaining[0], "2000");
+    let second: u64 = remaining[1].parse().unwrap();
+    assert!((700..800).contains(&second), "{second}");
+    let refused = app
+        .client
+        .post(app.url("/api/chat"))
+        .json(&json!({"message": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait <= 86_400);
+    assert_eq!(refused.headers()["token-budget-remaining"], "0");
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("today's 2000 tokens"),
+        "{body}"
+    );
+    assert_eq!(
+        claude.requests().len(),
+        2,
+        "the refused turn never reached Claude"
     );
 }
 

@@ -25,7 +25,7 @@ use crate::config::ToolPolicy;
 use crate::context::{history, tokens};
 use crate::llm::{LlmRequest, Provider, Role};
 use crate::metrics::Metrics;
-use crate::rate_limit::{Decision, RateLimiter};
+use crate::rate_limit::{Budget, Decision, RateLimiter};
 use crate::store::{self, MessageStatus, NewMessage, Store, StoreError, Title};
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolSpec};
@@ -47,6 +47,9 @@ pub enum ChatError {
     /// Over the caller's rate limit; `message` is what they read.
     #[error("{message}")]
     RateLimited { decision: Decision, message: String },
+    /// The caller's daily token budget is used up; `message` is what they read.
+    #[error("{message}")]
+    BudgetExhausted { budget: Budget, message: String },
     #[error("internal error")]
     Internal(#[from] StoreError),
 }
@@ -57,6 +60,8 @@ pub struct Turn {
     pub message_id: Uuid,
     /// The rate-limit decision that let it through (for the `RateLimit-*` headers).
     pub limit: Decision,
+    /// The caller's token budget before this turn.
+    pub budget: Budget,
     pub events: mpsc::Receiver<ChatEvent>,
 }
 
@@ -90,6 +95,7 @@ pub struct TurnLimits {
 
 /// What the spawned part of a turn needs.
 struct TurnPlan {
+    viewer: Viewer,
     conversation_id: Uuid,
     message_id: Uuid,
     request: LlmRequest,
@@ -147,12 +153,20 @@ impl ChatService {
                 decision: limit,
             });
         }
+        let budget = self.inner.limiter.budget(&viewer).await;
+        if budget.exhausted() {
+            return Err(ChatError::BudgetExhausted {
+                message: self.inner.limiter.budget_message(&budget),
+                budget,
+            });
+        }
         let plan = self.prepare(viewer, conversation_id, message).await?;
         let (tx, rx) = mpsc::channel(EVENT_BUFFER);
         let turn = Turn {
             conversation_id: plan.conversation_id,
             message_id: plan.message_id,
             limit,
+            budget,
             events: rx,
         };
         let meta = ChatEvent::Meta {
@@ -231,6 +245,7 @@ impl ChatService {
             }
         };
         Ok(TurnPlan {
+            viewer,
             conversation_id,
             message_id: Uuid::new_v4(),
             request: LlmRequest {
@@ -288,6 +303,10 @@ impl ChatService {
         answer.duration_ms = Some(elapsed.as_millis().min(i32::MAX as u128) as i32);
 
         let stored = inner.store.finish_turn(plan.conversation_id, answer).await;
+        inner
+            .limiter
+            .spend(&plan.viewer, output.input_tokens + output.output_tokens)
+            .await;
         inner
             .metrics
             .record_turn(inner.provider.name(), outcome, started.elapsed());

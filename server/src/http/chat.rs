@@ -2,8 +2,8 @@
 //!
 //! What is known before streaming is a JSON error `{"error":{"code","message"}}` with its
 //! status: 400 bad input, 404 a conversation that is not the caller's, 413 a body over
-//! [`MAX_BODY_BYTES`], 429 over the rate limit (with `Retry-After`). Every chat response
-//! carries the `RateLimit-*` headers. When the client goes away the stream is dropped, which cancels the turn
+//! [`MAX_BODY_BYTES`], 429 over the rate limit or the daily token budget (with `Retry-After`).
+//! Every chat response carries the `RateLimit-*` and `Token-Budget-*` headers. When the client goes away the stream is dropped, which cancels the turn
 //! (the partial answer is stored as interrupted).
 use std::convert::Infallible;
 use std::time::Duration;
@@ -23,7 +23,7 @@ use app::types::{ChatRequest, ErrorCode, MAX_MESSAGE_CHARS};
 
 use super::AppState;
 use crate::chat::ChatError;
-use crate::rate_limit::Decision;
+use crate::rate_limit::{Budget, Decision};
 
 /// Largest accepted request body: a maximal message of 4-byte characters, JSON-escaped,
 /// with room for the rest of the object.
@@ -112,6 +112,20 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
             headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
             return response;
         }
+        Err(ChatError::BudgetExhausted { budget, message }) => {
+            let mut response = error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                message,
+            );
+            let headers = response.headers_mut();
+            budget_headers(headers, &budget);
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(budget.resets_in.as_secs().max(1)),
+            );
+            return response;
+        }
         Err(ChatError::Internal(e)) => {
             tracing::error!(error = %e, "chat turn could not start");
             return error_response(
@@ -134,7 +148,18 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
     // Proxies (nginx, Railway's edge) must not buffer the stream.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     rate_limit_headers(headers, &turn.limit);
+    budget_headers(headers, &turn.budget);
     response
+}
+
+/// `Token-Budget-Limit` and `Token-Budget-Remaining`: the caller's tokens per day and what is
+/// left of today's (before this turn).
+fn budget_headers(headers: &mut axum::http::HeaderMap, budget: &Budget) {
+    headers.insert("token-budget-limit", HeaderValue::from(budget.limit));
+    headers.insert(
+        "token-budget-remaining",
+        HeaderValue::from(budget.remaining()),
+    );
 }
 
 /// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the limit is

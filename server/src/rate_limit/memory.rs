@@ -21,6 +21,9 @@ pub struct MemoryLimits {
 struct State {
     tats: HashMap<String, f64>,
     since_sweep: u32,
+    /// Token budget counters; their keys name the day, and other days are dropped.
+    spent: HashMap<String, u64>,
+    day: String,
 }
 
 impl Default for MemoryLimits {
@@ -33,6 +36,21 @@ impl Default for MemoryLimits {
 }
 
 impl MemoryLimits {
+    pub fn used(&self, key: &str) -> u64 {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.spent.get(key).copied().unwrap_or(0)
+    }
+
+    /// Adds tokens to `key` of `day` (counters of other days are forgotten).
+    pub fn spend(&self, key: &str, day: &str, tokens: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.day != day {
+            state.day = day.to_string();
+            state.spent.retain(|k, _| k.ends_with(day));
+        }
+        *state.spent.entry(key.to_string()).or_insert(0) += tokens;
+    }
+
     pub fn decide(&self, keys: &[String], rules: &[Rule]) -> Decision {
         let now = self.started.elapsed().as_secs_f64() * 1000.0;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());

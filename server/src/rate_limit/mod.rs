@@ -8,7 +8,8 @@
 //! seconds before Redis is tried again: never unlimited. A caller already refused is refused
 //! again from memory until their retry time, without asking Redis. Every decision is counted
 //! by tier and result. Log-in and sign-up attempts are limited the same way
-//! ([`RateLimiter::check_attempt`]).
+//! ([`RateLimiter::check_attempt`]), and so is each caller's daily token budget (input + output
+//! tokens of their turns, per UTC day, per tier: [`RateLimiter::budget`]).
 pub mod gcra;
 pub mod memory;
 pub mod redis;
@@ -213,6 +214,65 @@ impl RateLimiter {
         );
     }
 
+    fn budget_key(&self, viewer: &Viewer) -> (String, String) {
+        let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        let subject = match viewer.owner {
+            Owner::User(id) => format!("user:{id}"),
+            Owner::Anonymous(id) => format!("anon:{id}"),
+        };
+        (format!("{}budget:{{{subject}}}:{day}", self.prefix), day)
+    }
+
+    /// The caller's token budget today.
+    pub async fn budget(&self, viewer: &Viewer) -> Budget {
+        let (key, _) = self.budget_key(viewer);
+        let used = match &self.redis {
+            Some(redis) if !self.falling_back() => match redis.used(&key).await {
+                Ok(used) => used,
+                Err(e) => {
+                    self.fall_back(&e.to_string());
+                    self.memory.used(&key)
+                }
+            },
+            _ => self.memory.used(&key),
+        };
+        let limit = match viewer.tier {
+            Tier::Anonymous => self.limits.daily_tokens.anonymous,
+            Tier::Default => self.limits.daily_tokens.default,
+            Tier::Premium => self.limits.daily_tokens.premium,
+        };
+        Budget {
+            limit,
+            used,
+            resets_in: until_midnight_utc(),
+        }
+    }
+
+    /// Counts the tokens of a finished turn against the caller's budget.
+    pub async fn spend(&self, viewer: &Viewer, tokens: u64) {
+        if tokens == 0 {
+            return;
+        }
+        let (key, day) = self.budget_key(viewer);
+        if let Some(redis) = self.redis.as_ref().filter(|_| !self.falling_back()) {
+            let ttl = until_midnight_utc() + Duration::from_secs(3_600);
+            match redis.spend(&key, tokens, ttl).await {
+                Ok(()) => return,
+                Err(e) => self.fall_back(&e.to_string()),
+            }
+        }
+        self.memory.spend(&key, &day, tokens);
+    }
+
+    /// What a caller over their daily token budget reads.
+    pub fn budget_message(&self, budget: &Budget) -> String {
+        let hours = budget.resets_in.as_secs().div_ceil(3_600);
+        format!(
+            "You have used today's {} tokens. The budget renews at midnight UTC, in about {hours} h.",
+            budget.limit
+        )
+    }
+
     /// What a refused caller reads.
     pub fn message(&self, tier: Tier, decision: &Decision) -> String {
         let limit = self.limit_of(tier);
@@ -230,6 +290,33 @@ impl RateLimiter {
             ),
         }
     }
+}
+
+/// A caller's daily token budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub limit: u64,
+    pub used: u64,
+    pub resets_in: Duration,
+}
+
+impl Budget {
+    pub fn remaining(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.used >= self.limit
+    }
+}
+
+fn until_midnight_utc() -> Duration {
+    let now = chrono::Utc::now();
+    let midnight = (now.date_naive() + chrono::Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc();
+    (midnight - now).to_std().unwrap_or(Duration::from_secs(1))
 }
 
 fn per_window(window: Duration) -> String {

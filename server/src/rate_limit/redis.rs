@@ -54,6 +54,33 @@ impl RedisLimits {
         }
     }
 
+    /// Tokens counted on a budget key.
+    pub async fn used(&self, key: &str) -> Result<u64, RedisError> {
+        let key = key.to_string();
+        let used: Option<u64> = self
+            .redis
+            .run(|mut c| async move { ::redis::cmd("GET").arg(&key).query_async(&mut c).await })
+            .await?;
+        Ok(used.unwrap_or(0))
+    }
+
+    /// Adds tokens to a budget key, which expires after `ttl`.
+    pub async fn spend(&self, key: &str, tokens: u64, ttl: Duration) -> Result<(), RedisError> {
+        let key = key.to_string();
+        self.redis
+            .run(|mut c| async move {
+                ::redis::pipe()
+                    .atomic()
+                    .incr(&key, tokens)
+                    .ignore()
+                    .pexpire(&key, ttl.as_millis() as i64)
+                    .ignore()
+                    .query_async::<()>(&mut c)
+                    .await
+            })
+            .await
+    }
+
     /// One decision for `keys` (same hash tag) under their `rules`.
     pub async fn decide(&self, keys: &[String], rules: &[Rule]) -> Result<Decision, RedisError> {
         let mut invocation = self.script.prepare_invoke();
