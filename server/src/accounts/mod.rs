@@ -181,6 +181,10 @@ impl Accounts {
                     .map_err(unavailable)?;
             }
             None => {
+                // Expired rows go as new ones come (an index on expires_at keeps this cheap).
+                if let Err(e) = self.store.delete_expired_sessions().await {
+                    tracing::debug!(error = %e, "could not delete expired sessions");
+                }
                 let expires = chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS);
                 self.store
                     .create_session(session, user.id, expires)
