@@ -103,6 +103,11 @@ pub struct DecisionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StrategyLabels {
+    pub strategy: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
     pub result: String,
 }
@@ -157,6 +162,9 @@ pub struct Metrics {
     pub rate_limit_decisions: Family<DecisionLabels, Counter>,
     pub rate_limit_fallbacks: Counter,
     pub rate_limit_redis: Histogram,
+    pub compressions: Family<StrategyLabels, Counter>,
+    pub compression_tokens_before: Histogram,
+    pub compression_tokens_after: Histogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -328,6 +336,24 @@ impl Metrics {
             Unit::Seconds,
             rate_limit_redis.clone(),
         );
+        let compressions = Family::<StrategyLabels, Counter>::default();
+        registry.register(
+            "context_compressions",
+            "Context compressions by strategy (shorten_tool_results, summarize, truncate)",
+            compressions.clone(),
+        );
+        let compression_tokens_before = token_histogram();
+        registry.register(
+            "context_compression_tokens_before",
+            "Context tokens before a compression",
+            compression_tokens_before.clone(),
+        );
+        let compression_tokens_after = token_histogram();
+        registry.register(
+            "context_compression_tokens_after",
+            "Context tokens after a compression",
+            compression_tokens_after.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector));
         Self {
             registry,
@@ -354,7 +380,23 @@ impl Metrics {
             rate_limit_decisions,
             rate_limit_fallbacks,
             rate_limit_redis,
+            compressions,
+            compression_tokens_before,
+            compression_tokens_after,
         }
+    }
+
+    /// One compression of a context: the strategies it took, and its tokens before and after.
+    pub fn record_compression(&self, strategies: &[&str], before: u32, after: u32) {
+        for strategy in strategies {
+            self.compressions
+                .get_or_create(&StrategyLabels {
+                    strategy: (*strategy).into(),
+                })
+                .inc();
+        }
+        self.compression_tokens_before.observe(before as f64);
+        self.compression_tokens_after.observe(after as f64);
     }
 
     pub fn record_rate_limit(&self, tier: &str, result: &str) {

@@ -612,3 +612,84 @@ async fn doctor_checks_the_key_and_the_model() {
     assert!(!unknown.status.success());
     assert!(text.contains("model claude-unknown not found"), "{text}");
 }
+
+#[tokio::test]
+async fn a_long_conversation_is_compressed_and_never_hits_a_wall() {
+    let db = TestDb::sqlite();
+    let claude = ClaudeStandIn::start().await;
+    let long_answer = "Haaland has 9 goals in 7 gameweeks and costs £14.5m. ".repeat(40);
+    claude.set_fallback(Fallback::Always(
+        Sse::new().text(&[long_answer.as_str()]).end("end_turn"),
+    ));
+    let app = spawn_with_claude(&db, &claude.base_url, &[("CONTEXT_TOKEN_LIMIT", "12000")]).await;
+    let mut conversation = None;
+    let mut compressed_at = None;
+    for turn in 0..20 {
+        let events = app
+            .chat(
+                &format!("Question {turn}: how is Haaland doing?"),
+                conversation,
+            )
+            .await;
+        conversation = Some(conversation_of(&events));
+        assert_eq!(stop_of(&events), "end_turn", "turn {turn}");
+        let (tokens, compressed) = events
+            .iter()
+            .find_map(|e| match e {
+                ChatEvent::Context {
+                    tokens,
+                    limit,
+                    compressed,
+                } => {
+                    assert_eq!(*limit, 12_000);
+                    Some((*tokens, *compressed))
+                }
+                _ => None,
+            })
+            .expect("a context event");
+        assert!(tokens <= 12_000, "turn {turn}: {tokens} tokens");
+        if compressed && compressed_at.is_none() {
+            compressed_at = Some(turn);
+        }
+    }
+    let first = compressed_at.expect("the context was compressed at some point");
+    assert!(first > 3, "compressed too early, at turn {first}");
+
+    // What Claude was sent last: the summary first, then alternating roles, the newest question last.
+    let last = claude.requests().pop().unwrap();
+    let messages = last.body["messages"].as_array().unwrap();
+    let opening = messages[0]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        opening.starts_with("Summary of the earlier conversation:"),
+        "{opening}"
+    );
+    assert!(opening.contains("- Asked: Question"), "{opening}");
+    for pair in messages.windows(2) {
+        assert_ne!(pair[0]["role"], pair[1]["role"]);
+    }
+    assert!(
+        messages.len() < 40,
+        "older turns were folded: {} messages",
+        messages.len()
+    );
+    let newest = messages.last().unwrap()["content"].as_array().unwrap();
+    assert!(newest.iter().any(|b| b["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("Question 19"))));
+
+    // The whole history stays in the database.
+    let store = Store::connect(&db.url()).await.unwrap();
+    assert_eq!(
+        store
+            .list_messages(conversation.unwrap())
+            .await
+            .unwrap()
+            .len(),
+        40
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"context_compressions_total{strategy="summarize"}"#),
+        "{metrics}"
+    );
+}

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::config::ToolPolicy;
-use crate::context::{history, tokens};
+use crate::context::{compress, history, tokens};
 use crate::llm::{LlmRequest, Provider, Role};
 use crate::metrics::Metrics;
 use crate::rate_limit::{Budget, Decision, RateLimiter};
@@ -81,6 +81,29 @@ struct Inner {
     metrics: Arc<Metrics>,
     max_depth: u32,
     context_limit: u32,
+    /// (tool list key, tokens) of the system prompt and tool definitions.
+    fixed: std::sync::Mutex<Option<(usize, u32)>>,
+}
+
+impl Inner {
+    /// Tokens of what every request carries besides the conversation: the system prompt and
+    /// the tool definitions (counted once per tool list, then remembered).
+    fn fixed_tokens(&self, tools: &[ToolSpec]) -> u32 {
+        let key: usize = tools
+            .iter()
+            .map(|t| t.name.len() + t.description.len())
+            .sum();
+        let mut cached = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, tokens)) = *cached {
+            if k == key {
+                return tokens;
+            }
+        }
+        let tools_json = serde_json::to_string(tools).unwrap_or_default();
+        let tokens = tokens::count(SYSTEM_PROMPT) + tokens::count(&tools_json);
+        *cached = Some((key, tokens));
+        tokens
+    }
 }
 
 /// How turns are bounded.
@@ -100,6 +123,8 @@ struct TurnPlan {
     message_id: Uuid,
     request: LlmRequest,
     context_tokens: u64,
+    /// Older turns were compressed to fit the budget.
+    compressed: bool,
 }
 
 impl ChatService {
@@ -129,6 +154,7 @@ impl ChatService {
                 metrics,
                 max_depth: limits.max_depth,
                 context_limit: limits.context_limit,
+                fixed: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -176,7 +202,7 @@ impl ChatService {
         let context = ChatEvent::Context {
             tokens: plan.context_tokens,
             limit: self.inner.context_limit as u64,
-            compressed: false,
+            compressed: plan.compressed,
         };
         // The channel is new and large enough: these cannot fail.
         let _ = tx.try_send(meta);
@@ -224,13 +250,13 @@ impl ChatService {
             }
         };
         let token_count = tokens::count(message.as_str());
-        let mut messages = history::to_model_messages(&stored);
-        let context_tokens = stored
-            .iter()
-            .map(|m| m.token_count.max(0) as u64)
-            .sum::<u64>()
-            + token_count as u64;
-        history::push_text(&mut messages, Role::User, message.as_str().to_string());
+        let mut context = history::to_context(&stored);
+        history::push_text(
+            &mut context,
+            Role::User,
+            message.as_str().to_string(),
+            token_count,
+        );
         store
             .append_message(
                 conversation_id,
@@ -244,17 +270,38 @@ impl ChatService {
                 Vec::new()
             }
         };
+        // The budget leaves room for the system prompt, the tool definitions and the answer.
+        let fixed = self.inner.fixed_tokens(&tools);
+        let budget = self
+            .inner
+            .context_limit
+            .saturating_sub(fixed + MAX_ANSWER_TOKENS);
+        let before: u32 = context.iter().map(|c| c.tokens).sum();
+        let fitted = compress::fit(
+            context,
+            None,
+            budget,
+            &tokens::count,
+            &compress::extractive_summary,
+        );
+        if !fitted.strategies.is_empty() {
+            let names: Vec<&str> = fitted.strategies.iter().map(|s| s.name()).collect();
+            self.inner
+                .metrics
+                .record_compression(&names, before, fitted.tokens);
+        }
         Ok(TurnPlan {
             viewer,
             conversation_id,
             message_id: Uuid::new_v4(),
             request: LlmRequest {
                 system: SYSTEM_PROMPT.to_string(),
-                messages,
+                messages: fitted.messages,
                 tools,
                 max_tokens: MAX_ANSWER_TOKENS,
             },
-            context_tokens,
+            context_tokens: u64::from(fitted.tokens + fixed),
+            compressed: !fitted.strategies.is_empty(),
         })
     }
 

@@ -1,4 +1,5 @@
 //! What the model sees of a conversation: token counting, and the messages rebuilt from the
-//! stored history. (Compression and summaries build on this.)
+//! stored history, and the progressive compression that keeps it within its budget.
+pub mod compress;
 pub mod history;
 pub mod tokens;
