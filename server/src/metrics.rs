@@ -103,6 +103,13 @@ pub struct DecisionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SummaryLabels {
+    pub summarizer: String,
+    /// `ok` or `failed` (then the extractive summary stands in).
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StrategyLabels {
     pub strategy: String,
 }
@@ -165,6 +172,7 @@ pub struct Metrics {
     pub compressions: Family<StrategyLabels, Counter>,
     pub compression_tokens_before: Histogram,
     pub compression_tokens_after: Histogram,
+    pub summaries: Family<SummaryLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -354,6 +362,12 @@ impl Metrics {
             "Context tokens after a compression",
             compression_tokens_after.clone(),
         );
+        let summaries = Family::<SummaryLabels, Counter>::default();
+        registry.register(
+            "context_summaries",
+            "Summaries of older turns by summarizer and result",
+            summaries.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector));
         Self {
             registry,
@@ -383,7 +397,17 @@ impl Metrics {
             compressions,
             compression_tokens_before,
             compression_tokens_after,
+            summaries,
         }
+    }
+
+    pub fn record_summary(&self, summarizer: &str, result: &str) {
+        self.summaries
+            .get_or_create(&SummaryLabels {
+                summarizer: summarizer.into(),
+                result: result.into(),
+            })
+            .inc();
     }
 
     /// One compression of a context: the strategies it took, and its tokens before and after.

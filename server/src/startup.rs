@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::accounts::Accounts;
 use crate::chat::{ChatService, TurnLimits};
 use crate::config::Config;
+use crate::context::summarizer::{ClaudeSummarizer, Extractive, Summarizer};
 use crate::fpl::FplSource;
 use crate::http::{self, identity, AppState};
 use crate::llm::anthropic::Anthropic;
@@ -156,14 +157,25 @@ impl Application {
             }
             None => ("builtin", builtin.clone(), None),
         };
-        let provider: Arc<dyn Provider> = match &config.claude {
+        let (provider, summarizer): (Arc<dyn Provider>, Arc<dyn Summarizer>) = match &config.claude
+        {
             Some(claude) => {
-                tracing::info!(model = %claude.model, "Claude answers");
-                Arc::new(Anthropic::new(claude, metrics.clone()).map_err(StartError::Claude)?)
+                tracing::info!(model = %claude.model, summaries = %claude.summary_model, "Claude answers");
+                let anthropic =
+                    Arc::new(Anthropic::new(claude, metrics.clone()).map_err(StartError::Claude)?);
+                let summarizer = Arc::new(ClaudeSummarizer::new(
+                    anthropic.clone(),
+                    &claude.summary_model,
+                    metrics.clone(),
+                ));
+                (anthropic, summarizer)
             }
             None => {
                 tracing::info!("CLAUDE_API_KEY is not set: the offline FPL analyst answers");
-                Arc::new(OfflineAnalyst::new(source).with_pacing(config.offline_pace))
+                (
+                    Arc::new(OfflineAnalyst::new(source).with_pacing(config.offline_pace)),
+                    Arc::new(Extractive),
+                )
             }
         };
         let limiter = Arc::new(RateLimiter::new(
@@ -186,6 +198,7 @@ impl Application {
             provider,
             (backend_name, tools),
             limiter,
+            summarizer,
             metrics.clone(),
             TurnLimits {
                 max_depth: config.tool_max_depth,

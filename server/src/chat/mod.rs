@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::config::ToolPolicy;
+use crate::context::summarizer::Summarizer;
 use crate::context::{compress, history, tokens};
 use crate::llm::{LlmRequest, Provider, Role};
 use crate::metrics::Metrics;
@@ -76,6 +77,7 @@ struct Inner {
     provider: Arc<dyn Provider>,
     tools: Arc<dyn ToolBackend>,
     limiter: Arc<RateLimiter>,
+    summarizer: Arc<dyn Summarizer>,
     breaker: CircuitBreaker,
     tool_timeout: std::time::Duration,
     metrics: Arc<Metrics>,
@@ -134,6 +136,7 @@ impl ChatService {
         provider: Arc<dyn Provider>,
         (backend, tools): (&str, Arc<dyn ToolBackend>),
         limiter: Arc<RateLimiter>,
+        summarizer: Arc<dyn Summarizer>,
         metrics: Arc<Metrics>,
         limits: TurnLimits,
     ) -> Self {
@@ -149,6 +152,7 @@ impl ChatService {
                 provider,
                 tools,
                 limiter,
+                summarizer,
                 breaker,
                 tool_timeout: limits.tools.timeout,
                 metrics,
@@ -232,13 +236,16 @@ impl ChatService {
     ) -> Result<TurnPlan, ChatError> {
         let store = &self.inner.store;
         let owner = store_owner(viewer.owner);
-        let (conversation_id, stored) = match conversation_id {
+        // The stored summary stands for the messages it covers; only later ones are read.
+        let (conversation_id, stored, summary) = match conversation_id {
             Some(id) => {
-                store
+                let conversation = store
                     .get_conversation(owner, id)
                     .await?
                     .ok_or(ChatError::NotFound)?;
-                (id, store.list_messages(id).await?)
+                let after = conversation.summarized_through_seq.unwrap_or(0);
+                let messages = store.list_messages_after(id, after).await?;
+                (id, messages, conversation.summary)
             }
             None => {
                 let title = Title::parse(&title_from(message.as_str()))
@@ -246,6 +253,7 @@ impl ChatService {
                 (
                     store.create_conversation(owner, &title).await?.id,
                     Vec::new(),
+                    None,
                 )
             }
         };
@@ -279,11 +287,21 @@ impl ChatService {
         let before: u32 = context.iter().map(|c| c.tokens).sum();
         let fitted = compress::fit(
             context,
-            None,
+            summary,
             budget,
             &tokens::count,
-            &compress::extractive_summary,
-        );
+            self.inner.summarizer.as_ref(),
+        )
+        .await;
+        if let (Some(through), Some(text)) = (fitted.folded_through, &fitted.summary) {
+            let tokens = tokens::count(text) as i32;
+            if let Err(e) = store
+                .set_summary(conversation_id, text, tokens, through)
+                .await
+            {
+                tracing::warn!(error = %e, "could not store the conversation's summary");
+            }
+        }
         if !fitted.strategies.is_empty() {
             let names: Vec<&str> = fitted.strategies.iter().map(|s| s.name()).collect();
             self.inner

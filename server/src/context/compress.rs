@@ -9,6 +9,7 @@
 //! starts with a user message and roles alternate; a tool_use is never separated from its
 //! tool_result; the newest question is always there; the summary goes first, inside the first
 //! user message.
+use super::summarizer::Summarizer;
 use crate::llm::{ContentBlock, Message, Role};
 
 /// Compress once the context is above this share of the budget …
@@ -26,6 +27,8 @@ const SUMMARY_HEADING: &str = "Summary of the earlier conversation:\n";
 pub struct Counted {
     pub message: Message,
     pub tokens: u32,
+    /// The newest stored message in it (`None`: not stored yet).
+    pub seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,21 +55,24 @@ pub struct Compressed {
     pub summary: Option<String>,
     pub tokens: u32,
     pub strategies: Vec<Strategy>,
+    /// When turns were folded into the summary now: the newest stored message folded.
+    pub folded_through: Option<i64>,
 }
 
 /// Fits `history` (oldest first, the new question last) into `budget` tokens. `summary` is the
-/// running summary of turns dropped before; `count` counts tokens; `summarize` folds messages
-/// into the summary (previous summary, messages → new summary).
-pub fn fit(
+/// running summary of turns dropped before; `count` counts tokens; `summarizer` folds messages
+/// into the summary.
+pub async fn fit(
     history: Vec<Counted>,
     summary: Option<String>,
     budget: u32,
-    count: &dyn Fn(&str) -> u32,
-    summarize: &dyn Fn(Option<&str>, &[Message]) -> String,
+    count: &(dyn Fn(&str) -> u32 + Sync),
+    summarizer: &dyn Summarizer,
 ) -> Compressed {
     let mut entries = history;
     let mut summary = summary;
     let mut strategies = Vec::new();
+    let mut folded_through = None;
     let total = |entries: &[Counted], summary: &Option<String>| -> u32 {
         entries.iter().map(|e| e.tokens).sum::<u32>()
             + summary
@@ -86,8 +92,10 @@ pub fn fit(
         // 2. The oldest turns, folded into the summary.
         if total(&entries, &summary) > target {
             if let Some(cut) = cut_point(&entries, &summary, target, count) {
-                let folded: Vec<Message> = entries.drain(..cut).map(|e| e.message).collect();
-                let text = summarize(summary.as_deref(), &folded);
+                let folded: Vec<Counted> = entries.drain(..cut).collect();
+                folded_through = folded.iter().filter_map(|e| e.seq).max();
+                let folded: Vec<Message> = folded.into_iter().map(|e| e.message).collect();
+                let text = summarizer.summarize(summary.clone(), folded).await;
                 summary = Some(keep_newest(&text, summary_budget(target), count));
                 strategies.push(Strategy::Summarize);
             }
@@ -119,6 +127,7 @@ pub fn fit(
         summary,
         tokens,
         strategies,
+        folded_through,
     }
 }
 
@@ -343,6 +352,7 @@ fn clip(text: &str, chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::summarizer::Extractive;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -357,7 +367,15 @@ mod tests {
             .iter()
             .map(|b| block_tokens(b, &words))
             .sum();
-        Counted { message, tokens }
+        Counted {
+            message,
+            tokens,
+            seq: None,
+        }
+    }
+
+    fn fit_now(history: Vec<Counted>, budget: u32) -> Compressed {
+        futures::executor::block_on(fit(history, None, budget, &words, &Extractive))
     }
 
     fn text(role: Role, text: String) -> Message {
@@ -450,7 +468,7 @@ mod tests {
         ) {
             let history = conversation(&turns);
             let last_question = format!("question{}", turns.len() - 1);
-            let out = fit(history, None, budget, &words, &extractive_summary);
+            let out = fit_now(history, budget);
             prop_assert!(out.tokens <= budget, "{} tokens over a budget of {}", out.tokens, budget);
             let recount: u32 = out.messages.iter().flat_map(|m| &m.content).map(|b| block_tokens(b, &words)).sum();
             prop_assert!(recount <= budget + words(SUMMARY_HEADING), "recounted {} over {}", recount, budget);
@@ -466,7 +484,7 @@ mod tests {
     #[test]
     fn small_contexts_are_left_alone_and_big_ones_summarized() {
         let small = conversation(&[(5, vec![10], 10), (5, vec![], 10)]);
-        let out = fit(small.clone(), None, 10_000, &words, &extractive_summary);
+        let out = fit_now(small.clone(), 10_000);
         assert!(out.strategies.is_empty() && out.summary.is_none());
         assert_eq!(
             out.messages,
@@ -474,7 +492,7 @@ mod tests {
         );
 
         let big = conversation(&(0..30).map(|_| (20, vec![300], 60)).collect::<Vec<_>>());
-        let out = fit(big, None, 3_000, &words, &extractive_summary);
+        let out = fit_now(big, 3_000);
         assert!(out
             .strategies
             .contains(&super::Strategy::ShortenToolResults));

@@ -28,6 +28,9 @@ pub fn to_context(stored: &[StoredMessage]) -> Vec<Counted> {
             (m.content.clone(), m.token_count.max(0) as u32)
         };
         push_text(&mut out, role, text, tokens);
+        if let Some(last) = out.last_mut() {
+            last.seq = Some(m.seq);
+        }
     }
     // The conversation must not open with the assistant.
     while out
@@ -54,5 +57,6 @@ pub fn push_text(messages: &mut Vec<Counted>, role: Role, text: String, tokens: 
             content: vec![ContentBlock::Text { text }],
         },
         tokens,
+        seq: None,
     });
 }

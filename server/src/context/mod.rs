@@ -2,4 +2,5 @@
 //! stored history, and the progressive compression that keeps it within its budget.
 pub mod compress;
 pub mod history;
+pub mod summarizer;
 pub mod tokens;

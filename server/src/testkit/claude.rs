@@ -2,7 +2,9 @@
 //! server on loopback that answers `POST /v1/messages` with Server-Sent Events byte for byte as
 //! the API writes them, and records what it was sent.
 //!
-//! `GET /v1/models/{model}` answers for every model but `claude-unknown` (a 404).
+//! `GET /v1/models/{model}` answers for every model but `claude-unknown` (a 404). A request
+//! without streaming (`"stream": false`, the summarizer's) gets a JSON message naming the
+//! model, unless a reply is queued for it.
 //!
 //! Promises: replies are served in the order they were queued, then the fallback answers
 //! ([`Fallback::Scripted`]: a small FPL "model" that calls a tool and then summarises its
@@ -398,8 +400,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let queued = lock(&shared.queue).pop_front();
+    let queued = if body["stream"] == false {
+        None
+    } else {
+        lock(&shared.queue).pop_front()
+    };
     let reply = match queued {
+        None if body["stream"] == false => summary_reply(&body),
         Some(reply) => reply,
         None => match &*lock(&shared.fallback) {
             Fallback::Always(reply) => reply.clone(),
@@ -486,6 +493,28 @@ impl Drop for CancelGuard {
             lock(&self.shared.cancelled).push(Instant::now());
             self.shared.changed.notify_waiters();
         }
+    }
+}
+
+/// A request without streaming (a summary): a JSON message that names the model and counts the
+/// questions of the transcript.
+fn summary_reply(body: &Value) -> Reply {
+    let transcript = body["messages"][0]["content"].as_str().unwrap_or_default();
+    let questions = transcript.matches("Manager:").count();
+    let text = format!(
+        "- Summary by {}: the manager asked {questions} questions about their FPL team.",
+        body["model"].as_str().unwrap_or("?")
+    );
+    Reply::Status {
+        status: 200,
+        headers: vec![("request-id".into(), "req_standin".into())],
+        body: json!({
+            "id": "msg_standin", "type": "message", "role": "assistant",
+            "model": body["model"], "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": transcript.len() / 4, "output_tokens": 20},
+        })
+        .to_string(),
     }
 }
 

@@ -98,6 +98,65 @@ impl Anthropic {
         }
     }
 
+    /// One request without streaming (summaries): the text of the answer, with `model`.
+    pub async fn complete(
+        &self,
+        model: &str,
+        system: &str,
+        user: &str,
+        max_tokens: u32,
+    ) -> Result<String, LlmError> {
+        let body = serde_json::json!({
+            "model": model,
+            "max_tokens": max_tokens,
+            "system": system,
+            "messages": [{"role": "user", "content": user}],
+        });
+        let mut call = Call::new(self.metrics.clone(), model);
+        let response = match self.open(Bytes::from(body.to_string()), &call).await {
+            Ok(r) => r,
+            Err(e) => {
+                call.finish(&Err(&e), Tokens::default());
+                return Err(e);
+            }
+        };
+        let value: serde_json::Value =
+            match tokio::time::timeout(self.idle_timeout, response.json()).await {
+                Ok(Ok(v)) => v,
+                Ok(Err(_)) => {
+                    let e = LlmError::Upstream("unreadable answer".into());
+                    call.finish(&Err(&e), Tokens::default());
+                    return Err(e);
+                }
+                Err(_) => {
+                    let e = LlmError::Timeout;
+                    call.finish(&Err(&e), Tokens::default());
+                    return Err(e);
+                }
+            };
+        let usage = &value["usage"];
+        let number = |k: &str| usage[k].as_u64().unwrap_or(0);
+        let tokens = Tokens {
+            input: number("input_tokens"),
+            cache_read: number("cache_read_input_tokens"),
+            cache_write: number("cache_creation_input_tokens"),
+            output: number("output_tokens"),
+        };
+        call.finish(&Ok(()), tokens);
+        let text = value["content"]
+            .as_array()
+            .map(|blocks| {
+                blocks
+                    .iter()
+                    .filter(|b| b["type"] == "text")
+                    .filter_map(|b| b["text"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("")
+            })
+            .unwrap_or_default();
+        Ok(text)
+    }
+
     /// Sends the request until it gets a streaming response, retrying what may be retried.
     async fn open(&self, body: Bytes, call: &Call) -> Result<reqwest::Response, LlmError> {
         let mut retries = 0;

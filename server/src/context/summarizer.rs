@@ -1,0 +1,118 @@
+//! The summarizer seam: folds old turns into a conversation's running summary.
+//!
+//! [`Extractive`] needs no model (each question, and the sentence of its answer with numbers);
+//! [`ClaudeSummarizer`] asks `CLAUDE_SUMMARY_MODEL` with a prompt that keeps decisions, numbers
+//! and tool findings, and falls back to the extractive summary when the call fails, so a
+//! summary is always produced. Calls and failures are counted by summarizer.
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::compress::extractive_summary;
+use crate::llm::anthropic::Anthropic;
+use crate::llm::{ContentBlock, Message, Role};
+use crate::metrics::Metrics;
+
+#[async_trait]
+pub trait Summarizer: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    /// The new running summary: `previous` with `folded` (oldest first) added.
+    async fn summarize(&self, previous: Option<String>, folded: Vec<Message>) -> String;
+}
+
+pub struct Extractive;
+
+#[async_trait]
+impl Summarizer for Extractive {
+    fn name(&self) -> &'static str {
+        "extractive"
+    }
+
+    async fn summarize(&self, previous: Option<String>, folded: Vec<Message>) -> String {
+        extractive_summary(previous.as_deref(), &folded)
+    }
+}
+
+const SUMMARY_PROMPT: &str = "You summarize the earlier part of a conversation between a \
+Fantasy Premier League manager and an FPL analyst, so that the analyst can continue it without \
+the full transcript. Keep: the manager's team, budget, constraints and decisions; every player, \
+team and gameweek discussed with the numbers the tools returned (points, goals, prices in £m, \
+fixture difficulty, form); conclusions and open questions. Drop greetings and repetition. Write \
+short bullet points, at most 250 words, in the same language as the conversation. Start from the \
+previous summary if there is one and merge the new part into it.";
+
+/// Words of a transcript line kept for a tool result (the rest is in the database).
+const TOOL_RESULT_CHARS: usize = 1_500;
+
+pub struct ClaudeSummarizer {
+    claude: Arc<Anthropic>,
+    model: String,
+    metrics: Arc<Metrics>,
+}
+
+impl ClaudeSummarizer {
+    pub fn new(claude: Arc<Anthropic>, model: &str, metrics: Arc<Metrics>) -> Self {
+        Self {
+            claude,
+            model: model.to_string(),
+            metrics,
+        }
+    }
+}
+
+/// The folded messages as a plain transcript.
+fn transcript(previous: Option<&str>, folded: &[Message]) -> String {
+    let mut out = String::new();
+    if let Some(p) = previous {
+        out.push_str("Previous summary:\n");
+        out.push_str(p);
+        out.push_str("\n\nConversation to add:\n");
+    }
+    for m in folded {
+        let who = match m.role {
+            Role::User => "Manager",
+            Role::Assistant => "Analyst",
+        };
+        for block in &m.content {
+            match block {
+                ContentBlock::Text { text } => out.push_str(&format!("{who}: {text}\n")),
+                ContentBlock::ToolUse { name, input, .. } => {
+                    out.push_str(&format!("Analyst used {name} with {input}\n"))
+                }
+                ContentBlock::ToolResult { content, .. } => {
+                    let short: String = content.chars().take(TOOL_RESULT_CHARS).collect();
+                    out.push_str(&format!("Tool result: {short}\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl Summarizer for ClaudeSummarizer {
+    fn name(&self) -> &'static str {
+        "claude"
+    }
+
+    async fn summarize(&self, previous: Option<String>, folded: Vec<Message>) -> String {
+        let text = transcript(previous.as_deref(), &folded);
+        match self
+            .claude
+            .complete(&self.model, SUMMARY_PROMPT, &text, 600)
+            .await
+        {
+            Ok(summary) if !summary.trim().is_empty() => {
+                self.metrics.record_summary("claude", "ok");
+                summary
+            }
+            outcome => {
+                if let Err(e) = outcome {
+                    tracing::warn!(error = %e, "the summary model failed; using an extractive summary");
+                }
+                self.metrics.record_summary("claude", "failed");
+                extractive_summary(previous.as_deref(), &folded)
+            }
+        }
+    }
+}
