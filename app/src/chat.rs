@@ -124,6 +124,8 @@ pub fn ChatPage() -> impl IntoView {
     let cooldown = RwSignal::new(0u64);
     // Today's token budget after the last turn, (remaining, limit), when the server said.
     let budget = RwSignal::new(None::<(u64, u64)>);
+    // The conversation's context as the server last sent it: (tokens, limit, compressed).
+    let context = RwSignal::new(None::<(u64, u64, bool)>);
     #[cfg(feature = "hydrate")]
     let abort = StoredValue::new_local(None::<AbortHandle>);
     #[cfg(feature = "hydrate")]
@@ -162,6 +164,7 @@ pub fn ChatPage() -> impl IntoView {
                 busy,
                 cooldown,
                 budget,
+                context,
             },
             abort,
             conversations,
@@ -327,6 +330,29 @@ pub fn ChatPage() -> impl IntoView {
                         {move || format!("Rate limit reached: you can ask again in {} s.", cooldown.get())}
                     </p>
                 </Show>
+                <Show when=move || context.get().is_some()>
+                    <div id="context-meter" class="mx-auto mt-1 flex max-w-3xl items-center gap-2 text-xs text-slate-500"
+                        title="How much of this conversation's token budget the model sees">
+                        <div class="h-1.5 w-24 overflow-hidden rounded bg-slate-200 dark:bg-slate-700">
+                            <div class="h-full bg-emerald-500"
+                                style=move || {
+                                    let (tokens, limit, _) = context.get().unwrap_or((0, 1, false));
+                                    format!("width: {}%", (tokens * 100 / limit.max(1)).min(100))
+                                }></div>
+                        </div>
+                        <span data-tokens=move || context.get().map(|c| c.0).unwrap_or(0)>
+                            {move || {
+                                let (tokens, limit, _) = context.get().unwrap_or_default();
+                                format!("context {} / {} tokens", thousands(tokens), thousands(limit))
+                            }}
+                        </span>
+                        <Show when=move || context.get().is_some_and(|c| c.2)>
+                            <span id="context-compressed">
+                                "· older turns were summarized for the model; the whole conversation stays here"
+                            </span>
+                        </Show>
+                    </div>
+                </Show>
                 <Show when=move || budget.get().is_some_and(|(left, limit)| left * 5 < limit)>
                     <p id="budget-low" role="status" class="mx-auto mt-1 max-w-3xl text-sm text-amber-700 dark:text-amber-400">
                         {move || {
@@ -398,6 +424,7 @@ struct Gate {
     busy: RwSignal<bool>,
     cooldown: RwSignal<u64>,
     budget: RwSignal<Option<(u64, u64)>>,
+    context: RwSignal<Option<(u64, u64, bool)>>,
 }
 
 /// Counts `cooldown` down from `seconds` to 0, one step a second.
@@ -421,6 +448,15 @@ fn count_down(cooldown: RwSignal<u64>, seconds: u64) {
     handle.set(started.ok());
 }
 
+/// 12345 → "12.3k".
+fn thousands(n: u64) -> String {
+    if n < 1_000 {
+        n.to_string()
+    } else {
+        format!("{:.1}k", n as f64 / 1_000.0)
+    }
+}
+
 /// The abort handle of the answer streaming now.
 #[cfg(feature = "hydrate")]
 #[derive(Clone)]
@@ -440,6 +476,7 @@ fn start_turn(
         busy,
         cooldown,
         budget,
+        context,
     } = gate;
     let spent = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let spent_in = spent.clone();
@@ -486,7 +523,11 @@ fn start_turn(
             input_tokens,
             output_tokens,
         } => spent_in.set(input_tokens + output_tokens),
-        ChatEvent::Context { .. } => {}
+        ChatEvent::Context {
+            tokens,
+            limit,
+            compressed,
+        } => context.set(Some((tokens, limit, compressed))),
     };
     match crate::stream::start(&request, on_event) {
         Ok((handle, finished)) => {

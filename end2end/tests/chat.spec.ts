@@ -43,6 +43,8 @@ test("an answer streams in with a card for the tool it used", async ({ page }) =
     expect(seen[i].length).toBeGreaterThanOrEqual(seen[i - 1].length);
   }
   await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
+  // The context meter shows what the model sees of the conversation.
+  await expect(page.locator("#context-meter")).toContainText(/context [\d.]+k? \/ 100\.0k tokens/);
 });
 
 test("the conversation is listed after a reload", async ({ page }) => {
