@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::accounts::Accounts;
 use crate::chat::{ChatService, TurnLimits};
 use crate::config::Config;
+use crate::context::calibration::Calibration;
 use crate::context::summarizer::{ClaudeSummarizer, Extractive, Summarizer};
 use crate::fpl::FplSource;
 use crate::http::{self, identity, AppState};
@@ -198,7 +199,10 @@ impl Application {
             provider,
             (backend_name, tools),
             limiter,
-            summarizer,
+            (
+                summarizer,
+                Calibration::new(redis.clone(), &config.redis_prefix),
+            ),
             metrics.clone(),
             TurnLimits {
                 max_depth: config.tool_max_depth,

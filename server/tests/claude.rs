@@ -693,3 +693,32 @@ async fn a_long_conversation_is_compressed_and_never_hits_a_wall() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn token_estimates_are_corrected_by_what_claude_reports() {
+    let db = TestDb::sqlite();
+    let claude = ClaudeStandIn::start().await;
+    // Claude counts far more than tiktoken estimated (the factor is clamped at 3).
+    claude.set_fallback(Fallback::Always(
+        Sse::new()
+            .usage(100_000, 0, 0)
+            .text(&["Fine."])
+            .end("end_turn"),
+    ));
+    let app = spawn_with_claude(&db, &claude.base_url, &[]).await;
+    let context_tokens = |events: &[ChatEvent]| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                ChatEvent::Context { tokens, .. } => Some(*tokens),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let first = app.chat("hi", None).await;
+    let before = context_tokens(&first);
+    let second = app.chat("hi again", Some(conversation_of(&first))).await;
+    let after = context_tokens(&second);
+    let ratio = after as f64 / before as f64;
+    assert!((2.8..3.2).contains(&ratio), "{before} → {after}");
+}

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::config::ToolPolicy;
+use crate::context::calibration::Calibration;
 use crate::context::summarizer::Summarizer;
 use crate::context::{compress, history, tokens};
 use crate::llm::{LlmRequest, Provider, Role};
@@ -78,6 +79,7 @@ struct Inner {
     tools: Arc<dyn ToolBackend>,
     limiter: Arc<RateLimiter>,
     summarizer: Arc<dyn Summarizer>,
+    calibration: Calibration,
     breaker: CircuitBreaker,
     tool_timeout: std::time::Duration,
     metrics: Arc<Metrics>,
@@ -124,7 +126,10 @@ struct TurnPlan {
     conversation_id: Uuid,
     message_id: Uuid,
     request: LlmRequest,
+    /// The context's tokens as the model counts them (estimate × the model's factor).
     context_tokens: u64,
+    /// The same, as tiktoken estimated it (compared with what the model reports).
+    estimate: u64,
     /// Older turns were compressed to fit the budget.
     compressed: bool,
 }
@@ -136,7 +141,7 @@ impl ChatService {
         provider: Arc<dyn Provider>,
         (backend, tools): (&str, Arc<dyn ToolBackend>),
         limiter: Arc<RateLimiter>,
-        summarizer: Arc<dyn Summarizer>,
+        (summarizer, calibration): (Arc<dyn Summarizer>, Calibration),
         metrics: Arc<Metrics>,
         limits: TurnLimits,
     ) -> Self {
@@ -153,6 +158,7 @@ impl ChatService {
                 tools,
                 limiter,
                 summarizer,
+                calibration,
                 breaker,
                 tool_timeout: limits.tools.timeout,
                 metrics,
@@ -279,11 +285,16 @@ impl ChatService {
             }
         };
         // The budget leaves room for the system prompt, the tool definitions and the answer.
-        let fixed = self.inner.fixed_tokens(&tools);
-        let budget = self
+        // Estimates are in tiktoken's tokens; the model's factor turns them into its own.
+        let factor = self
             .inner
-            .context_limit
-            .saturating_sub(fixed + MAX_ANSWER_TOKENS);
+            .calibration
+            .factor(self.inner.provider.model())
+            .await;
+        let fixed = self.inner.fixed_tokens(&tools);
+        let budget =
+            ((self.inner.context_limit.saturating_sub(MAX_ANSWER_TOKENS)) as f64 / factor) as u32;
+        let budget = budget.saturating_sub(fixed);
         let before: u32 = context.iter().map(|c| c.tokens).sum();
         let fitted = compress::fit(
             context,
@@ -318,7 +329,8 @@ impl ChatService {
                 tools,
                 max_tokens: MAX_ANSWER_TOKENS,
             },
-            context_tokens: u64::from(fitted.tokens + fixed),
+            estimate: u64::from(fitted.tokens + fixed),
+            context_tokens: (f64::from(fitted.tokens + fixed) * factor).round() as u64,
             compressed: !fitted.strategies.is_empty(),
         })
     }
@@ -368,6 +380,12 @@ impl ChatService {
         answer.duration_ms = Some(elapsed.as_millis().min(i32::MAX as u128) as i32);
 
         let stored = inner.store.finish_turn(plan.conversation_id, answer).await;
+        if let Some(reported) = output.first_input_tokens {
+            inner
+                .calibration
+                .observe(inner.provider.model(), plan.estimate, reported)
+                .await;
+        }
         inner
             .limiter
             .spend(&plan.viewer, output.input_tokens + output.output_tokens)

@@ -64,6 +64,8 @@ pub struct LoopOutput {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub first_token_ms: Option<u64>,
+    /// The input tokens the provider counted for the first request (for calibration).
+    pub first_input_tokens: Option<u64>,
 }
 
 /// Everything one run needs.
@@ -103,6 +105,7 @@ impl ToolLoop<'_> {
             input_tokens: 0,
             output_tokens: 0,
             first_token_ms: None,
+            first_input_tokens: None,
         };
         let mut round: u32 = 0;
         loop {
@@ -226,6 +229,7 @@ impl ToolLoop<'_> {
                     input_tokens,
                     output_tokens,
                 } => {
+                    out.first_input_tokens.get_or_insert(input_tokens);
                     out.input_tokens += input_tokens;
                     out.output_tokens += output_tokens;
                     continue;

@@ -1,5 +1,6 @@
 //! What the model sees of a conversation: token counting, and the messages rebuilt from the
 //! stored history, and the progressive compression that keeps it within its budget.
+pub mod calibration;
 pub mod compress;
 pub mod history;
 pub mod summarizer;

@@ -124,6 +124,7 @@ pub fn base_vars(db: &TestDb) -> HashMap<String, String> {
     // Tests send many turns from one identity; the rate-limit tests set their own limits.
     vars.insert("RATE_LIMIT_ANONYMOUS".into(), "1000/60s".into());
     vars.insert("RATE_LIMIT_IP".into(), "1000/60s".into());
+    vars.insert("TOKEN_BUDGET_ANONYMOUS".into(), "4000000000".into());
     vars
 }
 
