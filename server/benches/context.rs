@@ -1,0 +1,94 @@
+//! Load harness: assembling a 100k-token conversation's context (DESIGN.md: ≤ 2 ms, no
+//! re-tokenizing).
+//!
+//! `cargo bench -p fpl-chat --bench context` builds 200 stored turns of about 250 tokens a
+//! message (their token counts stored, as the store keeps them), then times, 300 times each:
+//! - the stored rows → model messages with their counts, within a 150k budget (no compression);
+//! - the same within a 60k budget (compression: folding turns into the extractive summary).
+//!
+//! Prints p50 and p99. Not a test: it asserts nothing.
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fpl_chat::context::compress;
+use fpl_chat::context::summarizer::Extractive;
+use fpl_chat::context::{history, tokens};
+use fpl_chat::llm::Role as ModelRole;
+use fpl_chat::store::{Message, MessageStatus, Role};
+use uuid::Uuid;
+
+fn stored_conversation() -> Vec<Message> {
+    let conversation_id = Uuid::new_v4();
+    let question = "How is Haaland doing this season, and is he worth his price compared with Salah and Palmer? ";
+    let answer = "Haaland has 9 goals and 2 assists in 7 gameweeks, 68 points, £14.5m, form 9.7. \
+                  Salah has 3 goals, 41 points at £13.0m. Palmer is injured until GW9. ";
+    (0..400)
+        .map(|i| {
+            let (role, content) = if i % 2 == 0 {
+                (Role::User, question.repeat(12))
+            } else {
+                (Role::Assistant, answer.repeat(8))
+            };
+            Message {
+                id: Uuid::new_v4(),
+                conversation_id,
+                seq: i + 1,
+                role,
+                token_count: tokens::count(&content) as i32,
+                content,
+                tool_calls: serde_json::json!([]),
+                tool_results: serde_json::json!([]),
+                status: MessageStatus::Complete,
+                error_code: None,
+                model: None,
+                input_tokens: None,
+                output_tokens: None,
+                started_at: Utc::now(),
+                first_token_ms: None,
+                duration_ms: None,
+                created_at: Utc::now(),
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    tokens::warm_up();
+    let stored = stored_conversation();
+    let total: i64 = stored.iter().map(|m| i64::from(m.token_count)).sum();
+    println!(
+        "context assembly, {} stored messages, {total} tokens",
+        stored.len()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    for (name, budget) in [
+        ("fits (150k budget)", 150_000u32),
+        ("compressed (60k budget)", 60_000),
+    ] {
+        let mut times: Vec<Duration> = (0..300)
+            .map(|_| {
+                let started = Instant::now();
+                let mut context = history::to_context(&stored);
+                history::push_text(&mut context, ModelRole::User, "And Saka?".into(), 3);
+                let fitted = runtime.block_on(compress::fit(
+                    context,
+                    None,
+                    budget,
+                    &tokens::count,
+                    &Extractive,
+                ));
+                std::hint::black_box(&fitted);
+                started.elapsed()
+            })
+            .collect();
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{name:>24}: p50 {:.3} ms, p99 {:.3} ms",
+            ms(times[times.len() / 2]),
+            ms(times[times.len() * 99 / 100])
+        );
+    }
+}
