@@ -1,8 +1,8 @@
 //! Load harness: assembling a 100k-token conversation's context (DESIGN.md: ≤ 2 ms, no
 //! re-tokenizing).
 //!
-//! `cargo bench -p fpl-chat --bench context` builds 200 stored turns of about 250 tokens a
-//! message (their token counts stored, as the store keeps them), then times, 300 times each:
+//! `cargo bench -p fpl-chat --bench context` builds 145 stored turns of about 350 tokens a
+//! message, 100k tokens (their counts stored, as the store keeps them), then times, 300 times:
 //! - the stored rows → model messages with their counts, within a 150k budget (no compression);
 //! - the same within a 60k budget (compression: folding turns into the extractive summary).
 //!
@@ -22,7 +22,7 @@ fn stored_conversation() -> Vec<Message> {
     let question = "How is Haaland doing this season, and is he worth his price compared with Salah and Palmer? ";
     let answer = "Haaland has 9 goals and 2 assists in 7 gameweeks, 68 points, £14.5m, form 9.7. \
                   Salah has 3 goals, 41 points at £13.0m. Palmer is injured until GW9. ";
-    (0..400)
+    (0..290)
         .map(|i| {
             let (role, content) = if i % 2 == 0 {
                 (Role::User, question.repeat(12))

@@ -144,7 +144,7 @@ impl Backend for PagesBackend {
                 ChatError::NotFound => BackendError::new("No such conversation."),
                 ChatError::RateLimited { decision, message } => {
                     let mut e = BackendError::with_status(429, message);
-                    e.retry_after = Some(decision.retry_after_ms.div_ceil(1000).max(1));
+                    e.retry_after = Some(decision.retry_after_secs());
                     e
                 }
                 ChatError::BudgetExhausted { budget, message } => {

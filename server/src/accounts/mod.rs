@@ -98,9 +98,7 @@ impl Accounts {
         if decision.allowed {
             Ok(())
         } else {
-            Err(AccountError::TooManyAttempts(
-                decision.retry_after_ms.div_ceil(1000).max(1),
-            ))
+            Err(AccountError::TooManyAttempts(decision.retry_after_secs()))
         }
     }
 

@@ -108,7 +108,7 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
             );
             let headers = response.headers_mut();
             rate_limit_headers(headers, &decision);
-            let wait = decision.retry_after_ms.div_ceil(1000).max(1);
+            let wait = decision.retry_after_secs();
             headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
             return response;
         }

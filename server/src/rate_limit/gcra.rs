@@ -27,6 +27,13 @@ pub struct Decision {
     pub retry_after_ms: u64,
 }
 
+impl Decision {
+    /// Whole seconds to wait before retrying (at least 1), for `Retry-After` and messages.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after_ms.div_ceil(1000).max(1)
+    }
+}
+
 /// Decides for `rules` given each key's stored TAT (`None`: never seen) at `now_ms`. Returns
 /// the decision and, when allowed, the new TATs to store.
 pub fn decide(rules: &[Rule], tats: &[Option<f64>], now_ms: f64) -> (Decision, Option<Vec<f64>>) {

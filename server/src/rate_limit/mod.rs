@@ -276,7 +276,7 @@ impl RateLimiter {
     /// What a refused caller reads.
     pub fn message(&self, tier: Tier, decision: &Decision) -> String {
         let limit = self.limit_of(tier);
-        let wait = decision.retry_after_ms.div_ceil(1000).max(1);
+        let wait = decision.retry_after_secs();
         let per = per_window(limit.window);
         match tier {
             Tier::Anonymous => format!(
