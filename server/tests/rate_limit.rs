@@ -82,9 +82,8 @@ async fn suite(redis: Option<&str>) {
     let limiter = limiter(redis, &unique_prefix(), &metrics);
 
     let a = anonymous("203.0.113.9");
-    let decisions: Vec<_> = [(); 4].iter().map(|_| ()).collect();
     let mut seen = Vec::new();
-    for _ in decisions {
+    for _ in 0..4 {
         seen.push(limiter.check(&a).await);
     }
     let remaining: Vec<u32> = seen[..3].iter().map(|d| d.remaining).collect();
