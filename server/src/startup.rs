@@ -142,6 +142,7 @@ impl Application {
         };
 
         let source = fpl_source(&config)?;
+        let topic_source = source.clone();
         tracing::info!(source = %source.describe(), "FPL data");
         let metrics = Arc::new(Metrics::new());
         let shutdown = CancellationToken::new();
@@ -202,6 +203,7 @@ impl Application {
             (
                 summarizer,
                 Calibration::new(redis.clone(), &config.redis_prefix),
+                Some(topic_source),
             ),
             metrics.clone(),
             TurnLimits {

@@ -423,3 +423,20 @@ async fn leaving_mid_answer_stores_it_as_interrupted() {
     let text = answer["content"].as_str().unwrap();
     assert!(!text.is_empty() && text.lines().count() < 20, "{text}");
 }
+
+#[tokio::test]
+async fn a_conversations_topics_are_the_fpl_names_in_its_questions() {
+    let db = TestDb::sqlite();
+    let app = spawn_app(&db).await;
+    let first = app.chat("How is Haaland doing?", None).await;
+    let id = conversation_of(&first);
+    app.chat("And what about Arsenal's fixtures for GW9?", Some(id))
+        .await;
+    let row: (String,) = sqlx::query_as("SELECT topics FROM conversations WHERE id = $1")
+        .bind(id)
+        .fetch_one(&sqlx::SqlitePool::connect(&db.url()).await.unwrap())
+        .await
+        .unwrap();
+    let topics: Vec<String> = serde_json::from_str(&row.0).unwrap();
+    assert_eq!(topics, ["Haaland", "Arsenal", "GW9"]);
+}

@@ -24,7 +24,8 @@ use uuid::Uuid;
 use crate::config::ToolPolicy;
 use crate::context::calibration::Calibration;
 use crate::context::summarizer::Summarizer;
-use crate::context::{compress, history, tokens};
+use crate::context::{compress, history, tokens, topics};
+use crate::fpl::FplSource;
 use crate::llm::{LlmRequest, Provider, Role};
 use crate::metrics::Metrics;
 use crate::rate_limit::{Budget, Decision, RateLimiter};
@@ -80,6 +81,8 @@ struct Inner {
     limiter: Arc<RateLimiter>,
     summarizer: Arc<dyn Summarizer>,
     calibration: Calibration,
+    /// FPL data for finding a conversation's topics.
+    fpl: Option<FplSource>,
     breaker: CircuitBreaker,
     tool_timeout: std::time::Duration,
     metrics: Arc<Metrics>,
@@ -141,7 +144,7 @@ impl ChatService {
         provider: Arc<dyn Provider>,
         (backend, tools): (&str, Arc<dyn ToolBackend>),
         limiter: Arc<RateLimiter>,
-        (summarizer, calibration): (Arc<dyn Summarizer>, Calibration),
+        (summarizer, calibration, fpl): (Arc<dyn Summarizer>, Calibration, Option<FplSource>),
         metrics: Arc<Metrics>,
         limits: TurnLimits,
     ) -> Self {
@@ -159,6 +162,7 @@ impl ChatService {
                 limiter,
                 summarizer,
                 calibration,
+                fpl,
                 breaker,
                 tool_timeout: limits.tools.timeout,
                 metrics,
@@ -243,7 +247,7 @@ impl ChatService {
         let store = &self.inner.store;
         let owner = store_owner(viewer.owner);
         // The stored summary stands for the messages it covers; only later ones are read.
-        let (conversation_id, stored, summary) = match conversation_id {
+        let (conversation_id, stored, summary, known_topics) = match conversation_id {
             Some(id) => {
                 let conversation = store
                     .get_conversation(owner, id)
@@ -251,7 +255,7 @@ impl ChatService {
                     .ok_or(ChatError::NotFound)?;
                 let after = conversation.summarized_through_seq.unwrap_or(0);
                 let messages = store.list_messages_after(id, after).await?;
-                (id, messages, conversation.summary)
+                (id, messages, conversation.summary, conversation.topics)
             }
             None => {
                 let title = Title::parse(&title_from(message.as_str()))
@@ -260,9 +264,14 @@ impl ChatService {
                     store.create_conversation(owner, &title).await?.id,
                     Vec::new(),
                     None,
+                    Vec::new(),
                 )
             }
         };
+        let topics = self
+            .topics(conversation_id, &known_topics, message.as_str())
+            .await;
+        let summary = summary.map(|s| topics::lead_summary(&s, &topics));
         let token_count = tokens::count(message.as_str());
         let mut context = history::to_context(&stored);
         history::push_text(
@@ -333,6 +342,24 @@ impl ChatService {
             context_tokens: (f64::from(fitted.tokens + fixed) * factor).round() as u64,
             compressed: !fitted.strategies.is_empty(),
         })
+    }
+
+    /// The conversation's topics with those of `question` added (stored when they changed).
+    async fn topics(&self, conversation: Uuid, known: &[String], question: &str) -> Vec<String> {
+        let Some(source) = &self.inner.fpl else {
+            return known.to_vec();
+        };
+        let found = match source.data().await {
+            Ok(data) => topics::from_text(&data, question),
+            Err(_) => return known.to_vec(),
+        };
+        let merged = topics::merge(known, found);
+        if merged != known {
+            if let Err(e) = self.inner.store.set_topics(conversation, &merged).await {
+                tracing::warn!(error = %e, "could not store the conversation's topics");
+            }
+        }
+        merged
     }
 
     async fn run(self, plan: TurnPlan, events: mpsc::Sender<ChatEvent>) {

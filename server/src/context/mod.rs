@@ -5,3 +5,4 @@ pub mod compress;
 pub mod history;
 pub mod summarizer;
 pub mod tokens;
+pub mod topics;
