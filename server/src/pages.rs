@@ -12,7 +12,7 @@ use app::types::{
     UserMessage,
 };
 
-use crate::accounts::{AccountError, Accounts};
+use crate::accounts::{self, AccountError, Accounts};
 use crate::chat::tool_loop::{ToolCallRecord, ToolResultRecord};
 use crate::chat::{store_owner, ChatError, ChatService};
 use crate::http::identity::{anonymous_cookie, session_cookie};
@@ -28,6 +28,16 @@ pub struct PagesBackend {
     pub cookie_key: cookie::Key,
     /// Mark cookies Secure (behind a trusted HTTPS proxy: `TRUST_PROXY_HEADERS`).
     pub secure_cookies: bool,
+}
+
+impl PagesBackend {
+    /// The account and the session cookie of a sign-up or log-in.
+    fn signed_in(&self, signed_in: accounts::SignedIn) -> SignedIn {
+        SignedIn {
+            account: account_view(&signed_in.user),
+            set_cookie: session_cookie(signed_in.session, &self.cookie_key, self.secure_cookies),
+        }
+    }
 }
 
 fn account_failure(e: AccountError) -> BackendError {
@@ -48,10 +58,7 @@ fn account_failure(e: AccountError) -> BackendError {
 fn account_view(user: &store::User) -> AccountView {
     AccountView {
         email: user.email.as_str().to_string(),
-        tier: match user.tier {
-            store::Tier::Premium => app::types::Tier::Premium,
-            _ => app::types::Tier::Default,
-        },
+        tier: accounts::app_tier(user.tier),
     }
 }
 
@@ -142,15 +149,10 @@ impl Backend for PagesBackend {
             .map_err(|e| match e {
                 ChatError::InvalidInput(m) => BackendError::new(m),
                 ChatError::NotFound => BackendError::new("No such conversation."),
-                ChatError::RateLimited { decision, message } => {
-                    let mut e = BackendError::with_status(429, message);
-                    e.retry_after = Some(decision.retry_after_secs());
-                    e
-                }
-                ChatError::BudgetExhausted { budget, message } => {
-                    let mut e = BackendError::with_status(429, message);
-                    e.retry_after = Some(budget.resets_in.as_secs().max(1));
-                    e
+                e @ (ChatError::RateLimited { .. } | ChatError::BudgetExhausted { .. }) => {
+                    let mut error = BackendError::with_status(429, e.to_string());
+                    error.retry_after = e.retry_after_secs();
+                    error
                 }
                 ChatError::Internal(e) => unavailable(e),
             })
@@ -167,10 +169,7 @@ impl Backend for PagesBackend {
             .sign_up(anonymous_of(&viewer), &email, &password, viewer.ip)
             .await
             .map_err(account_failure)?;
-        Ok(SignedIn {
-            account: account_view(&signed_in.user),
-            set_cookie: session_cookie(signed_in.session, &self.cookie_key, self.secure_cookies),
-        })
+        Ok(self.signed_in(signed_in))
     }
 
     async fn log_in(
@@ -188,10 +187,7 @@ impl Backend for PagesBackend {
             // Rotation: the session of an earlier log-in ends.
             let _ = self.accounts.log_out(old).await;
         }
-        Ok(SignedIn {
-            account: account_view(&signed_in.user),
-            set_cookie: session_cookie(signed_in.session, &self.cookie_key, self.secure_cookies),
-        })
+        Ok(self.signed_in(signed_in))
     }
 
     async fn log_out(&self, viewer: Viewer) -> Result<String, BackendError> {

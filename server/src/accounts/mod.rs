@@ -40,6 +40,14 @@ pub enum AccountError {
     Unavailable,
 }
 
+/// A user's tier as the rest of the app knows it (a stored user is never anonymous).
+pub fn app_tier(tier: crate::store::Tier) -> Tier {
+    match tier {
+        crate::store::Tier::Premium => Tier::Premium,
+        _ => Tier::Default,
+    }
+}
+
 /// A signed-in session.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -220,13 +228,7 @@ impl Accounts {
                 .await
                 .map_err(unavailable)?,
         };
-        Ok(user.map(|u| {
-            let tier = match u.tier {
-                crate::store::Tier::Premium => Tier::Premium,
-                _ => Tier::Default,
-            };
-            (u.id, tier)
-        }))
+        Ok(user.map(|u| (u.id, app_tier(u.tier))))
     }
 
     /// Ends a session.

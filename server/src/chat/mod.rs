@@ -57,6 +57,17 @@ pub enum ChatError {
     Internal(#[from] StoreError),
 }
 
+impl ChatError {
+    /// For a refusal over a limit: whole seconds until the caller may try again.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ChatError::RateLimited { decision, .. } => Some(decision.retry_after_secs()),
+            ChatError::BudgetExhausted { budget, .. } => Some(budget.resets_in.as_secs().max(1)),
+            _ => None,
+        }
+    }
+}
+
 /// A started turn: its ids and the stream of its events.
 pub struct Turn {
     pub conversation_id: Uuid,

@@ -100,30 +100,20 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
                 "No such conversation.",
             )
         }
-        Err(ChatError::RateLimited { decision, message }) => {
+        Err(e @ (ChatError::RateLimited { .. } | ChatError::BudgetExhausted { .. })) => {
+            let wait = e.retry_after_secs().unwrap_or(1);
             let mut response = error_response(
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,
-                message,
+                e.to_string(),
             );
             let headers = response.headers_mut();
-            rate_limit_headers(headers, &decision);
-            let wait = decision.retry_after_secs();
+            match &e {
+                ChatError::RateLimited { decision, .. } => rate_limit_headers(headers, decision),
+                ChatError::BudgetExhausted { budget, .. } => budget_headers(headers, budget),
+                _ => {}
+            }
             headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
-            return response;
-        }
-        Err(ChatError::BudgetExhausted { budget, message }) => {
-            let mut response = error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::RateLimited,
-                message,
-            );
-            let headers = response.headers_mut();
-            budget_headers(headers, &budget);
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(budget.resets_in.as_secs().max(1)),
-            );
             return response;
         }
         Err(ChatError::Internal(e)) => {
