@@ -283,7 +283,8 @@ async fn doctor(config: Config) -> ExitCode {
         Ok(format!("{pong} (prefix {})", config.redis_prefix))
     });
     let fpl = timed("fpl data", async {
-        let source = startup::fpl_source(&config).map_err(|e| e.to_string())?;
+        let source = startup::fpl_source(&config, &crate::cache::Cache::local())
+            .map_err(|e| e.to_string())?;
         let data = source.data().await.map_err(|e| e.to_string())?;
         let gameweek = data
             .current_event()

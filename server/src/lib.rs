@@ -4,10 +4,12 @@
 //!
 //! Modules are named after the features they hold: `accounts` (sign-up, log-in, sessions), `http` (routes, identity, operations
 //! endpoints), `chat` (one turn and its tool loop), `llm` (model providers), `tools` (the tool
-//! backend seam and the built-in FPL tools), `mcp` (MCP server and client), `fpl` (FPL data), `context` (tokens and history),
+//! backend seam and the built-in FPL tools), `mcp` (MCP server and client), `fpl` (FPL data), `context` (tokens, history, compression), `cache` (the
+//! layered cache: process in front of Redis),
 //! `store` (PostgreSQL or SQLite), `rate_limit`, `metrics`, `pages` (what the UI's server functions do),
 //! `config` and `startup`; `testkit` holds the test stand-ins the server never uses.
 pub mod accounts;
+pub mod cache;
 pub mod chat;
 pub mod cli;
 pub mod config;

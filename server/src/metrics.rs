@@ -110,6 +110,16 @@ pub struct SummaryLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    /// `context` or `fpl`.
+    pub cache: String,
+    /// `memory` or `redis`.
+    pub layer: String,
+    /// `hit`, `miss` or `error`.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StrategyLabels {
     pub strategy: String,
 }
@@ -173,6 +183,7 @@ pub struct Metrics {
     pub compression_tokens_before: Histogram,
     pub compression_tokens_after: Histogram,
     pub summaries: Family<SummaryLabels, Counter>,
+    pub cache_requests: Family<CacheLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -368,6 +379,12 @@ impl Metrics {
             "Summaries of older turns by summarizer and result",
             summaries.clone(),
         );
+        let cache_requests = Family::<CacheLabels, Counter>::default();
+        registry.register(
+            "cache_requests",
+            "Cache lookups by cache, layer (memory, redis) and result (hit, miss, error)",
+            cache_requests.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector));
         Self {
             registry,
@@ -398,7 +415,19 @@ impl Metrics {
             compression_tokens_before,
             compression_tokens_after,
             summaries,
+            cache_requests,
         }
+    }
+
+    /// `n` lookups of the cache `cache` in `layer` with `result`.
+    pub fn record_cache(&self, cache: &str, layer: &str, result: &str, n: u64) {
+        self.cache_requests
+            .get_or_create(&CacheLabels {
+                cache: cache.into(),
+                layer: layer.into(),
+                result: result.into(),
+            })
+            .inc_by(n);
     }
 
     pub fn record_summary(&self, summarizer: &str, result: &str) {

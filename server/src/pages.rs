@@ -131,10 +131,15 @@ impl Backend for PagesBackend {
     }
 
     async fn delete_conversation(&self, viewer: Viewer, id: Uuid) -> Result<bool, BackendError> {
-        self.store
+        let deleted = self
+            .store
             .delete_conversation(store_owner(viewer.owner), id)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        if deleted {
+            self.chat.forget(id).await;
+        }
+        Ok(deleted)
     }
 
     async fn send_message(

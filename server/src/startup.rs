@@ -10,11 +10,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Accounts;
+use crate::cache::Cache;
 use crate::chat::{ChatService, TurnLimits};
 use crate::config::Config;
+use crate::context::cache::ContextCache;
 use crate::context::calibration::Calibration;
 use crate::context::summarizer::{ClaudeSummarizer, Extractive, Summarizer};
-use crate::fpl::FplSource;
+use crate::fpl::{ApiOptions, CacheTtls, FplSource};
 use crate::http::{self, identity, AppState};
 use crate::llm::anthropic::Anthropic;
 use crate::llm::offline::OfflineAnalyst;
@@ -74,11 +76,17 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
     options
 }
 
-/// The FPL data source the configuration asks for.
-pub fn fpl_source(config: &Config) -> Result<FplSource, StartError> {
+/// The FPL data source the configuration asks for; the live API's payloads are shared
+/// through `cache`.
+pub fn fpl_source(config: &Config, cache: &Cache) -> Result<FplSource, StartError> {
     match &config.fpl_snapshot_dir {
         Some(dir) => FplSource::snapshot_dir(dir),
-        None => FplSource::api(&config.fpl_api_base_url),
+        None => FplSource::api_cached(
+            &config.fpl_api_base_url,
+            ApiOptions::default(),
+            CacheTtls::default(),
+            cache,
+        ),
     }
     .map_err(|e| StartError::Fpl(e.to_string()))
 }
@@ -141,10 +149,11 @@ impl Application {
             }
         };
 
-        let source = fpl_source(&config)?;
+        let metrics = Arc::new(Metrics::new());
+        let cache = Cache::new(redis.clone(), &config.redis_prefix, metrics.clone());
+        let source = fpl_source(&config, &cache)?;
         let topic_source = source.clone();
         tracing::info!(source = %source.describe(), "FPL data");
-        let metrics = Arc::new(Metrics::new());
         let shutdown = CancellationToken::new();
         // `/mcp` always serves the built-in FPL tools; the chat uses a remote MCP server's
         // tools instead when one is configured.
@@ -205,6 +214,7 @@ impl Application {
                 Calibration::new(redis.clone(), &config.redis_prefix),
                 Some(topic_source),
             ),
+            ContextCache::new(&cache),
             metrics.clone(),
             TurnLimits {
                 max_depth: config.tool_max_depth,

@@ -22,18 +22,19 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::config::ToolPolicy;
+use crate::context::cache::{ContextCache, Prepared};
 use crate::context::calibration::Calibration;
 use crate::context::summarizer::Summarizer;
-use crate::context::{compress, history, tokens, topics};
+use crate::context::{compress, tokens, topics};
 use crate::fpl::FplSource;
-use crate::llm::{LlmRequest, Provider, Role};
+use crate::llm::{ContentBlock, LlmRequest, Provider};
 use crate::metrics::Metrics;
 use crate::rate_limit::{Budget, Decision, RateLimiter};
 use crate::store::{self, MessageStatus, NewMessage, Store, StoreError, Title};
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolSpec};
 use prompt::SYSTEM_PROMPT;
-use tool_loop::{LoopEnd, LoopOutput, ToolLoop};
+use tool_loop::{LoopEnd, LoopOutput, ToolCallRecord, ToolLoop, ToolResultRecord};
 
 /// Events buffered between the turn and a slow client before the turn waits.
 const EVENT_BUFFER: usize = 256;
@@ -94,6 +95,7 @@ struct Inner {
     calibration: Calibration,
     /// FPL data for finding a conversation's topics.
     fpl: Option<FplSource>,
+    contexts: ContextCache,
     breaker: CircuitBreaker,
     tool_timeout: std::time::Duration,
     metrics: Arc<Metrics>,
@@ -146,6 +148,9 @@ struct TurnPlan {
     estimate: u64,
     /// Older turns were compressed to fit the budget.
     compressed: bool,
+    /// The conversation's context with the question, uncompressed, to be extended with the
+    /// answer and cached after the turn.
+    prepared: Prepared,
 }
 
 impl ChatService {
@@ -156,6 +161,7 @@ impl ChatService {
         (backend, tools): (&str, Arc<dyn ToolBackend>),
         limiter: Arc<RateLimiter>,
         (summarizer, calibration, fpl): (Arc<dyn Summarizer>, Calibration, Option<FplSource>),
+        contexts: ContextCache,
         metrics: Arc<Metrics>,
         limits: TurnLimits,
     ) -> Self {
@@ -174,6 +180,7 @@ impl ChatService {
                 summarizer,
                 calibration,
                 fpl,
+                contexts,
                 breaker,
                 tool_timeout: limits.tools.timeout,
                 metrics,
@@ -257,46 +264,46 @@ impl ChatService {
     ) -> Result<TurnPlan, ChatError> {
         let store = &self.inner.store;
         let owner = store_owner(viewer.owner);
-        // The stored summary stands for the messages it covers; only later ones are read.
-        let (conversation_id, stored, summary, known_topics) = match conversation_id {
+        // The prepared context (cached, or rebuilt from the messages after the summary).
+        let (conversation_id, mut prepared) = match conversation_id {
             Some(id) => {
                 let conversation = store
                     .get_conversation(owner, id)
                     .await?
                     .ok_or(ChatError::NotFound)?;
-                let after = conversation.summarized_through_seq.unwrap_or(0);
-                let messages = store.list_messages_after(id, after).await?;
-                (id, messages, conversation.summary, conversation.topics)
+                let prepared = self.inner.contexts.load(store, &conversation).await?;
+                (id, Prepared::clone(&prepared))
             }
             None => {
                 let title = Title::parse(&title_from(message.as_str()))
                     .unwrap_or_else(|_| Title::parse("New chat").expect("a valid title"));
-                (
-                    store.create_conversation(owner, &title).await?.id,
-                    Vec::new(),
-                    None,
-                    Vec::new(),
-                )
+                let id = store.create_conversation(owner, &title).await?.id;
+                let empty = Prepared {
+                    last_seq: 0,
+                    summarized_through: 0,
+                    summary: None,
+                    topics: Vec::new(),
+                    messages: Vec::new(),
+                };
+                (id, empty)
             }
         };
-        let topics = self
-            .topics(conversation_id, &known_topics, message.as_str())
+        prepared.topics = self
+            .topics(conversation_id, &prepared.topics, message.as_str())
             .await;
-        let summary = summary.map(|s| topics::lead_summary(&s, &topics));
+        let summary = prepared
+            .summary
+            .as_deref()
+            .map(|s| topics::lead_summary(s, &prepared.topics));
         let token_count = tokens::count(message.as_str());
-        let mut context = history::to_context(&stored);
-        history::push_text(
-            &mut context,
-            Role::User,
-            message.as_str().to_string(),
-            token_count,
-        );
-        store
+        let question = store
             .append_message(
                 conversation_id,
                 NewMessage::user(message.into_inner(), token_count as i32),
             )
             .await?;
+        prepared.push(&question);
+        let context = prepared.messages.clone();
         let tools: Vec<ToolSpec> = match self.inner.tools.list_tools().await {
             Ok(tools) => tools,
             Err(e) => {
@@ -326,11 +333,14 @@ impl ChatService {
         .await;
         if let (Some(through), Some(text)) = (fitted.folded_through, &fitted.summary) {
             let tokens = tokens::count(text) as i32;
-            if let Err(e) = store
+            match store
                 .set_summary(conversation_id, text, tokens, through)
                 .await
             {
-                tracing::warn!(error = %e, "could not store the conversation's summary");
+                Ok(_) => prepared.fold_through(through, text.clone()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not store the conversation's summary")
+                }
             }
         }
         if !fitted.strategies.is_empty() {
@@ -352,7 +362,13 @@ impl ChatService {
             estimate: u64::from(fitted.tokens + fixed),
             context_tokens: (f64::from(fitted.tokens + fixed) * factor).round() as u64,
             compressed: !fitted.strategies.is_empty(),
+            prepared,
         })
+    }
+
+    /// Forgets a deleted conversation's cached context.
+    pub async fn forget(&self, conversation: Uuid) {
+        self.inner.contexts.forget(conversation).await;
     }
 
     /// The conversation's topics with those of `question` added (stored when they changed).
@@ -400,12 +416,13 @@ impl ChatService {
             ));
         }
         let elapsed = started.elapsed();
-        let mut answer = NewMessage::assistant(content, tokens::count(&output.text) as i32);
+        // Counted once here, stored with the answer, never counted again.
+        let (tool_calls, tool_results, tool_tokens) = count_tool_blocks(&output);
+        let text_tokens = tokens::count(&content);
+        let mut answer = NewMessage::assistant(content, (text_tokens + tool_tokens) as i32);
         answer.id = plan.message_id;
-        answer.tool_calls =
-            serde_json::to_value(&output.tool_calls).unwrap_or(Value::Array(vec![]));
-        answer.tool_results =
-            serde_json::to_value(&output.tool_results).unwrap_or(Value::Array(vec![]));
+        answer.tool_calls = serde_json::to_value(&tool_calls).unwrap_or(Value::Array(vec![]));
+        answer.tool_results = serde_json::to_value(&tool_results).unwrap_or(Value::Array(vec![]));
         answer.status = status;
         answer.error_code = error.as_ref().map(|(code, _)| error_code_name(*code));
         answer.model = Some(inner.provider.model().to_string());
@@ -418,6 +435,11 @@ impl ChatService {
         answer.duration_ms = Some(elapsed.as_millis().min(i32::MAX as u128) as i32);
 
         let stored = inner.store.finish_turn(plan.conversation_id, answer).await;
+        if let Ok(message) = &stored {
+            let mut prepared = plan.prepared;
+            prepared.push(message);
+            inner.contexts.save(plan.conversation_id, prepared).await;
+        }
         if let Some(reported) = output.first_input_tokens {
             inner
                 .calibration
@@ -457,6 +479,30 @@ impl ChatService {
             }
         }
     }
+}
+
+/// The turn's tool calls and results with their tokens, and the tokens of them all.
+fn count_tool_blocks(output: &LoopOutput) -> (Vec<ToolCallRecord>, Vec<ToolResultRecord>, u32) {
+    let count = |s: &str| tokens::count(s);
+    let mut total = 0;
+    let mut calls = output.tool_calls.clone();
+    for call in &mut calls {
+        let block = ContentBlock::ToolUse {
+            id: call.id.clone(),
+            name: call.name.clone(),
+            input: call.input.clone(),
+        };
+        let n = compress::block_tokens(&block, &count);
+        call.tokens = Some(n);
+        total += n;
+    }
+    let mut results = output.tool_results.clone();
+    for result in &mut results {
+        let n = tokens::count(&result.content);
+        result.tokens = Some(n);
+        total += n;
+    }
+    (calls, results, total)
 }
 
 /// The stored status, the error event, the `done` stop reason and the metrics outcome.

@@ -33,6 +33,9 @@ pub struct ToolCallRecord {
     pub name: String,
     pub input: Value,
     pub round: u32,
+    /// Tokens of the tool_use block, counted once when the turn is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u32>,
 }
 
 /// A tool result as stored on the assistant message (`messages.tool_results`).
@@ -44,6 +47,9 @@ pub struct ToolResultRecord {
     pub content: String,
     pub duration_ms: u64,
     pub round: u32,
+    /// Tokens of the tool_result block, counted once when the turn is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u32>,
 }
 
 /// How a turn ended.
@@ -160,6 +166,7 @@ impl ToolLoop<'_> {
                     name: name.clone(),
                     input: input.clone(),
                     round,
+                    tokens: None,
                 });
                 blocks.push(ContentBlock::ToolUse {
                     id: id.clone(),
@@ -327,6 +334,7 @@ impl ToolLoop<'_> {
                 content: output.text.clone(),
                 duration_ms,
                 round,
+                tokens: None,
             });
             blocks.push(ContentBlock::ToolResult {
                 tool_use_id: id,

@@ -23,7 +23,7 @@ const SHORT_RESULT_TOKENS: u32 = 120;
 const SUMMARY_HEADING: &str = "Summary of the earlier conversation:\n";
 
 /// One message of the context and its tokens.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Counted {
     pub message: Message,
     pub tokens: u32,

@@ -1,5 +1,6 @@
 //! What the model sees of a conversation: token counting, and the messages rebuilt from the
-//! stored history, and the progressive compression that keeps it within its budget.
+//! stored history, the cache of each conversation's prepared context, and the progressive compression that keeps it within its budget.
+pub mod cache;
 pub mod calibration;
 pub mod compress;
 pub mod history;

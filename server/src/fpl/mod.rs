@@ -9,7 +9,6 @@
 //! API into the snapshot layout.
 
 pub mod api;
-pub mod cache;
 pub mod data;
 pub mod error;
 pub mod league;

@@ -315,4 +315,37 @@ mod tests {
             "second call is served from the cache"
         );
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn instances_share_one_copy_of_the_api_through_redis() {
+        let (server, fixture_hits) = api_double(0);
+        let url =
+            std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+        let instance = || {
+            let cache = crate::cache::Cache::new(
+                Some(redis::Client::open(url.as_str()).unwrap()),
+                &prefix,
+                Arc::new(crate::metrics::Metrics::new()),
+            );
+            FplSource::api_cached(
+                &server.url("/api"),
+                fast_options(),
+                CacheTtls::default(),
+                &cache,
+            )
+            .unwrap()
+        };
+        let (first, second) = (instance(), instance());
+        assert_eq!(first.fixtures().await.unwrap().len(), 380);
+        assert_eq!(fixture_hits.load(Ordering::SeqCst), 1);
+        // The second instance parses the first one's copy instead of calling the API.
+        let data = second.data().await.unwrap();
+        assert_eq!((data.fixtures().len(), data.players().len()), (380, 4));
+        assert_eq!(fixture_hits.load(Ordering::SeqCst), 1);
+        // Cleared by one instance, reloaded by the next that asks.
+        first.clear_cache().await;
+        instance().fixtures().await.unwrap();
+        assert_eq!(fixture_hits.load(Ordering::SeqCst), 2);
+    }
 }

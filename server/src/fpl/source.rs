@@ -3,9 +3,12 @@
 //! Promises: the same accessors serve the live API or a snapshot directory laid out like
 //! the API (`bootstrap-static.json`, `fixtures.json`, `element-summary/{id}.json`,
 //! `event/{gw}/live.json`); a file missing from a snapshot is a clear
-//! [`FplError::NotAvailable`], never a panic; parsed values are cached in memory per
-//! endpoint (bootstrap and fixtures 1 h, element-summary 2 h, live 1 min) with single-flight
-//! loading, and handed out as shared `Arc`s. Cloning an `FplSource` shares its cache.
+//! [`FplError::NotAvailable`], never a panic; payloads go through the layered cache (parsed
+//! values in the process with single-flight loading, handed out as shared `Arc`s; for the live
+//! API also the raw payload in Redis, so that instances share one copy instead of each calling
+//! the API) with a TTL per endpoint (bootstrap and fixtures 1 h, element-summary 2 h, live
+//! 1 min), shorter while matches are being played (see [`CacheTtls::during_matches`]) and never
+//! past the next kick-off. Cloning an `FplSource` shares its cache.
 
 use std::fmt;
 use std::ops::Deref;
@@ -13,11 +16,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::cache::{Cache, Codec, Layered};
 use crate::fpl::api::{ApiClient, ApiOptions, DEFAULT_BASE_URL};
-use crate::fpl::cache::TtlCache;
 use crate::fpl::data::FplData;
 use crate::fpl::error::FplError;
 use crate::fpl::model::{Bootstrap, ElementSummary, EventLive, Fixture};
@@ -52,6 +57,16 @@ impl Endpoint {
         }
     }
 
+    /// Key in the layered cache, e.g. `fpl:element-summary:430`.
+    pub fn cache_key(self) -> String {
+        match self {
+            Endpoint::Bootstrap => "fpl:bootstrap".to_string(),
+            Endpoint::Fixtures => "fpl:fixtures".to_string(),
+            Endpoint::ElementSummary(id) => format!("fpl:element-summary:{id}"),
+            Endpoint::EventLive(gw) => format!("fpl:event-live:{gw}"),
+        }
+    }
+
     /// What the endpoint holds, for messages.
     pub fn describe(self) -> String {
         match self {
@@ -81,6 +96,65 @@ impl Default for CacheTtls {
             live: Duration::from_secs(60),
         }
     }
+}
+
+/// How long after kick-off a match counts as being played (90 minutes, half-time, stoppage,
+/// and the provisional result).
+const MATCH_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(150);
+
+impl CacheTtls {
+    /// While matches are played, points, prices and bonus move by the minute.
+    pub fn during_matches() -> Self {
+        Self {
+            bootstrap: Duration::from_secs(120),
+            fixtures: Duration::from_secs(60),
+            element_summary: Duration::from_secs(600),
+            live: Duration::from_secs(20),
+        }
+    }
+
+    fn of(&self, endpoint: Endpoint) -> Duration {
+        match endpoint {
+            Endpoint::Bootstrap => self.bootstrap,
+            Endpoint::Fixtures => self.fixtures,
+            Endpoint::ElementSummary(_) => self.element_summary,
+            Endpoint::EventLive(_) => self.live,
+        }
+    }
+}
+
+/// How long `endpoint` may be cached at `now` given the fixture list: the short TTLs while a
+/// match is being played, else the normal ones but never past the next kick-off (so that the
+/// first minutes of a match are not served from before it).
+pub fn ttl_at(
+    endpoint: Endpoint,
+    fixtures: Option<&[Fixture]>,
+    now: DateTime<Utc>,
+    normal: &CacheTtls,
+) -> Duration {
+    let short = CacheTtls::during_matches()
+        .of(endpoint)
+        .min(normal.of(endpoint));
+    let Some(fixtures) = fixtures else {
+        return normal.of(endpoint);
+    };
+    let unfinished = fixtures
+        .iter()
+        .filter(|f| !f.finished && !f.finished_provisional)
+        .filter_map(|f| f.kickoff_time);
+    let mut next_kickoff: Option<DateTime<Utc>> = None;
+    for kickoff in unfinished {
+        if kickoff <= now && now < kickoff + MATCH_WINDOW {
+            return short;
+        }
+        if kickoff > now && next_kickoff.is_none_or(|k| kickoff < k) {
+            next_kickoff = Some(kickoff);
+        }
+    }
+    let until_kickoff = next_kickoff
+        .and_then(|k| (k - now).to_std().ok())
+        .unwrap_or(Duration::MAX);
+    normal.of(endpoint).min(until_kickoff.max(short))
 }
 
 /// A parsed payload together with the bytes it came from (for `includeRawData`).
@@ -113,6 +187,18 @@ impl<T> Loaded<T> {
     }
 }
 
+/// In Redis a payload is its original bytes; reading it back parses them.
+impl<T: DeserializeOwned + Send + Sync + 'static> Codec for Loaded<T> {
+    fn encode(&self) -> Vec<u8> {
+        self.raw.clone()
+    }
+
+    fn decode(raw: Vec<u8>) -> Result<Self, String> {
+        let data = serde_json::from_slice::<T>(&raw).map_err(|e| e.to_string())?;
+        Ok(Loaded { data, raw })
+    }
+}
+
 impl<T> Deref for Loaded<T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -137,10 +223,11 @@ enum Backend {
 
 struct Inner {
     backend: Backend,
-    bootstrap: TtlCache<(), Loaded<Bootstrap>>,
-    fixtures: TtlCache<(), Loaded<Vec<Fixture>>>,
-    summaries: TtlCache<u32, Loaded<ElementSummary>>,
-    live: TtlCache<u32, Loaded<EventLive>>,
+    ttls: CacheTtls,
+    bootstrap: Layered<Loaded<Bootstrap>>,
+    fixtures: Layered<Loaded<Vec<Fixture>>>,
+    summaries: Layered<Loaded<ElementSummary>>,
+    live: Layered<Loaded<EventLive>>,
     data: Mutex<Option<Arc<FplData>>>,
 }
 
@@ -170,9 +257,20 @@ impl FplSource {
         options: ApiOptions,
         ttls: CacheTtls,
     ) -> Result<Self, FplError> {
+        Self::api_cached(base_url, options, ttls, &Cache::local())
+    }
+
+    /// The live API, its payloads shared with other instances through `cache`'s Redis.
+    pub fn api_cached(
+        base_url: &str,
+        options: ApiOptions,
+        ttls: CacheTtls,
+        cache: &Cache,
+    ) -> Result<Self, FplError> {
         Ok(Self::from_backend(
             Backend::Api(ApiClient::new(base_url, options)?),
             ttls,
+            cache,
         ))
     }
 
@@ -190,7 +288,12 @@ impl FplSource {
                 dir.display()
             )));
         }
-        Ok(Self::from_backend(Backend::Snapshot(dir), ttls))
+        // A snapshot is a local file: reading it is as cheap as Redis, so it is not shared.
+        Ok(Self::from_backend(
+            Backend::Snapshot(dir),
+            ttls,
+            &Cache::local(),
+        ))
     }
 
     /// `FPL_SNAPSHOT_DIR` if set, else the API at `FPL_API_BASE_URL` (default
@@ -208,14 +311,17 @@ impl FplSource {
         }
     }
 
-    fn from_backend(backend: Backend, ttls: CacheTtls) -> Self {
+    fn from_backend(backend: Backend, ttls: CacheTtls, cache: &Cache) -> Self {
+        // Local copies live as long as the entry (the TTL is decided per load).
+        let local = Duration::from_secs(24 * 3600);
         Self {
             inner: Arc::new(Inner {
                 backend,
-                bootstrap: TtlCache::new(ttls.bootstrap),
-                fixtures: TtlCache::new(ttls.fixtures),
-                summaries: TtlCache::new(ttls.element_summary),
-                live: TtlCache::new(ttls.live),
+                ttls,
+                bootstrap: cache.layered("fpl", 1, local),
+                fixtures: cache.layered("fpl", 1, local),
+                summaries: cache.layered("fpl", 1024, local),
+                live: cache.layered("fpl", 64, local),
                 data: Mutex::new(None),
             }),
         }
@@ -236,33 +342,29 @@ impl FplSource {
 
     /// `/bootstrap-static/`.
     pub async fn bootstrap(&self) -> Result<Arc<Loaded<Bootstrap>>, FplError> {
-        self.inner
-            .bootstrap
-            .get_or_load((), || self.load(Endpoint::Bootstrap))
+        self.cached(&self.inner.bootstrap, Endpoint::Bootstrap, None)
             .await
     }
 
     /// `/fixtures/`.
     pub async fn fixtures(&self) -> Result<Arc<Loaded<Vec<Fixture>>>, FplError> {
-        self.inner
-            .fixtures
-            .get_or_load((), || self.load(Endpoint::Fixtures))
+        let ttls = self.inner.ttls;
+        let own_ttl = move |f: &Loaded<Vec<Fixture>>| {
+            ttl_at(Endpoint::Fixtures, Some(f.data()), Utc::now(), &ttls)
+        };
+        self.cached(&self.inner.fixtures, Endpoint::Fixtures, Some(&own_ttl))
             .await
     }
 
     /// `/element-summary/{id}/`.
     pub async fn element_summary(&self, id: u32) -> Result<Arc<Loaded<ElementSummary>>, FplError> {
-        self.inner
-            .summaries
-            .get_or_load(id, || self.load(Endpoint::ElementSummary(id)))
+        self.cached(&self.inner.summaries, Endpoint::ElementSummary(id), None)
             .await
     }
 
     /// `/event/{gw}/live/`.
     pub async fn event_live(&self, gw: u32) -> Result<Arc<Loaded<EventLive>>, FplError> {
-        self.inner
-            .live
-            .get_or_load(gw, || self.load(Endpoint::EventLive(gw)))
+        self.cached(&self.inner.live, Endpoint::EventLive(gw), None)
             .await
     }
 
@@ -294,13 +396,50 @@ impl FplSource {
             .clone()
     }
 
-    /// Drops every cached value (the next call loads afresh).
-    pub fn clear_cache(&self) {
-        self.inner.bootstrap.clear();
-        self.inner.fixtures.clear();
-        self.inner.summaries.clear();
-        self.inner.live.clear();
-        *self.inner.data.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    /// Drops every cached value, here and in Redis (the next call loads afresh).
+    pub async fn clear_cache(&self) {
+        let inner = &self.inner;
+        for result in [
+            inner.bootstrap.invalidate_pattern("fpl:*").await,
+            inner.fixtures.invalidate_pattern("fpl:*").await,
+            inner.summaries.invalidate_pattern("fpl:*").await,
+            inner.live.invalidate_pattern("fpl:*").await,
+        ] {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "could not clear the shared FPL cache");
+            }
+        }
+        *inner.data.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// The endpoint through the layered cache, for as long as [`ttl_at`] allows given the
+    /// fixture list in this process (or `own_ttl` of the loaded value: the fixtures' own).
+    async fn cached<T>(
+        &self,
+        layer: &Layered<Loaded<T>>,
+        endpoint: Endpoint,
+        own_ttl: Option<&(dyn Fn(&Loaded<T>) -> Duration + Sync)>,
+    ) -> Result<Arc<Loaded<T>>, FplError>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        let fixtures = self.inner.fixtures.peek(&Endpoint::Fixtures.cache_key());
+        let ttls = self.inner.ttls;
+        layer
+            .get_or_load(
+                &endpoint.cache_key(),
+                |loaded| match own_ttl {
+                    Some(ttl) => ttl(loaded),
+                    None => ttl_at(
+                        endpoint,
+                        fixtures.as_ref().map(|f| f.data().as_slice()),
+                        Utc::now(),
+                        &ttls,
+                    ),
+                },
+                || self.load(endpoint),
+            )
+            .await
     }
 
     /// The endpoint's bytes, straight from the backend (no cache).
@@ -313,21 +452,17 @@ impl FplSource {
 
     async fn load<T>(&self, endpoint: Endpoint) -> Result<Loaded<T>, FplError>
     where
-        T: DeserializeOwned + Send + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
         let raw = self.fetch_raw(endpoint).await?;
-        tokio::task::spawn_blocking(move || {
-            let data = serde_json::from_slice::<T>(&raw).map_err(|e| FplError::Parse {
-                what: endpoint.describe(),
-                message: e.to_string(),
-            })?;
-            Ok(Loaded { data, raw })
-        })
-        .await
-        .map_err(|e| FplError::Parse {
+        let parse_error = |message: String| FplError::Parse {
             what: endpoint.describe(),
-            message: e.to_string(),
-        })?
+            message,
+        };
+        tokio::task::spawn_blocking(move || Loaded::<T>::decode(raw))
+            .await
+            .map_err(|e| parse_error(e.to_string()))?
+            .map_err(parse_error)
     }
 }
 
@@ -351,5 +486,59 @@ async fn read_snapshot_file(dir: &Path, endpoint: Endpoint) -> Result<Vec<u8>, F
             path: path.display().to_string(),
             message: e.to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn fixture(kickoff: DateTime<Utc>, finished: bool) -> Fixture {
+        let mut f: Fixture = serde_json::from_value(serde_json::json!({
+            "id": 1, "event": 8, "team_h": 1, "team_a": 2,
+            "team_h_difficulty": 3, "team_a_difficulty": 3,
+            "finished": finished, "finished_provisional": finished,
+            "started": false, "kickoff_time": null
+        }))
+        .unwrap();
+        f.kickoff_time = Some(kickoff);
+        f
+    }
+
+    #[test]
+    fn ttls_are_short_while_matches_are_played_and_end_at_the_next_kickoff() {
+        let normal = CacheTtls::default();
+        let now = Utc.with_ymd_and_hms(2025, 10, 18, 15, 30, 0).unwrap();
+        let minutes = |m: i64| now + chrono::TimeDelta::minutes(m);
+        let at = |fixtures: &[Fixture], endpoint| ttl_at(endpoint, Some(fixtures), now, &normal);
+
+        let playing = [fixture(minutes(-30), false)];
+        assert_eq!(at(&playing, Endpoint::Bootstrap), Duration::from_secs(120));
+        assert_eq!(
+            at(&playing, Endpoint::EventLive(8)),
+            Duration::from_secs(20)
+        );
+
+        let soon = [fixture(minutes(-300), true), fixture(minutes(10), false)];
+        assert_eq!(at(&soon, Endpoint::Fixtures), Duration::from_secs(600));
+        assert_eq!(at(&soon, Endpoint::EventLive(8)), Duration::from_secs(60));
+
+        let quiet = [
+            fixture(minutes(-300), true),
+            fixture(minutes(3 * 24 * 60), false),
+        ];
+        assert_eq!(at(&quiet, Endpoint::Bootstrap), normal.bootstrap);
+        assert_eq!(
+            at(&quiet, Endpoint::ElementSummary(1)),
+            normal.element_summary
+        );
+        // A match long past its window that never got its result does not keep TTLs short.
+        let stale = [fixture(minutes(-600), false)];
+        assert_eq!(at(&stale, Endpoint::Fixtures), normal.fixtures);
+        assert_eq!(
+            ttl_at(Endpoint::Fixtures, None, now, &normal),
+            normal.fixtures
+        );
     }
 }

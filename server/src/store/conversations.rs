@@ -17,7 +17,7 @@ use crate::store::{on_pool, owner_sql, BeginWrite, Store, StoreError};
 macro_rules! conversation_columns {
     () => {
         "id, owner_user_id, owner_anon_id, title, topics, summary, summary_token_count, \
-         summarized_through_seq, created_at, updated_at"
+         summarized_through_seq, last_seq, created_at, updated_at"
     };
 }
 
@@ -34,6 +34,7 @@ struct ConversationRow {
     summary: Option<String>,
     summary_token_count: Option<i32>,
     summarized_through_seq: Option<i64>,
+    last_seq: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -60,6 +61,7 @@ impl TryFrom<ConversationRow> for Conversation {
             summary: row.summary,
             summary_token_count: row.summary_token_count,
             summarized_through_seq: row.summarized_through_seq,
+            last_seq: row.last_seq,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -91,6 +93,7 @@ impl Store {
             summary: None,
             summary_token_count: None,
             summarized_through_seq: None,
+            last_seq: 0,
             created_at: at,
             updated_at: at,
         };

@@ -364,6 +364,8 @@ pub struct Conversation {
     pub summary_token_count: Option<i32>,
     /// The last message seq covered by `summary`.
     pub summarized_through_seq: Option<i64>,
+    /// Seq of the newest message (0 before the first); changes with every message.
+    pub last_seq: i64,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last message appended (or created, if none yet).

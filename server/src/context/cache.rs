@@ -1,0 +1,129 @@
+//! Each conversation's prepared context in the layered cache: the messages after its summary as
+//! the model sees them, with their token counts, the summary and the topics; so that a turn
+//! neither re-reads nor rebuilds the whole history.
+//!
+//! Promises: an entry is used only when it matches the conversation's row (the newest message
+//! seq and the seq the summary covers), so a stale copy (another instance's turn, a write that
+//! failed) is never used but rebuilt from the database; a miss is rebuilt from the database;
+//! after a turn the entry is extended with its messages rather than rebuilt; a deleted
+//! conversation's entry is dropped from both layers.
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::compress::Counted;
+use super::history;
+use crate::cache::{Cache, Layered};
+use crate::store::{Conversation, Message as StoredMessage, Store, StoreError};
+
+/// How long an unused context stays in Redis.
+const TTL: Duration = Duration::from_secs(6 * 3600);
+/// How long, and how many, this process keeps.
+const LOCAL_TTL: Duration = Duration::from_secs(600);
+const LOCAL_CAPACITY: usize = 512;
+
+/// A conversation's context as of its message `last_seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prepared {
+    pub last_seq: i64,
+    /// Messages up to here are in the summary (0: none).
+    pub summarized_through: i64,
+    pub summary: Option<String>,
+    pub topics: Vec<String>,
+    /// The messages after the summary, oldest first.
+    pub messages: Vec<Counted>,
+}
+crate::json_codec!(Prepared);
+
+impl Prepared {
+    fn matches(&self, conversation: &Conversation) -> bool {
+        self.last_seq == conversation.last_seq
+            && self.summarized_through == conversation.summarized_through_seq.unwrap_or(0)
+    }
+
+    /// Adds the next stored message (a turn's question, then its answer). A message that is
+    /// not the next one (another turn of the same conversation ran at the same time) makes the
+    /// entry unusable, so the next turn rebuilds it from the database.
+    pub fn push(&mut self, message: &StoredMessage) {
+        if self.last_seq < 0 || message.seq != self.last_seq + 1 {
+            self.last_seq = -1;
+            return;
+        }
+        history::push_stored(&mut self.messages, message);
+        self.last_seq = message.seq;
+    }
+
+    /// The summary now covers the messages through `seq`: they leave the context.
+    pub fn fold_through(&mut self, seq: i64, summary: String) {
+        // A stored message may span several model messages (its tool rounds); its seq is on
+        // the last of them.
+        let folded = self
+            .messages
+            .iter()
+            .rposition(|m| m.seq.is_some_and(|s| s <= seq))
+            .map_or(0, |i| i + 1);
+        self.messages.drain(..folded);
+        // What is left must open with a question.
+        while self
+            .messages
+            .first()
+            .is_some_and(|m| m.message.role != crate::llm::Role::User)
+        {
+            self.messages.remove(0);
+        }
+        self.summarized_through = seq;
+        self.summary = Some(summary);
+    }
+}
+
+pub struct ContextCache {
+    layer: Layered<Prepared>,
+}
+
+fn key(conversation: Uuid) -> String {
+    format!("context:{conversation}")
+}
+
+impl ContextCache {
+    pub fn new(cache: &Cache) -> Self {
+        Self {
+            layer: cache.layered("context", LOCAL_CAPACITY, LOCAL_TTL),
+        }
+    }
+
+    /// The conversation's context, from the cache when it is current, else rebuilt from the
+    /// database (and cached).
+    pub async fn load(
+        &self,
+        store: &Store,
+        conversation: &Conversation,
+    ) -> Result<Arc<Prepared>, StoreError> {
+        if let Some(hit) = self.layer.get(&key(conversation.id)).await {
+            if hit.matches(conversation) {
+                return Ok(hit);
+            }
+        }
+        let after = conversation.summarized_through_seq.unwrap_or(0);
+        let stored = store.list_messages_after(conversation.id, after).await?;
+        let prepared = Prepared {
+            last_seq: conversation.last_seq,
+            summarized_through: after,
+            summary: conversation.summary.clone(),
+            topics: conversation.topics.clone(),
+            messages: history::to_context(&stored),
+        };
+        Ok(self.layer.set(&key(conversation.id), prepared, TTL).await)
+    }
+
+    /// Stores the context after a turn.
+    pub async fn save(&self, conversation: Uuid, prepared: Prepared) {
+        self.layer.set(&key(conversation), prepared, TTL).await;
+    }
+
+    /// Drops the conversation's context (deleted).
+    pub async fn forget(&self, conversation: Uuid) {
+        self.layer.invalidate(&key(conversation)).await;
+    }
+}

@@ -1,0 +1,274 @@
+//! The layered cache suite, on Redis (two handles on one prefix standing for two instances)
+//! and in process.
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fpl_chat::cache::{Cache, Layered};
+use fpl_chat::metrics::Metrics;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Note(String);
+fpl_chat::json_codec!(Note);
+
+fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// How each "instance" of a test gets its cache.
+#[derive(Clone)]
+enum Setup {
+    Redis(String),
+    Local,
+}
+
+impl Setup {
+    fn all() -> [Setup; 2] {
+        let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+        [Setup::Redis(prefix), Setup::Local]
+    }
+
+    fn instance(&self) -> (Cache, Arc<Metrics>) {
+        let metrics = Arc::new(Metrics::new());
+        let cache = match self {
+            Setup::Redis(prefix) => Cache::new(
+                Some(redis::Client::open(redis_url()).unwrap()),
+                prefix,
+                metrics.clone(),
+            ),
+            Setup::Local => Cache::new(None, "", metrics.clone()),
+        };
+        (cache, metrics)
+    }
+
+    fn notes(&self) -> (Layered<Note>, Arc<Metrics>) {
+        let (cache, metrics) = self.instance();
+        (
+            cache.layered("notes", 100, Duration::from_secs(600)),
+            metrics,
+        )
+    }
+
+    fn shared(&self) -> bool {
+        matches!(self, Setup::Redis(_))
+    }
+}
+
+fn note(s: &str) -> Note {
+    Note(s.to_string())
+}
+
+fn keys(k: &[&str]) -> Vec<String> {
+    k.iter().map(|s| s.to_string()).collect()
+}
+
+fn values(found: Vec<Option<Arc<Note>>>) -> Vec<Option<String>> {
+    found.into_iter().map(|v| v.map(|n| n.0.clone())).collect()
+}
+
+fn counter(metrics: &Metrics, layer: &str, result: &str) -> u64 {
+    let needle =
+        format!(r#"cache_requests_total{{cache="notes",layer="{layer}",result="{result}"}} "#);
+    metrics
+        .encode_prometheus()
+        .lines()
+        .find_map(|l| l.strip_prefix(&needle).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn values_round_trip_in_batches_and_expire() {
+    for setup in Setup::all() {
+        let (notes, _) = setup.notes();
+        notes
+            .set_many(&[
+                (
+                    "a:1".into(),
+                    Arc::new(note("one")),
+                    Duration::from_millis(400),
+                ),
+                ("a:2".into(), Arc::new(note("two")), Duration::from_secs(60)),
+            ])
+            .await;
+        assert_eq!(
+            values(notes.get_many(&keys(&["a:1", "a:3", "a:2"])).await),
+            [Some("one".into()), None, Some("two".into())]
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(notes.get("a:1").await, None, "expired");
+        // Another instance reads the same entry from Redis, in one batch with a miss.
+        let (other, metrics) = setup.notes();
+        let found = values(other.get_many(&keys(&["a:1", "a:2"])).await);
+        if setup.shared() {
+            assert_eq!(found, [None, Some("two".into())]);
+            assert_eq!(counter(&metrics, "redis", "hit"), 1);
+            assert_eq!(counter(&metrics, "redis", "miss"), 1);
+            // Now it is in that instance's process.
+            assert!(other.get("a:2").await.is_some());
+            assert_eq!(counter(&metrics, "memory", "hit"), 1);
+        } else {
+            assert_eq!(found, [None, None], "nothing is shared without Redis");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_local_copy_never_outlives_the_redis_entry() {
+    let [setup, _] = Setup::all();
+    let (writer, _) = setup.notes();
+    writer
+        .set("k:1", note("v"), Duration::from_millis(600))
+        .await;
+    // The reader keeps values ten minutes, but this one only until Redis drops it.
+    let (reader, _) = setup.notes();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(reader.get("k:1").await.is_some());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(reader.peek("k:1").is_none());
+    assert!(reader.get("k:1").await.is_none());
+}
+
+#[tokio::test]
+async fn patterns_invalidate_exactly_the_matching_keys_in_both_layers() {
+    for setup in Setup::all() {
+        let (notes, _) = setup.notes();
+        let ttl = Duration::from_secs(60);
+        for k in [
+            "fpl:bootstrap",
+            "fpl:es:1",
+            "fpl:es:2",
+            "fplx:1",
+            "context:1",
+        ] {
+            notes.set(k, note(k), ttl).await;
+        }
+        let deleted = notes.invalidate_pattern("fpl:es:*").await.unwrap();
+        assert_eq!(deleted, 2);
+        let (other, _) = setup.notes();
+        for reader in [&notes, &other] {
+            let found = values(
+                reader
+                    .get_many(&keys(&["fpl:es:1", "fpl:es:2", "fpl:bootstrap", "fplx:1"]))
+                    .await,
+            );
+            assert_eq!(found[..2], [None, None]);
+            if setup.shared() || std::ptr::eq(reader, &notes) {
+                assert_eq!(
+                    found[2..],
+                    [Some("fpl:bootstrap".into()), Some("fplx:1".into())]
+                );
+            }
+        }
+        notes.invalidate("context:1").await;
+        assert!(other.get("context:1").await.is_none());
+        assert!(notes.get("context:1").await.is_none());
+        assert_eq!(notes.invalidate_pattern("fpl:*").await.unwrap(), 1);
+        assert!(
+            notes.get("fplx:1").await.is_some(),
+            "fplx is not under fpl:"
+        );
+        let refused = notes.invalidate_pattern("fpl").await.unwrap_err();
+        assert!(refused.contains("prefix:*"), "{refused}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_misses_load_once_and_failures_are_not_cached() {
+    for setup in Setup::all() {
+        let (notes, _) = setup.notes();
+        let notes = Arc::new(notes);
+        let loads = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (notes, loads) = (notes.clone(), loads.clone());
+            tasks.push(tokio::spawn(async move {
+                notes
+                    .get_or_load(
+                        "slow:1",
+                        |_| Duration::from_secs(60),
+                        || async {
+                            loads.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Ok::<_, String>(note("loaded"))
+                        },
+                    )
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap().0, "loaded");
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+
+        let failed = notes
+            .get_or_load(
+                "bad:1",
+                |_| Duration::from_secs(60),
+                || async { Err::<Note, _>("upstream down") },
+            )
+            .await;
+        assert_eq!(failed.unwrap_err(), "upstream down");
+        let (other, _) = setup.notes();
+        assert!(other.get("bad:1").await.is_none());
+        let again = notes
+            .get_or_load(
+                "bad:1",
+                |_| Duration::from_secs(60),
+                || async { Ok::<_, String>(note("back")) },
+            )
+            .await;
+        assert_eq!(again.unwrap().0, "back", "the failure was not remembered");
+    }
+}
+
+#[tokio::test]
+async fn a_dead_redis_leaves_the_process_layer_working() {
+    let metrics = Arc::new(Metrics::new());
+    // Nothing listens on port 1.
+    let cache = Cache::new(
+        Some(redis::Client::open("redis://127.0.0.1:1").unwrap()),
+        "dead:",
+        metrics.clone(),
+    );
+    let notes: Layered<Note> = cache.layered("notes", 10, Duration::from_secs(60));
+    notes
+        .set("x:1", note("kept"), Duration::from_secs(60))
+        .await;
+    assert_eq!(notes.get("x:1").await.unwrap().0, "kept");
+    assert!(notes.get("x:2").await.is_none());
+    assert!(
+        counter(&metrics, "redis", "error") >= 2,
+        "{}",
+        metrics.encode_prometheus()
+    );
+    assert!(cache.stats().await.unwrap().is_err());
+}
+
+#[tokio::test]
+async fn stats_list_what_redis_holds_and_every_instance_hits() {
+    let [setup, _] = Setup::all();
+    let (cache, _) = setup.instance();
+    let notes: Layered<Note> = cache.layered("notes", 10, Duration::from_secs(60));
+    for k in ["fpl:es:1", "fpl:es:2", "fpl:bootstrap"] {
+        notes
+            .set(k, note("0123456789"), Duration::from_secs(60))
+            .await;
+    }
+    let (reader, _) = setup.notes();
+    reader.get_many(&keys(&["fpl:es:1", "fpl:none"])).await;
+    // The shared counters are written beside the read.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stats = cache.stats().await.unwrap().unwrap();
+    let fpl = stats.indexes.iter().find(|i| i.pattern == "fpl:*").unwrap();
+    assert_eq!((fpl.entries, fpl.bytes), (3, 3 * 12));
+    let es = stats
+        .indexes
+        .iter()
+        .find(|i| i.pattern == "fpl:es:*")
+        .unwrap();
+    assert_eq!(es.entries, 2);
+    let (_, hits) = stats.hits.iter().find(|(n, _)| n == "notes").unwrap();
+    assert_eq!((hits.hits, hits.misses), (1, 1));
+    assert!(Cache::local().stats().await.is_none());
+}
