@@ -113,9 +113,9 @@ pub struct SummaryLabels {
 pub struct CacheLabels {
     /// `context` or `fpl`.
     pub cache: String,
-    /// `memory` or `redis`.
+    /// `memory`, `redis`, or `validation` (a found context that was out of date).
     pub layer: String,
-    /// `hit`, `miss` or `error`.
+    /// `hit`, `miss`, `error` or `stale`.
     pub result: String,
 }
 
@@ -382,7 +382,7 @@ impl Metrics {
         let cache_requests = Family::<CacheLabels, Counter>::default();
         registry.register(
             "cache_requests",
-            "Cache lookups by cache, layer (memory, redis) and result (hit, miss, error)",
+            "Cache lookups by cache, layer (memory, redis) and result (hit, miss, error); stale contexts found",
             cache_requests.clone(),
         );
         registry.register_collector(Box::new(ProcessCollector));

@@ -214,7 +214,7 @@ impl Application {
                 Calibration::new(redis.clone(), &config.redis_prefix),
                 Some(topic_source),
             ),
-            ContextCache::new(&cache),
+            ContextCache::new(&cache, metrics.clone()),
             metrics.clone(),
             TurnLimits {
                 max_depth: config.tool_max_depth,

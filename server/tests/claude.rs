@@ -722,3 +722,90 @@ async fn token_estimates_are_corrected_by_what_claude_reports() {
     let ratio = after as f64 / before as f64;
     assert!((2.8..3.2).contains(&ratio), "{before} → {after}");
 }
+
+#[tokio::test]
+async fn earlier_tool_calls_go_back_to_claude_and_contexts_are_shared_by_instances() {
+    let db = TestDb::sqlite();
+    let claude = ClaudeStandIn::start().await;
+    claude.push([
+        Sse::new()
+            .tool_use(
+                "toolu_h1",
+                "fpl_player_data",
+                &[r#"{"playerQuery": "Haaland"}"#],
+            )
+            .end("tool_use"),
+        Sse::new().text(&["Haaland: 9 goals."]).end("end_turn"),
+        Sse::new().text(&["Salah: 2 goals."]).end("end_turn"),
+        Sse::new().text(&["Both are fine."]).end("end_turn"),
+    ]);
+    let prefix = format!("test:{}:", Uuid::new_v4().simple());
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let shared = [
+        ("REDIS_URL", redis.as_str()),
+        ("REDIS_PREFIX", prefix.as_str()),
+    ];
+    let first = spawn_with_claude(&db, &claude.base_url, &shared).await;
+    let mut second = spawn_with_claude(&db, &claude.base_url, &shared).await;
+    second.client = first.client.clone(); // the same visitor (cookie) on both instances
+
+    let events = first.chat("How is Haaland doing?", None).await;
+    let conversation = conversation_of(&events);
+    assert_eq!(stop_of(&events), "end_turn");
+    // Turn two, on the other instance: the first turn's tool exchange goes back as it happened.
+    let events = second.chat("And Salah?", Some(conversation)).await;
+    assert_eq!(stop_of(&events), "end_turn");
+    let sent = claude.requests()[2].body["messages"].clone();
+    let roles: Vec<&str> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user", "assistant", "user"]);
+    assert_eq!(sent[1]["content"][0]["type"], "tool_use");
+    assert_eq!(sent[1]["content"][0]["id"], "toolu_h1");
+    assert_eq!(
+        sent[1]["content"][0]["input"],
+        json!({"playerQuery": "Haaland"})
+    );
+    assert_eq!(sent[2]["content"][0]["type"], "tool_result");
+    assert_eq!(sent[2]["content"][0]["tool_use_id"], "toolu_h1");
+    assert!(sent[2]["content"][0]["content"]
+        .as_str()
+        .unwrap()
+        .contains("Haaland"));
+    assert_eq!(sent[3]["content"][0]["text"], "Haaland: 9 goals.");
+    let metrics = second.metrics().await;
+    assert!(
+        metrics.contains(r#"cache_requests_total{cache="context",layer="redis",result="hit"} 1"#),
+        "the second instance read the first one's context from Redis: {metrics}"
+    );
+    // Turn three, back on the first instance: its own copy is out of date, so it is rebuilt
+    // from the database and turn two is there.
+    first.chat("Compare them", Some(conversation)).await;
+    let sent = claude.requests()[3].body["messages"].clone();
+    let texts = sent.to_string();
+    assert!(
+        texts.contains("And Salah?") && texts.contains("Salah: 2 goals."),
+        "{texts}"
+    );
+    assert_eq!(sent.as_array().unwrap().len(), 7);
+    let metrics = first.metrics().await;
+    assert!(
+        metrics.contains(
+            r#"cache_requests_total{cache="context",layer="validation",result="stale"} 1"#
+        ),
+        "{metrics}"
+    );
+    // The token count stored with the answer covers its tool call and result.
+    let store = Store::connect(&db.url()).await.unwrap();
+    let messages = store.list_messages(conversation).await.unwrap();
+    let with_tools = &messages[1];
+    assert!(with_tools.tool_results[0]["tokens"].as_u64().unwrap() > 50);
+    assert!(
+        with_tools.token_count as u64
+            > with_tools.tool_results[0]["tokens"].as_u64().unwrap()
+                + with_tools.tool_calls[0]["tokens"].as_u64().unwrap()
+    );
+}

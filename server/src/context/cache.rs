@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::compress::Counted;
 use super::history;
 use crate::cache::{Cache, Layered};
+use crate::metrics::Metrics;
 use crate::store::{Conversation, Message as StoredMessage, Store, StoreError};
 
 /// How long an unused context stays in Redis.
@@ -80,6 +81,7 @@ impl Prepared {
 
 pub struct ContextCache {
     layer: Layered<Prepared>,
+    metrics: Arc<Metrics>,
 }
 
 fn key(conversation: Uuid) -> String {
@@ -87,9 +89,10 @@ fn key(conversation: Uuid) -> String {
 }
 
 impl ContextCache {
-    pub fn new(cache: &Cache) -> Self {
+    pub fn new(cache: &Cache, metrics: Arc<Metrics>) -> Self {
         Self {
             layer: cache.layered("context", LOCAL_CAPACITY, LOCAL_TTL),
+            metrics,
         }
     }
 
@@ -104,6 +107,8 @@ impl ContextCache {
             if hit.matches(conversation) {
                 return Ok(hit);
             }
+            self.metrics
+                .record_cache("context", "validation", "stale", 1);
         }
         let after = conversation.summarized_through_seq.unwrap_or(0);
         let stored = store.list_messages_after(conversation.id, after).await?;
