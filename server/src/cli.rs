@@ -1,5 +1,5 @@
-//! The `fpl-chat` command line: `serve` (the default), `migrate`, `doctor`, `snapshot` and
-//! `user set-tier`. Each command reads the same [`Config`].
+//! The `fpl-chat` command line: `serve` (the default), `migrate`, `doctor`, `snapshot`,
+//! `user set-tier`, `mcp tools|call` and `cache stats|clear`. Each command reads the same [`Config`].
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -49,6 +49,20 @@ pub enum Command {
         #[command(subcommand)]
         command: McpCommand,
     },
+    /// The shared cache in Redis (conversation contexts, FPL data).
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Entries and bytes per key pattern, and hits and misses of every instance.
+    Stats,
+    /// Drop every entry matching PATTERN (`fpl:*`, `context:*`, `fpl:element-summary:*`).
+    /// Instances keep their in-process copies until those expire.
+    Clear { pattern: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +84,63 @@ pub enum UserCommand {
     SetTier { email: String, tier: String },
 }
 
+async fn cache(config: Config, command: CacheCommand) -> ExitCode {
+    let Some(url) = &config.redis_url else {
+        println!("REDIS_URL is not set: each instance caches in its own process only; its figures are in /api/metrics (cache_requests_total)");
+        return ExitCode::SUCCESS;
+    };
+    let client = match redis::Client::open(url.expose()) {
+        Ok(c) => c,
+        Err(_) => return fail("REDIS_URL is not a valid Redis URL"),
+    };
+    let cache =
+        crate::cache::Cache::new(Some(client), &config.redis_prefix, Arc::new(Metrics::new()));
+    match command {
+        CacheCommand::Stats => match cache.stats().await {
+            Some(Ok(stats)) => {
+                println!("{:<32} {:>9} {:>12}", "pattern", "entries", "bytes");
+                for index in &stats.indexes {
+                    println!(
+                        "{:<32} {:>9} {:>12}",
+                        index.pattern, index.entries, index.bytes
+                    );
+                }
+                println!();
+                println!(
+                    "{:<12} {:>10} {:>10} {:>9}",
+                    "cache", "hits", "misses", "hit rate"
+                );
+                for (name, h) in &stats.hits {
+                    let total = h.hits + h.misses;
+                    let rate = if total == 0 {
+                        0.0
+                    } else {
+                        100.0 * h.hits as f64 / total as f64
+                    };
+                    println!("{name:<12} {:>10} {:>10} {rate:>8.1}%", h.hits, h.misses);
+                }
+                println!("(Redis reads of every instance; reads served from a process are in /api/metrics)");
+                ExitCode::SUCCESS
+            }
+            Some(Err(e)) => fail(&e),
+            None => fail("no Redis"),
+        },
+        CacheCommand::Clear { pattern } => {
+            if !(pattern.ends_with(":*") && pattern.len() > 2) {
+                return fail("PATTERN must look like prefix:* (fpl:*, context:*)");
+            }
+            match cache.invalidate_shared(&pattern).await {
+                Some(Ok(n)) => {
+                    println!("{n} entries matching {pattern} deleted");
+                    ExitCode::SUCCESS
+                }
+                Some(Err(e)) => fail(&e),
+                None => fail("no Redis"),
+            }
+        }
+    }
+}
+
 pub async fn run(cli: Cli, config: Config) -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
@@ -82,6 +153,7 @@ pub async fn run(cli: Cli, config: Config) -> ExitCode {
         },
         Command::Doctor => doctor(config).await,
         Command::Mcp { command } => mcp(config, command).await,
+        Command::Cache { command } => cache(config, command).await,
         Command::Snapshot { out } => {
             let source = match crate::fpl::FplSource::api(&config.fpl_api_base_url) {
                 Ok(s) => s,

@@ -272,3 +272,59 @@ async fn stats_list_what_redis_holds_and_every_instance_hits() {
     assert_eq!((hits.hits, hits.misses), (1, 1));
     assert!(Cache::local().stats().await.is_none());
 }
+
+async fn cli(args: &[&str], vars: &[(&str, &str)]) -> (bool, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fpl-chat"))
+        .args(args)
+        .env_clear()
+        .envs(vars.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_cli_shows_and_clears_the_shared_cache() {
+    let [setup, _] = Setup::all();
+    let Setup::Redis(prefix) = &setup else {
+        unreachable!()
+    };
+    let (notes, _) = setup.notes();
+    for k in ["fpl:es:1", "fpl:es:2", "fpl:bootstrap"] {
+        notes.set(k, note("v"), Duration::from_secs(60)).await;
+    }
+    let url = redis_url();
+    let vars = [
+        ("REDIS_URL", url.as_str()),
+        ("REDIS_PREFIX", prefix.as_str()),
+    ];
+    let (ok, stats) = cli(&["cache", "stats"], &vars).await;
+    assert!(ok, "{stats}");
+    let row = |text: &str, pattern: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(pattern))
+            .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
+    };
+    assert_eq!(row(&stats, "fpl:*").as_deref(), Some("3"), "{stats}");
+    assert_eq!(row(&stats, "fpl:es:*").as_deref(), Some("2"), "{stats}");
+
+    let (ok, cleared) = cli(&["cache", "clear", "fpl:es:*"], &vars).await;
+    assert!(
+        ok && cleared.contains("2 entries matching fpl:es:* deleted"),
+        "{cleared}"
+    );
+    let (_, stats) = cli(&["cache", "stats"], &vars).await;
+    assert_eq!(row(&stats, "fpl:es:*"), None, "{stats}");
+    assert_eq!(row(&stats, "fpl:*").as_deref(), Some("1"), "{stats}");
+
+    let (ok, refused) = cli(&["cache", "clear", "fpl"], &vars).await;
+    assert!(!ok && refused.contains("prefix:*"), "{refused}");
+    let (ok, local) = cli(&["cache", "stats"], &[]).await;
+    assert!(ok && local.contains("REDIS_URL is not set"), "{local}");
+}
