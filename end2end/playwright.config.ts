@@ -4,11 +4,11 @@ import { defineConfig } from "@playwright/test";
 // app with the offline analyst, CLAUDE_APP_URL the app answering through Claude's Messages API
 // (the project's stand-in for it, `claude-stand-in`), MCP_APP_URL an app whose tools come from
 // the first app's /mcp (a remote MCP server), LIMITED_APP_URL an app with a tight anonymous
-// rate limit.
+// rate limit, LONG_APP_URL an offline app with limits loose enough for a 200-turn conversation.
 export default defineConfig({
   testDir: "./tests",
   projects: [
-    { name: "offline", testIgnore: /(claude|mcp|limits)\.spec\.ts/ },
+    { name: "offline", testIgnore: /(claude|mcp|limits|long)\.spec\.ts/ },
     {
       name: "claude",
       testMatch: /claude\.spec\.ts/,
@@ -18,6 +18,11 @@ export default defineConfig({
       name: "limits",
       testMatch: /limits\.spec\.ts/,
       use: { baseURL: process.env.LIMITED_APP_URL ?? "http://127.0.0.1:3004" },
+    },
+    {
+      name: "long",
+      testMatch: /long\.spec\.ts/,
+      use: { baseURL: process.env.LONG_APP_URL ?? "http://127.0.0.1:3005" },
     },
     {
       name: "mcp",

@@ -799,7 +799,7 @@ async fn data_survives_restart(ctx: Ctx) {
         .unwrap();
     assert!(ctx
         .store
-        .set_topics(conv.id, &["Haaland".to_string()])
+        .set_topics(conv.id, &["Haaland".to_string()], None)
         .await
         .unwrap());
     let before_messages = ctx.store.list_messages(conv.id).await.unwrap();
@@ -868,8 +868,40 @@ async fn topics_and_summary(ctx: Ctx) {
         "Arsenal".to_string(),
         "GW8".to_string(),
     ];
-    assert!(store.set_topics(conv.id, &topics).await.unwrap());
-    assert!(!store.set_topics(Uuid::new_v4(), &topics).await.unwrap());
+    let named = title("Haaland, Arsenal, GW8");
+    assert!(store
+        .set_topics(conv.id, &topics, Some(&named))
+        .await
+        .unwrap());
+    assert!(!store
+        .set_topics(Uuid::new_v4(), &topics, None)
+        .await
+        .unwrap());
+    let got = store
+        .get_conversation(owner, conv.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got.title.as_str(),
+        "Haaland, Arsenal, GW8",
+        "named by its topics"
+    );
+    // Once the user renames it, topics no longer change the title.
+    assert!(store
+        .rename_conversation(owner, conv.id, &title("Mine"))
+        .await
+        .unwrap());
+    store
+        .set_topics(conv.id, &topics, Some(&title("Haaland, Arsenal")))
+        .await
+        .unwrap();
+    let got = store
+        .get_conversation(owner, conv.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.title.as_str(), "Mine");
 
     assert!(store
         .set_summary(conv.id, "Summary to 4", 40, 4)

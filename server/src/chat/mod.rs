@@ -288,8 +288,14 @@ impl ChatService {
                 (id, empty)
             }
         };
+        let first_turn = prepared.last_seq == 0;
         prepared.topics = self
-            .topics(conversation_id, &prepared.topics, message.as_str())
+            .topics(
+                conversation_id,
+                &prepared.topics,
+                message.as_str(),
+                first_turn,
+            )
             .await;
         let summary = prepared
             .summary
@@ -372,7 +378,15 @@ impl ChatService {
     }
 
     /// The conversation's topics with those of `question` added (stored when they changed).
-    async fn topics(&self, conversation: Uuid, known: &[String], question: &str) -> Vec<String> {
+    /// A conversation is named by its first question, then, when a later question brings its
+    /// second topic, by its topics (unless the user renamed it).
+    async fn topics(
+        &self,
+        conversation: Uuid,
+        known: &[String],
+        question: &str,
+        first_turn: bool,
+    ) -> Vec<String> {
         let Some(source) = &self.inner.fpl else {
             return known.to_vec();
         };
@@ -382,7 +396,16 @@ impl ChatService {
         };
         let merged = topics::merge(known, found);
         if merged != known {
-            if let Err(e) = self.inner.store.set_topics(conversation, &merged).await {
+            // Named once, when the second topic arrives, so the title does not churn.
+            let title = topics::title(&merged)
+                .filter(|_| !first_turn && known.len() < 2)
+                .and_then(|t| Title::parse(&t).ok());
+            let stored = self
+                .inner
+                .store
+                .set_topics(conversation, &merged, title.as_ref())
+                .await;
+            if let Err(e) = stored {
                 tracing::warn!(error = %e, "could not store the conversation's topics");
             }
         }

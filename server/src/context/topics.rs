@@ -44,6 +44,19 @@ pub fn from_text(data: &FplData, text: &str) -> Vec<String> {
     out
 }
 
+/// The title a conversation gets from its topics once it has two or more: the first three,
+/// and how many more there are.
+pub fn title(topics: &[String]) -> Option<String> {
+    if topics.len() < 2 {
+        return None;
+    }
+    let named = topics[..topics.len().min(3)].join(", ");
+    Some(match topics.len() {
+        n if n > 3 => format!("{named} +{}", n - 3),
+        _ => named,
+    })
+}
+
 /// `existing` with `new` added (each once, newest last), at most [`MAX_TOPICS`].
 pub fn merge(existing: &[String], new: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = existing.to_vec();
@@ -83,6 +96,17 @@ mod tests {
             .data()
             .await
             .unwrap()
+    }
+
+    #[test]
+    fn two_topics_or_more_name_a_conversation() {
+        let t = |names: &[&str]| title(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(t(&["Haaland"]), None);
+        assert_eq!(t(&["Haaland", "Salah"]).as_deref(), Some("Haaland, Salah"));
+        assert_eq!(
+            t(&["Haaland", "Salah", "Arsenal", "GW8", "Saka"]).as_deref(),
+            Some("Haaland, Salah, Arsenal +2")
+        );
     }
 
     #[tokio::test]

@@ -182,7 +182,8 @@ impl Store {
         })?)
     }
 
-    /// Renames the owner's conversation; `false` when it is not the owner's (or missing).
+    /// Renames the owner's conversation; `false` when it is not the owner's (or missing). From
+    /// then on the title is the user's: [`Store::set_topics`] no longer changes it.
     /// Does not change `updated_at`, so renaming does not reorder the list.
     pub async fn rename_conversation(
         &self,
@@ -192,7 +193,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql = owner_sql!(
             owner,
-            "UPDATE conversations SET title = $3 WHERE id = $1 AND ",
+            "UPDATE conversations SET title = $3, title_auto = false WHERE id = $1 AND ",
             " = $2"
         );
         let done = on_pool!(&self.db, |pool| {
@@ -226,16 +227,27 @@ impl Store {
         Ok(done > 0)
     }
 
-    /// Replaces the conversation's topics; `false` when it does not exist. Not owner-checked:
-    /// for background work on a conversation the caller already resolved.
-    pub async fn set_topics(&self, id: Uuid, topics: &[String]) -> Result<bool, StoreError> {
+    /// Replaces the conversation's topics and, unless the user renamed it, its title with
+    /// `title` (when given); `false` when it does not exist. Not owner-checked: for background
+    /// work on a conversation the caller already resolved.
+    pub async fn set_topics(
+        &self,
+        id: Uuid,
+        topics: &[String],
+        title: Option<&Title>,
+    ) -> Result<bool, StoreError> {
         let done = on_pool!(&self.db, |pool| {
-            sqlx::query("UPDATE conversations SET topics = $2 WHERE id = $1")
-                .bind(id)
-                .bind(Json(topics))
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
+            sqlx::query(
+                "UPDATE conversations SET topics = $2, \
+                 title = CASE WHEN title_auto THEN COALESCE($3, title) ELSE title END \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(Json(topics))
+            .bind(title.map(Title::as_str))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
         })?;
         Ok(done > 0)
     }
