@@ -4,17 +4,22 @@
 //! `cargo bench -p fpl-chat --bench context` builds 145 stored turns of about 350 tokens a
 //! message, 100k tokens (their counts stored, as the store keeps them), then times, 300 times:
 //! - the stored rows → model messages with their counts, within a 150k budget (no compression);
-//! - the same within a 60k budget (compression: folding turns into the extractive summary).
+//! - the same within a 60k budget (compression: folding turns into the extractive summary);
+//! - the conversation's prepared context from the context cache: from this process, from Redis
+//!   (`TEST_REDIS_URL`, default local; skipped when unreachable), and rebuilt from the database
+//!   on a miss (SQLite in memory).
 //!
 //! Prints p50 and p99. Not a test: it asserts nothing.
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use fpl_chat::cache::Cache;
+use fpl_chat::context::cache::ContextCache;
 use fpl_chat::context::compress;
 use fpl_chat::context::summarizer::Extractive;
 use fpl_chat::context::{history, tokens};
 use fpl_chat::llm::Role as ModelRole;
-use fpl_chat::store::{Message, MessageStatus, Role};
+use fpl_chat::store::{Message, MessageStatus, NewMessage, Owner, Role, Store, Title};
 use uuid::Uuid;
 
 fn stored_conversation() -> Vec<Message> {
@@ -67,7 +72,7 @@ fn main() {
         ("fits (150k budget)", 150_000u32),
         ("compressed (60k budget)", 60_000),
     ] {
-        let mut times: Vec<Duration> = (0..300)
+        let times: Vec<Duration> = (0..300)
             .map(|_| {
                 let started = Instant::now();
                 let mut context = history::to_context(&stored);
@@ -83,12 +88,89 @@ fn main() {
                 started.elapsed()
             })
             .collect();
-        times.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!(
-            "{name:>24}: p50 {:.3} ms, p99 {:.3} ms",
-            ms(times[times.len() / 2]),
-            ms(times[times.len() * 99 / 100])
-        );
+        report(name, times);
     }
+    runtime.block_on(context_cache(&stored));
+}
+
+fn report(name: &str, mut times: Vec<Duration>) {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{name:>24}: p50 {:.3} ms, p99 {:.3} ms",
+        ms(times[times.len() / 2]),
+        ms(times[times.len() * 99 / 100])
+    );
+}
+
+/// The prepared context of the same conversation, stored in SQLite, through the context cache.
+async fn context_cache(stored: &[Message]) {
+    let store = Store::connect("sqlite::memory:").await.expect("sqlite");
+    store.migrate().await.expect("migrations");
+    let owner = Owner::Anonymous(Uuid::new_v4());
+    store.touch_anonymous(owner.id()).await.expect("identity");
+    let title = Title::parse("Bench").expect("title");
+    let id = store
+        .create_conversation(owner, &title)
+        .await
+        .expect("conversation")
+        .id;
+    for m in stored {
+        let new = match m.role {
+            Role::User => NewMessage::user(m.content.clone(), m.token_count),
+            Role::Assistant => NewMessage::assistant(m.content.clone(), m.token_count),
+        };
+        store.append_message(id, new).await.expect("message");
+    }
+    let conversation = store
+        .get_conversation(owner, id)
+        .await
+        .expect("read")
+        .expect("conversation");
+    let metrics = std::sync::Arc::new(fpl_chat::metrics::Metrics::new());
+    let time = |cache: ContextCache| {
+        let (store, conversation) = (&store, &conversation);
+        async move {
+            let mut times = Vec::new();
+            for _ in 0..300 {
+                let started = Instant::now();
+                let prepared = cache.load(store, conversation).await.expect("load");
+                std::hint::black_box(fpl_chat::context::cache::Prepared::clone(&prepared));
+                times.push(started.elapsed());
+            }
+            times
+        }
+    };
+    let local = ContextCache::new(&Cache::local(), metrics.clone());
+    local.load(&store, &conversation).await.expect("warm");
+    report("cache: in process", time(local).await);
+
+    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("bench:{}:", Uuid::new_v4().simple());
+    let shared = |local_ttl| {
+        let client = redis::Client::open(url.as_str()).expect("redis url");
+        let cache = Cache::new(Some(client), &prefix, metrics.clone());
+        ContextCache::with_local_ttl(&cache, metrics.clone(), local_ttl)
+    };
+    let writer = shared(Duration::from_secs(600));
+    writer.load(&store, &conversation).await.expect("warm");
+    let reader = shared(Duration::ZERO);
+    let times = time(reader).await;
+    if metrics.encode_prometheus().contains(r#"result="error""#) {
+        println!("{:>24}: skipped (Redis unreachable)", "cache: Redis");
+    } else {
+        report("cache: Redis", times);
+    }
+    // A miss every time: rebuilt from the database.
+    let times = {
+        let mut times = Vec::new();
+        for _ in 0..100 {
+            let cold = ContextCache::new(&Cache::local(), metrics.clone());
+            let started = Instant::now();
+            std::hint::black_box(cold.load(&store, &conversation).await.expect("load"));
+            times.push(started.elapsed());
+        }
+        times
+    };
+    report("cache miss: database", times);
 }

@@ -278,14 +278,7 @@ impl ChatService {
                 let title = Title::parse(&title_from(message.as_str()))
                     .unwrap_or_else(|_| Title::parse("New chat").expect("a valid title"));
                 let id = store.create_conversation(owner, &title).await?.id;
-                let empty = Prepared {
-                    last_seq: 0,
-                    summarized_through: 0,
-                    summary: None,
-                    topics: Vec::new(),
-                    messages: Vec::new(),
-                };
-                (id, empty)
+                (id, Prepared::default())
             }
         };
         let first_turn = prepared.last_seq == 0;
@@ -343,7 +336,10 @@ impl ChatService {
                 .set_summary(conversation_id, text, tokens, through)
                 .await
             {
-                Ok(_) => prepared.fold_through(through, text.clone()),
+                Ok(true) => prepared.fold_through(through, text.clone()),
+                // A newer summary is stored: the cached context no longer matches and the next
+                // turn rebuilds it.
+                Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "could not store the conversation's summary")
                 }

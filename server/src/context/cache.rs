@@ -25,8 +25,8 @@ const TTL: Duration = Duration::from_secs(6 * 3600);
 const LOCAL_TTL: Duration = Duration::from_secs(600);
 const LOCAL_CAPACITY: usize = 512;
 
-/// A conversation's context as of its message `last_seq`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A conversation's context as of its message `last_seq` (a new conversation's is empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Prepared {
     pub last_seq: i64,
     /// Messages up to here are in the summary (0: none).
@@ -90,8 +90,13 @@ fn key(conversation: Uuid) -> String {
 
 impl ContextCache {
     pub fn new(cache: &Cache, metrics: Arc<Metrics>) -> Self {
+        Self::with_local_ttl(cache, metrics, LOCAL_TTL)
+    }
+
+    /// With contexts kept in this process for `local_ttl` (zero: read from Redis every time).
+    pub fn with_local_ttl(cache: &Cache, metrics: Arc<Metrics>, local_ttl: Duration) -> Self {
         Self {
-            layer: cache.layered("context", LOCAL_CAPACITY, LOCAL_TTL),
+            layer: cache.layered("context", LOCAL_CAPACITY, local_ttl),
             metrics,
         }
     }
@@ -130,5 +135,97 @@ impl ContextCache {
     /// Drops the conversation's context (deleted).
     pub async fn forget(&self, conversation: Uuid) {
         self.layer.invalidate(&key(conversation)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{MessageStatus, Role as StoredRole};
+    use serde_json::json;
+
+    fn stored(seq: i64, role: StoredRole, text: &str, tools: bool) -> StoredMessage {
+        let (calls, results) = if tools {
+            (
+                json!([{"id": format!("t{seq}"), "name": "fpl_player_data", "input": {}, "round": 1, "tokens": 5}]),
+                json!([{"tool_use_id": format!("t{seq}"), "name": "fpl_player_data", "ok": true, "content": "data", "duration_ms": 1, "round": 1, "tokens": 20}]),
+            )
+        } else {
+            (json!([]), json!([]))
+        };
+        StoredMessage {
+            id: Uuid::new_v4(),
+            conversation_id: Uuid::nil(),
+            seq,
+            role,
+            content: text.to_string(),
+            token_count: if tools { 35 } else { 10 },
+            tool_calls: calls,
+            tool_results: results,
+            status: MessageStatus::Complete,
+            error_code: None,
+            model: None,
+            input_tokens: None,
+            output_tokens: None,
+            started_at: chrono::Utc::now(),
+            first_token_ms: None,
+            duration_ms: None,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    fn turns(n: i64) -> Vec<StoredMessage> {
+        (1..=n)
+            .flat_map(|t| {
+                [
+                    stored(2 * t - 1, StoredRole::User, "question", false),
+                    stored(2 * t, StoredRole::Assistant, "answer", true),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn growing_a_context_equals_rebuilding_it() {
+        let all = turns(3);
+        let mut grown = Prepared::default();
+        for m in &all {
+            grown.push(m);
+        }
+        assert_eq!(grown.messages, history::to_context(&all));
+        assert_eq!(grown.last_seq, 6);
+        // Each answer is its tool exchange and its text; the stored count is split between them.
+        assert_eq!(grown.messages.len(), 3 * 4);
+        assert_eq!(
+            grown.messages.iter().map(|m| m.tokens).sum::<u32>(),
+            3 * (10 + 35)
+        );
+    }
+
+    #[test]
+    fn a_message_out_of_order_makes_the_entry_unusable() {
+        let all = turns(2);
+        let mut entry = Prepared::default();
+        entry.push(&all[0]);
+        entry.push(&all[2]); // seq 3 after 1: another turn wrote seq 2 meanwhile
+        assert_eq!(entry.last_seq, -1);
+        entry.push(&all[3]);
+        assert_eq!(entry.last_seq, -1, "stays unusable");
+    }
+
+    #[test]
+    fn folding_drops_whole_turns_with_their_tool_exchanges() {
+        let mut entry = Prepared::default();
+        for m in &turns(3) {
+            entry.push(m);
+        }
+        entry.fold_through(4, "two turns".into());
+        assert_eq!(entry.messages.len(), 4);
+        assert_eq!(entry.messages[0].message.role, crate::llm::Role::User);
+        assert_eq!(entry.messages[0].seq, Some(5));
+        assert_eq!(
+            (entry.summarized_through, entry.summary.as_deref()),
+            (4, Some("two turns"))
+        );
     }
 }
