@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Accounts;
 use crate::cache::Cache;
-use crate::chat::{ChatService, TurnLimits};
+use crate::chat::{ChatService, ContextParts, TurnLimits};
 use crate::config::Config;
 use crate::context::cache::ContextCache;
 use crate::context::calibration::Calibration;
@@ -209,12 +209,12 @@ impl Application {
             provider,
             (backend_name, tools),
             limiter,
-            (
+            ContextParts {
                 summarizer,
-                Calibration::new(redis.clone(), &config.redis_prefix),
-                Some(topic_source),
-            ),
-            ContextCache::new(&cache, metrics.clone()),
+                calibration: Calibration::new(redis.clone(), &config.redis_prefix),
+                topics: Some(topic_source),
+                cache: ContextCache::new(&cache, metrics.clone()),
+            },
             metrics.clone(),
             TurnLimits {
                 max_depth: config.tool_max_depth,

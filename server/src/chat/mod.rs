@@ -136,6 +136,15 @@ pub struct TurnLimits {
     pub tools: ToolPolicy,
 }
 
+/// What keeps a conversation's context within its budget.
+pub struct ContextParts {
+    pub summarizer: Arc<dyn Summarizer>,
+    pub calibration: Calibration,
+    /// FPL data for finding a conversation's topics.
+    pub topics: Option<FplSource>,
+    pub cache: ContextCache,
+}
+
 /// What the spawned part of a turn needs.
 struct TurnPlan {
     viewer: Viewer,
@@ -160,8 +169,7 @@ impl ChatService {
         provider: Arc<dyn Provider>,
         (backend, tools): (&str, Arc<dyn ToolBackend>),
         limiter: Arc<RateLimiter>,
-        (summarizer, calibration, fpl): (Arc<dyn Summarizer>, Calibration, Option<FplSource>),
-        contexts: ContextCache,
+        context: ContextParts,
         metrics: Arc<Metrics>,
         limits: TurnLimits,
     ) -> Self {
@@ -177,10 +185,10 @@ impl ChatService {
                 provider,
                 tools,
                 limiter,
-                summarizer,
-                calibration,
-                fpl,
-                contexts,
+                summarizer: context.summarizer,
+                calibration: context.calibration,
+                fpl: context.topics,
+                contexts: context.cache,
                 breaker,
                 tool_timeout: limits.tools.timeout,
                 metrics,

@@ -157,6 +157,9 @@ pub fn ttl_at(
     normal.of(endpoint).min(until_kickoff.max(short))
 }
 
+/// How long a freshly loaded payload may be cached, decided from the payload itself.
+type TtlOf<'a, T> = &'a (dyn Fn(&Loaded<T>) -> Duration + Sync);
+
 /// A parsed payload together with the bytes it came from (for `includeRawData`).
 pub struct Loaded<T> {
     data: T,
@@ -418,7 +421,7 @@ impl FplSource {
         &self,
         layer: &Layered<Loaded<T>>,
         endpoint: Endpoint,
-        own_ttl: Option<&(dyn Fn(&Loaded<T>) -> Duration + Sync)>,
+        own_ttl: Option<TtlOf<'_, T>>,
     ) -> Result<Arc<Loaded<T>>, FplError>
     where
         T: DeserializeOwned + Send + Sync + 'static,
