@@ -61,7 +61,7 @@ test("a 200-turn conversation with tool calls keeps working", async ({ page }) =
   expect(compressedTurns).toBeGreaterThan(0);
   // Named by its topics once the second question brought more of them.
   await page.goto("/");
-  await expect(page.locator("#conversation-list")).toContainText("Haaland, Salah");
+  await expect(page.locator("#conversation-list")).toContainText("Haaland, M.Salah, Saka");
 
   await page.goto(`/c/${conversation}`);
   await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");

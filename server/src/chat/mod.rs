@@ -467,7 +467,10 @@ impl ChatService {
             prepared.push(message);
             inner.contexts.save(plan.conversation_id, prepared).await;
         }
-        if let Some(reported) = output.first_input_tokens {
+        if let Some(reported) = output
+            .first_input_tokens
+            .filter(|_| inner.provider.counts_tokens())
+        {
             inner
                 .calibration
                 .observe(inner.provider.model(), plan.estimate, reported)

@@ -121,6 +121,11 @@ pub trait Provider: Send + Sync + 'static {
     /// "offline" or "anthropic"
     fn name(&self) -> &'static str;
     fn model(&self) -> &str;
+    /// Whether the usage it reports is the model's own token count (worth calibrating token
+    /// estimates against), rather than an estimate.
+    fn counts_tokens(&self) -> bool {
+        true
+    }
     /// One model round: streams text deltas and complete tool_use blocks, then Usage, then Stop.
     async fn stream(&self, request: LlmRequest) -> Result<LlmStream, LlmError>;
 }

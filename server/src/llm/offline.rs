@@ -155,6 +155,11 @@ impl Provider for OfflineAnalyst {
         "offline"
     }
 
+    /// Its usage is characters / 4: good enough for budgets, not a token count.
+    fn counts_tokens(&self) -> bool {
+        false
+    }
+
     fn model(&self) -> &str {
         "fpl-analyst"
     }
