@@ -66,6 +66,7 @@ fn main() {
         stored.len()
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .expect("runtime");
     for (name, budget) in [

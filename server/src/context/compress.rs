@@ -73,45 +73,51 @@ pub async fn fit(
     let mut summary = summary;
     let mut strategies = Vec::new();
     let mut folded_through = None;
-    let total = |entries: &[Counted], summary: &Option<String>| -> u32 {
-        entries.iter().map(|e| e.tokens).sum::<u32>()
-            + summary
-                .as_deref()
-                .map(|s| count(SUMMARY_HEADING) + count(s))
-                .unwrap_or(0)
+    // The summary's tokens, counted again only when it changes.
+    let summary_tokens = |summary: &Option<String>| -> u32 {
+        summary
+            .as_deref()
+            .map(|s| count(SUMMARY_HEADING) + count(s))
+            .unwrap_or(0)
+    };
+    let mut summary_cost = summary_tokens(&summary);
+    let total = |entries: &[Counted], summary_cost: u32| -> u32 {
+        entries.iter().map(|e| e.tokens).sum::<u32>() + summary_cost
     };
     let threshold = (budget as f64 * THRESHOLD) as u32;
     let target = (budget as f64 * TARGET) as u32;
 
-    if total(&entries, &summary) > threshold {
+    if total(&entries, summary_cost) > threshold {
         // 1. Old tool results, shortened.
         let old = entries.len().saturating_sub(KEEP_RECENT);
         if shorten_results(&mut entries[..old], count) {
             strategies.push(Strategy::ShortenToolResults);
         }
         // 2. The oldest turns, folded into the summary.
-        if total(&entries, &summary) > target {
+        if total(&entries, summary_cost) > target {
             if let Some(cut) = cut_point(&entries, &summary, target, count) {
                 let folded: Vec<Counted> = entries.drain(..cut).collect();
                 folded_through = folded.iter().filter_map(|e| e.seq).max();
                 let folded: Vec<Message> = folded.into_iter().map(|e| e.message).collect();
                 let text = summarizer.summarize(summary.clone(), folded).await;
                 summary = Some(keep_newest(&text, summary_budget(target), count));
+                summary_cost = summary_tokens(&summary);
                 strategies.push(Strategy::Summarize);
             }
         }
         // 3. Still too big: the latest turn alone is. Shorten everything left, then cut text.
-        if total(&entries, &summary) > budget {
+        if total(&entries, summary_cost) > budget {
             if shorten_results(&mut entries, count) {
                 strategies.push(Strategy::ShortenToolResults);
             }
-            if total(&entries, &summary) > budget {
+            if total(&entries, summary_cost) > budget {
                 truncate(&mut entries, &mut summary, budget, count);
+                summary_cost = summary_tokens(&summary);
                 strategies.push(Strategy::Truncate);
             }
         }
     }
-    let tokens = total(&entries, &summary);
+    let tokens = total(&entries, summary_cost);
     let mut messages: Vec<Message> = entries.into_iter().map(|e| e.message).collect();
     if let (Some(text), Some(first)) = (&summary, messages.first_mut()) {
         first.content.insert(
@@ -227,20 +233,21 @@ fn shorten_results(entries: &mut [Counted], count: &dyn Fn(&str) -> u32) -> bool
 
 /// The start of `text` within `limit` tokens, cut at a line or word.
 fn shorten(text: &str, limit: u32, count: &dyn Fn(&str) -> u32) -> String {
-    if count(text) <= limit {
+    let total = count(text);
+    if total <= limit {
         return text.to_string();
     }
-    // Characters per token vary: bisect on the character count.
+    // Characters per token vary: start from the proportional cut and shrink it in proportion
+    // to the overshoot (one or two counts, not a bisection that counts the text ~14 times).
     let chars: Vec<char> = text.chars().collect();
-    let (mut low, mut high) = (0usize, chars.len());
-    while low < high {
-        let mid = (low + high).div_ceil(2);
-        let candidate: String = chars[..mid].iter().collect();
-        if count(&candidate) <= limit {
-            low = mid;
-        } else {
-            high = mid - 1;
+    let mut low = (chars.len() as u64 * u64::from(limit) / u64::from(total)) as usize;
+    while low > 0 {
+        let used = count(&chars[..low].iter().collect::<String>());
+        if used <= limit {
+            break;
         }
+        let scaled = (low as u64 * u64::from(limit) / u64::from(used)) as usize;
+        low = scaled.min(low - 1);
     }
     let cut: String = chars[..low].iter().collect();
     match cut.rfind(['\n', ' ']) {

@@ -101,7 +101,11 @@ fn push_tool_rounds(out: &mut Vec<Counted>, m: &StoredMessage) -> u32 {
 }
 
 fn records<T: serde::de::DeserializeOwned>(value: &Value) -> Vec<T> {
-    serde_json::from_value(value.clone()).unwrap_or_default()
+    use serde::Deserialize;
+    match value.as_array() {
+        Some(items) if !items.is_empty() => Vec::<T>::deserialize(value).unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 /// Appends text as `role`, merging it into the last message when that has the same role.
