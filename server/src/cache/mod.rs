@@ -60,10 +60,6 @@ impl Cache {
         Self::new(None, "", Arc::new(Metrics::new()))
     }
 
-    pub fn is_shared(&self) -> bool {
-        self.redis.is_some()
-    }
-
     /// A cache of `T` values named `name` (the label of its metrics), holding at most
     /// `capacity` values in the process for at most `local_ttl` each.
     pub fn layered<T: Codec>(
@@ -85,6 +81,9 @@ impl Cache {
     /// Process layers are not reached (see the module docs). `None` without Redis.
     pub async fn invalidate_shared(&self, pattern: &str) -> Option<Result<u64, String>> {
         let redis = self.redis.as_ref()?;
+        if let Err(e) = pattern_prefix(pattern) {
+            return Some(Err(e));
+        }
         Some(
             redis
                 .invalidate_pattern(pattern)
@@ -271,11 +270,7 @@ impl<T: Codec> Layered<T> {
     /// Drops every key matching `pattern` (`prefix:*`) from both layers; how many entries
     /// the layers held (Redis's count when there is Redis).
     pub async fn invalidate_pattern(&self, pattern: &str) -> Result<u64, String> {
-        let prefix = pattern
-            .strip_suffix('*')
-            .filter(|p| p.ends_with(':'))
-            .ok_or_else(|| format!("{pattern:?} is not a pattern of the form prefix:*"))?;
-        let local = self.memory.remove_prefix(prefix) as u64;
+        let local = self.invalidate_local_pattern(pattern)?;
         match &self.shared.redis {
             Some(redis) => redis.invalidate_pattern(pattern).await.map_err(|e| {
                 self.record("redis", "error", 1);
@@ -285,15 +280,24 @@ impl<T: Codec> Layered<T> {
         }
     }
 
+    /// Drops every key matching `pattern` from this process only (when another layered cache
+    /// on the same keys has cleared Redis); how many there were.
+    pub fn invalidate_local_pattern(&self, pattern: &str) -> Result<u64, String> {
+        Ok(self.memory.remove_prefix(pattern_prefix(pattern)?) as u64)
+    }
+
     /// The value of `key` if this process holds it (no Redis, not counted).
     pub fn peek(&self, key: &str) -> Option<Arc<T>> {
         self.memory.get(key)
     }
+}
 
-    /// Values held in this process.
-    pub fn local_len(&self) -> usize {
-        self.memory.len()
-    }
+/// The prefix of a `prefix:*` pattern, or why it is not one.
+fn pattern_prefix(pattern: &str) -> Result<&str, String> {
+    pattern
+        .strip_suffix('*')
+        .filter(|p| p.ends_with(':'))
+        .ok_or_else(|| format!("{pattern:?} is not a pattern of the form prefix:*"))
 }
 
 async fn decode<T: Codec>(bytes: Vec<u8>) -> Result<T, String> {

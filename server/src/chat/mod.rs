@@ -25,16 +25,16 @@ use crate::config::ToolPolicy;
 use crate::context::cache::{ContextCache, Prepared};
 use crate::context::calibration::Calibration;
 use crate::context::summarizer::Summarizer;
-use crate::context::{compress, tokens, topics};
+use crate::context::{compress, history, tokens, topics};
 use crate::fpl::FplSource;
-use crate::llm::{ContentBlock, LlmRequest, Provider};
+use crate::llm::{LlmRequest, Provider};
 use crate::metrics::Metrics;
 use crate::rate_limit::{Budget, Decision, RateLimiter};
 use crate::store::{self, MessageStatus, NewMessage, Store, StoreError, Title};
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolSpec};
 use prompt::SYSTEM_PROMPT;
-use tool_loop::{LoopEnd, LoopOutput, ToolCallRecord, ToolLoop, ToolResultRecord};
+use tool_loop::{LoopEnd, LoopOutput, ToolLoop};
 
 /// Events buffered between the turn and a slow client before the turn waits.
 const EVENT_BUFFER: usize = 256;
@@ -157,9 +157,14 @@ struct TurnPlan {
     estimate: u64,
     /// Older turns were compressed to fit the budget.
     compressed: bool,
-    /// The conversation's context with the question, uncompressed, to be extended with the
-    /// answer and cached after the turn.
-    prepared: Prepared,
+    /// The conversation's context before the turn and what the turn changed in it, applied
+    /// (and cached) after the answer, so that the context is copied off the first token's
+    /// path.
+    before: Arc<Prepared>,
+    topics: Vec<String>,
+    question: store::Message,
+    /// The summary now covers the messages through this seq.
+    folded: Option<(i64, String)>,
 }
 
 impl ChatService {
@@ -273,35 +278,34 @@ impl ChatService {
         let store = &self.inner.store;
         let owner = store_owner(viewer.owner);
         // The prepared context (cached, or rebuilt from the messages after the summary).
-        let (conversation_id, mut prepared) = match conversation_id {
+        let (conversation_id, before) = match conversation_id {
             Some(id) => {
                 let conversation = store
                     .get_conversation(owner, id)
                     .await?
                     .ok_or(ChatError::NotFound)?;
-                let prepared = self.inner.contexts.load(store, &conversation).await?;
-                (id, Prepared::clone(&prepared))
+                (id, self.inner.contexts.load(store, &conversation).await?)
             }
             None => {
                 let title = Title::parse(&title_from(message.as_str()))
                     .unwrap_or_else(|_| Title::parse("New chat").expect("a valid title"));
                 let id = store.create_conversation(owner, &title).await?.id;
-                (id, Prepared::default())
+                (id, Arc::new(Prepared::default()))
             }
         };
-        let first_turn = prepared.last_seq == 0;
-        prepared.topics = self
+        let first_turn = before.last_seq == 0;
+        let topics = self
             .topics(
                 conversation_id,
-                &prepared.topics,
+                &before.topics,
                 message.as_str(),
                 first_turn,
             )
             .await;
-        let summary = prepared
+        let summary = before
             .summary
             .as_deref()
-            .map(|s| topics::lead_summary(s, &prepared.topics));
+            .map(|s| topics::lead_summary(s, &topics));
         let token_count = tokens::count(message.as_str());
         let question = store
             .append_message(
@@ -309,8 +313,8 @@ impl ChatService {
                 NewMessage::user(message.into_inner(), token_count as i32),
             )
             .await?;
-        prepared.push(&question);
-        let context = prepared.messages.clone();
+        let mut context = before.messages.clone();
+        history::push_stored(&mut context, &question);
         let tools: Vec<ToolSpec> = match self.inner.tools.list_tools().await {
             Ok(tools) => tools,
             Err(e) => {
@@ -329,7 +333,7 @@ impl ChatService {
         let budget =
             ((self.inner.context_limit.saturating_sub(MAX_ANSWER_TOKENS)) as f64 / factor) as u32;
         let budget = budget.saturating_sub(fixed);
-        let before: u32 = context.iter().map(|c| c.tokens).sum();
+        let tokens_before: u32 = context.iter().map(|c| c.tokens).sum();
         let fitted = compress::fit(
             context,
             summary,
@@ -338,13 +342,14 @@ impl ChatService {
             self.inner.summarizer.as_ref(),
         )
         .await;
+        let mut folded = None;
         if let (Some(through), Some(text)) = (fitted.folded_through, &fitted.summary) {
             let tokens = tokens::count(text) as i32;
             match store
                 .set_summary(conversation_id, text, tokens, through)
                 .await
             {
-                Ok(true) => prepared.fold_through(through, text.clone()),
+                Ok(true) => folded = Some((through, text.clone())),
                 // A newer summary is stored: the cached context no longer matches and the next
                 // turn rebuilds it.
                 Ok(false) => {}
@@ -357,7 +362,7 @@ impl ChatService {
             let names: Vec<&str> = fitted.strategies.iter().map(|s| s.name()).collect();
             self.inner
                 .metrics
-                .record_compression(&names, before, fitted.tokens);
+                .record_compression(&names, tokens_before, fitted.tokens);
         }
         Ok(TurnPlan {
             viewer,
@@ -372,7 +377,10 @@ impl ChatService {
             estimate: u64::from(fitted.tokens + fixed),
             context_tokens: (f64::from(fitted.tokens + fixed) * factor).round() as u64,
             compressed: !fitted.strategies.is_empty(),
-            prepared,
+            before,
+            topics,
+            question,
+            folded,
         })
     }
 
@@ -420,7 +428,7 @@ impl ChatService {
         let inner = &self.inner;
         let started = Instant::now();
         let started_at = Utc::now();
-        let output = ToolLoop {
+        let mut output = ToolLoop {
             provider: inner.provider.as_ref(),
             tools: inner.tools.as_ref(),
             breaker: &inner.breaker,
@@ -444,12 +452,14 @@ impl ChatService {
         }
         let elapsed = started.elapsed();
         // Counted once here, stored with the answer, never counted again.
-        let (tool_calls, tool_results, tool_tokens) = count_tool_blocks(&output);
+        let tool_tokens = count_tool_blocks(&mut output);
         let text_tokens = tokens::count(&content);
         let mut answer = NewMessage::assistant(content, (text_tokens + tool_tokens) as i32);
         answer.id = plan.message_id;
-        answer.tool_calls = serde_json::to_value(&tool_calls).unwrap_or(Value::Array(vec![]));
-        answer.tool_results = serde_json::to_value(&tool_results).unwrap_or(Value::Array(vec![]));
+        answer.tool_calls =
+            serde_json::to_value(&output.tool_calls).unwrap_or(Value::Array(vec![]));
+        answer.tool_results =
+            serde_json::to_value(&output.tool_results).unwrap_or(Value::Array(vec![]));
         answer.status = status;
         answer.error_code = error.as_ref().map(|(code, _)| error_code_name(*code));
         answer.model = Some(inner.provider.model().to_string());
@@ -462,9 +472,14 @@ impl ChatService {
         answer.duration_ms = Some(elapsed.as_millis().min(i32::MAX as u128) as i32);
 
         let stored = inner.store.finish_turn(plan.conversation_id, answer).await;
-        if let Ok(message) = &stored {
-            let mut prepared = plan.prepared;
-            prepared.push(message);
+        if let Ok(answer) = &stored {
+            let mut prepared = Prepared::clone(&plan.before);
+            prepared.topics = plan.topics;
+            prepared.push(&plan.question);
+            if let Some((through, summary)) = plan.folded {
+                prepared.fold_through(through, summary);
+            }
+            prepared.push(answer);
             inner.contexts.save(plan.conversation_id, prepared).await;
         }
         if let Some(reported) = output
@@ -511,28 +526,21 @@ impl ChatService {
     }
 }
 
-/// The turn's tool calls and results with their tokens, and the tokens of them all.
-fn count_tool_blocks(output: &LoopOutput) -> (Vec<ToolCallRecord>, Vec<ToolResultRecord>, u32) {
+/// Counts the turn's tool calls and results (each keeps its count); the tokens of them all.
+fn count_tool_blocks(output: &mut LoopOutput) -> u32 {
     let count = |s: &str| tokens::count(s);
     let mut total = 0;
-    let mut calls = output.tool_calls.clone();
-    for call in &mut calls {
-        let block = ContentBlock::ToolUse {
-            id: call.id.clone(),
-            name: call.name.clone(),
-            input: call.input.clone(),
-        };
-        let n = compress::block_tokens(&block, &count);
+    for call in &mut output.tool_calls {
+        let n = compress::block_tokens(&call.block(), &count);
         call.tokens = Some(n);
         total += n;
     }
-    let mut results = output.tool_results.clone();
-    for result in &mut results {
+    for result in &mut output.tool_results {
         let n = tokens::count(&result.content);
         result.tokens = Some(n);
         total += n;
     }
-    (calls, results, total)
+    total
 }
 
 /// The stored status, the error event, the `done` stop reason and the metrics outcome.

@@ -38,6 +38,17 @@ pub struct ToolCallRecord {
     pub tokens: Option<u32>,
 }
 
+impl ToolCallRecord {
+    /// The tool_use block the model sent.
+    pub fn block(&self) -> ContentBlock {
+        ContentBlock::ToolUse {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            input: self.input.clone(),
+        }
+    }
+}
+
 /// A tool result as stored on the assistant message (`messages.tool_results`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ToolResultRecord {
@@ -161,18 +172,15 @@ impl ToolLoop<'_> {
             }
             round += 1;
             for (id, name, input) in &uses {
-                out.tool_calls.push(ToolCallRecord {
+                let call = ToolCallRecord {
                     id: id.clone(),
                     name: name.clone(),
                     input: input.clone(),
                     round,
                     tokens: None,
-                });
-                blocks.push(ContentBlock::ToolUse {
-                    id: id.clone(),
-                    name: name.clone(),
-                    input: input.clone(),
-                });
+                };
+                blocks.push(call.block());
+                out.tool_calls.push(call);
             }
             let Some(results) = self.run_tools(&uses, round, &mut out).await else {
                 out.end = LoopEnd::Interrupted;

@@ -74,11 +74,7 @@ fn push_tool_rounds(out: &mut Vec<Counted>, m: &StoredMessage) -> u32 {
         let (mut uses, mut answers) = (Vec::new(), Vec::new());
         let (mut use_tokens, mut result_tokens) = (0, 0);
         for call in calls.iter().filter(|c| c.round == round) {
-            let block = ContentBlock::ToolUse {
-                id: call.id.clone(),
-                name: call.name.clone(),
-                input: call.input.clone(),
-            };
+            let block = call.block();
             let stored = call.tokens.filter(|t| *t > 0);
             use_tokens += stored.unwrap_or_else(|| block_tokens(&block, &count));
             uses.push(block);

@@ -402,11 +402,12 @@ impl FplSource {
     /// Drops every cached value, here and in Redis (the next call loads afresh).
     pub async fn clear_cache(&self) {
         let inner = &self.inner;
+        // The four layers share Redis: one clears it, each clears its own process copies.
         for result in [
             inner.bootstrap.invalidate_pattern("fpl:*").await,
-            inner.fixtures.invalidate_pattern("fpl:*").await,
-            inner.summaries.invalidate_pattern("fpl:*").await,
-            inner.live.invalidate_pattern("fpl:*").await,
+            inner.fixtures.invalidate_local_pattern("fpl:*"),
+            inner.summaries.invalidate_local_pattern("fpl:*"),
+            inner.live.invalidate_local_pattern("fpl:*"),
         ] {
             if let Err(e) = result {
                 tracing::warn!(error = %e, "could not clear the shared FPL cache");
