@@ -35,10 +35,13 @@ async fn run() {
         default: huge,
         premium: huge,
         ip: huge,
+        mcp: huge,
         daily_tokens: DailyTokens {
             anonymous: u64::MAX,
             default: u64::MAX,
             premium: u64::MAX,
+            ip: u64::MAX,
+            global: None,
         },
     };
     let callers: Arc<Vec<Viewer>> = Arc::new(

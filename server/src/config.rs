@@ -69,15 +69,38 @@ pub struct RateLimits {
     pub default: RateLimit,
     pub premium: RateLimit,
     pub ip: RateLimit,
+    /// Requests to `/mcp` per client IP (`RATE_LIMIT_MCP`): MCP clients have no cookie, so the
+    /// address is all there is to count.
+    pub mcp: RateLimit,
     /// Input + output tokens a caller may use per UTC day, per tier (`TOKEN_BUDGET_*`).
     pub daily_tokens: DailyTokens,
 }
 
+/// Daily token budgets (input + output tokens per UTC day). Anonymous turns are charged to the
+/// identity and to the client IP, and every turn to the whole deployment, so that a new cookie
+/// never brings a new budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DailyTokens {
     pub anonymous: u64,
     pub default: u64,
     pub premium: u64,
+    /// All anonymous identities behind one client IP (IPv4 address, IPv6 /64)
+    /// (`TOKEN_BUDGET_IP`).
+    pub ip: u64,
+    /// The whole deployment, every caller and the summarizer (`TOKEN_BUDGET_GLOBAL`); `None`
+    /// is unlimited.
+    pub global: Option<u64>,
+}
+
+/// How many chat turns may stream at once: a turn holds an upstream stream, a tool loop and
+/// memory for minutes, so concurrency is capped before streaming starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnConcurrency {
+    /// Turns one identity (user or anonymous identity) may run at once
+    /// (`CHAT_MAX_TURNS_PER_IDENTITY`); over it: 429.
+    pub per_identity: u32,
+    /// Turns this instance runs at once (`CHAT_MAX_CONCURRENT_TURNS`); over it: 503.
+    pub per_instance: u32,
 }
 
 /// The Claude API, when `CLAUDE_API_KEY` is set.
@@ -107,6 +130,12 @@ pub struct McpConfig {
     pub session_idle: Duration,
     /// How often the client pings its session with a remote MCP server (`MCP_HEARTBEAT_SECS`).
     pub heartbeat: Duration,
+    /// Most `/mcp` sessions this instance keeps at once (`MCP_MAX_SESSIONS`); a new
+    /// `initialize` over it is refused, so sessions never grow memory without bound.
+    pub max_sessions: u32,
+    /// When set, `/mcp` requires `Authorization: Bearer <token>` (`MCP_AUTH_TOKEN`, at least
+    /// 16 characters), compared in constant time.
+    pub auth_token: Option<Secret>,
 }
 
 /// How tool calls are bounded and guarded.
@@ -137,12 +166,21 @@ pub struct Config {
     pub fpl_snapshot_dir: Option<PathBuf>,
     pub rate_limits: RateLimits,
     pub trust_proxy_headers: bool,
+    /// How many proxies in front of the app append to `X-Forwarded-For`
+    /// (`TRUSTED_PROXY_HOPS`): the client is that many entries from the right.
+    pub trusted_proxy_hops: u32,
+    /// Chat turns at once, per identity and per instance.
+    pub turns: TurnConcurrency,
     pub context_token_limit: u32,
     pub tool_max_depth: u32,
     pub tools: ToolPolicy,
     pub mcp: McpConfig,
-    /// `None`: a random key per start (cookies do not survive a restart; logged at start).
+    /// `None`: the key generated once and kept in the database, shared by every instance on
+    /// it and surviving restarts.
     pub session_secret: Option<Secret>,
+    /// A key cookies were signed with before (`SESSION_SECRET_PREVIOUS`): still accepted, so
+    /// that a key can be rotated without signing everyone out; new cookies use the current one.
+    pub session_secret_previous: Option<Secret>,
     /// Pause between the offline analyst's streamed pieces (`OFFLINE_ANALYST_PACE_MS`), so that
     /// its answers stream like a model's; 0 in tests and benchmarks.
     pub offline_pace: Duration,
@@ -216,7 +254,10 @@ impl Config {
             if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
                 Ok(trimmed)
             } else {
-                Err(err(name, format!("expected an http(s) URL, got {value:?}")))
+                Err(err(
+                    name,
+                    format!("expected an http(s) URL, got {:?}", redact_url(&value)),
+                ))
             }
         };
         let claude_base_url = url("CLAUDE_API_BASE_URL", "https://api.anthropic.com")?;
@@ -247,10 +288,13 @@ impl Config {
             default: limit("RATE_LIMIT_DEFAULT", "20/60s")?,
             premium: limit("RATE_LIMIT_PREMIUM", "40/60s")?,
             ip: limit("RATE_LIMIT_IP", "60/60s")?,
+            mcp: limit("RATE_LIMIT_MCP", "120/60s")?,
             daily_tokens: DailyTokens {
                 anonymous: 0,
                 default: 0,
                 premium: 0,
+                ip: 0,
+                global: None,
             },
         };
 
@@ -287,6 +331,16 @@ impl Config {
             anonymous: tokens("TOKEN_BUDGET_ANONYMOUS", 100_000)?,
             default: tokens("TOKEN_BUDGET_DEFAULT", 500_000)?,
             premium: tokens("TOKEN_BUDGET_PREMIUM", 2_000_000)?,
+            ip: tokens("TOKEN_BUDGET_IP", 300_000)?,
+            global: match var("TOKEN_BUDGET_GLOBAL") {
+                Some(_) => Some(tokens("TOKEN_BUDGET_GLOBAL", 0)?),
+                None => None,
+            },
+        };
+        let trusted_proxy_hops = number("TRUSTED_PROXY_HOPS", 1, 1, 10)?;
+        let turns = TurnConcurrency {
+            per_identity: number("CHAT_MAX_TURNS_PER_IDENTITY", 2, 1, 100)?,
+            per_instance: number("CHAT_MAX_CONCURRENT_TURNS", 512, 1, 100_000)?,
         };
         let millis = |name: &'static str, default: u32, min: u32, max: u32| {
             number(name, default, min, max).map(|ms| Duration::from_millis(ms as u64))
@@ -337,6 +391,8 @@ impl Config {
                 number("MCP_SESSION_IDLE_SECS", 1_800, 1, 86_400)? as u64
             ),
             heartbeat: Duration::from_secs(number("MCP_HEARTBEAT_SECS", 30, 1, 3_600)? as u64),
+            max_sessions: number("MCP_MAX_SESSIONS", 1_000, 1, 1_000_000)?,
+            auth_token: token(&var, "MCP_AUTH_TOKEN")?,
         };
         let max_retries = number("CLAUDE_MAX_RETRIES", 2, 0, 10)?;
         let connect_timeout = millis("CLAUDE_CONNECT_TIMEOUT_MS", 10_000, 10, 600_000)?;
@@ -366,15 +422,15 @@ impl Config {
             ));
         }
 
-        let session_secret = var("SESSION_SECRET").map(Secret::new);
-        if let Some(s) = &session_secret {
-            if s.expose().len() < 32 {
-                return Err(err(
-                    "SESSION_SECRET",
-                    "must be at least 32 characters (e.g. `openssl rand -hex 32`)".into(),
-                ));
-            }
-        }
+        let secret = |name: &'static str| match var(name).map(Secret::new) {
+            Some(s) if s.expose().len() < 32 => Err(err(
+                name,
+                "must be at least 32 characters (e.g. `openssl rand -hex 32`)".into(),
+            )),
+            other => Ok(other),
+        };
+        let session_secret = secret("SESSION_SECRET")?;
+        let session_secret_previous = secret("SESSION_SECRET_PREVIOUS")?;
 
         Ok(Self {
             addr,
@@ -385,19 +441,70 @@ impl Config {
             claude_model,
             claude_summary_model,
             mcp_server_url,
-            metrics_token: var("METRICS_AUTH_TOKEN").map(|t| Secret::new(t.trim())),
+            metrics_token: token(&var, "METRICS_AUTH_TOKEN")?,
             fpl_api_base_url,
             fpl_snapshot_dir: var("FPL_SNAPSHOT_DIR").map(PathBuf::from),
             rate_limits,
             trust_proxy_headers,
+            trusted_proxy_hops,
+            turns,
             context_token_limit,
             tool_max_depth,
             tools,
             mcp,
             session_secret,
+            session_secret_previous,
             offline_pace,
         })
     }
+}
+
+/// A bearer token: at least [`MIN_TOKEN_CHARS`] characters, so that it cannot be guessed.
+fn token(
+    var: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<Secret>, ConfigError> {
+    match var(name).map(|t| t.trim().to_string()) {
+        Some(t) if t.chars().count() < MIN_TOKEN_CHARS => Err(ConfigError {
+            var: name,
+            message: format!(
+                "must be at least {MIN_TOKEN_CHARS} characters (e.g. `openssl rand -hex 24`)"
+            ),
+        }),
+        other => Ok(other.map(Secret::new)),
+    }
+}
+
+/// Shortest accepted bearer token (`METRICS_AUTH_TOKEN`, `MCP_AUTH_TOKEN`).
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// A URL as it may be shown (logs, `doctor`, `/readyz`, errors): user, password, query and
+/// fragment removed, e.g. `postgres://u:pw@db:5432/app?sslmode=require` → `postgres://db:5432/app`.
+/// Something that is not a URL shows as `[redacted]`.
+pub fn redact_url(raw: &str) -> String {
+    let raw = raw.trim();
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return match raw.split_once(':') {
+            // `sqlite:data.db`, `sqlite::memory:`: no authority, nothing secret but a query.
+            Some((scheme, path)) if !scheme.is_empty() && !scheme.contains(['/', '@']) => {
+                format!("{scheme}:{}", cut_query(path))
+            }
+            _ => "[redacted]".into(),
+        };
+    };
+    let rest = cut_query(rest);
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}{path}")
+}
+
+fn cut_query(s: &str) -> &str {
+    s.split(['?', '#']).next().unwrap_or("")
 }
 
 /// `a.example.com, b.example.com`: host names without scheme, path or spaces.
@@ -478,6 +585,16 @@ mod tests {
             ("MCP_ALLOWED_HOSTS", "https://x.com/mcp"),
             ("MCP_ALLOWED_ORIGINS", "x.com"),
             ("MCP_SESSION_IDLE_SECS", "0"),
+            ("SESSION_SECRET_PREVIOUS", "short"),
+            ("METRICS_AUTH_TOKEN", "fifteen-chars!!"),
+            ("MCP_AUTH_TOKEN", "short"),
+            ("MCP_MAX_SESSIONS", "0"),
+            ("RATE_LIMIT_MCP", "lots"),
+            ("TOKEN_BUDGET_IP", "10"),
+            ("TOKEN_BUDGET_GLOBAL", "unlimited"),
+            ("TRUSTED_PROXY_HOPS", "0"),
+            ("CHAT_MAX_TURNS_PER_IDENTITY", "0"),
+            ("CHAT_MAX_CONCURRENT_TURNS", "-5"),
         ] {
             let e = config(&[(name, value)]).unwrap_err();
             assert_eq!(e.var, name);
@@ -488,10 +605,48 @@ mod tests {
     }
 
     #[test]
+    fn security_defaults_match_the_design() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.rate_limits.mcp.to_string(), "120/60s");
+        assert_eq!(c.rate_limits.daily_tokens.ip, 300_000);
+        assert_eq!(c.rate_limits.daily_tokens.global, None);
+        assert_eq!(c.trusted_proxy_hops, 1);
+        assert_eq!(c.turns.per_identity, 2);
+        assert_eq!(c.turns.per_instance, 512);
+        assert_eq!(c.mcp.max_sessions, 1_000);
+        assert!(c.mcp.auth_token.is_none() && c.session_secret_previous.is_none());
+        let c = config(&[("TOKEN_BUDGET_GLOBAL", "5000000")]).unwrap();
+        assert_eq!(c.rate_limits.daily_tokens.global, Some(5_000_000));
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        for (raw, shown) in [
+            (
+                "postgres://app:hunter2@db.internal:5432/chat?sslmode=require&password=x",
+                "postgres://db.internal:5432/chat",
+            ),
+            ("rediss://default:hunter2@redis:6380", "rediss://redis:6380"),
+            ("redis://:hunter2@redis/0", "redis://redis/0"),
+            (
+                "https://user:hunter2@tools.example/mcp?token=hunter2#x",
+                "https://tools.example/mcp",
+            ),
+            ("sqlite://data/fpl-chat.db", "sqlite://data/fpl-chat.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+            ("hunter2", "[redacted]"),
+        ] {
+            assert_eq!(redact_url(raw), shown);
+        }
+        let e = config(&[("EXPRESS_MCP_SERVER_PRIVATE", "ftp://u:hunter2@x/mcp")]).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    #[test]
     fn secrets_never_show_in_debug_or_errors() {
         let c = config(&[
             ("CLAUDE_API_KEY", "sk-ant-very-secret"),
-            ("METRICS_AUTH_TOKEN", "metrics-secret"),
+            ("METRICS_AUTH_TOKEN", "metrics-secret-long-enough"),
         ])
         .unwrap();
         let shown = format!("{c:?}");

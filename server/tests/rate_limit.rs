@@ -28,10 +28,13 @@ fn limits() -> RateLimits {
         default: limit(4, 60),
         premium: limit(6, 60),
         ip: limit(5, 60),
+        mcp: limit(5, 60),
         daily_tokens: DailyTokens {
             anonymous: 1_000,
             default: 5_000,
             premium: 10_000,
+            ip: 1_000_000,
+            global: None,
         },
     }
 }

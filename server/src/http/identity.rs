@@ -119,7 +119,11 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    viewer.ip = client_ip(request.headers(), peer, state.config.trust_proxy_headers);
+    viewer.ip = client_ip(
+        request.headers(),
+        peer,
+        ProxyTrust::from_config(&state.config),
+    );
     let secure = state.config.trust_proxy_headers
         && request
             .headers()
@@ -143,23 +147,65 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     response
 }
 
-/// The client's address: the connection's peer, or, behind a trusted proxy
-/// (`TRUST_PROXY_HEADERS`), the last `X-Forwarded-For` entry (the one the proxy itself added;
-/// entries before it come from the client and could be forged).
-pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_proxy: bool) -> Option<IpAddr> {
-    if trust_proxy {
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-            .next_back();
-        if forwarded.is_some() {
-            return forwarded;
+/// Which proxies in front of the app are trusted to say who the client is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyTrust {
+    /// None: the client is the connection's peer, `X-Forwarded-For` is ignored.
+    None,
+    /// This many proxies each append the address they saw to `X-Forwarded-For`
+    /// (`TRUST_PROXY_HEADERS=true`, `TRUSTED_PROXY_HOPS`).
+    Hops(u32),
+}
+
+impl ProxyTrust {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        if config.trust_proxy_headers {
+            Self::Hops(config.trusted_proxy_hops)
+        } else {
+            Self::None
         }
     }
-    peer
+}
+
+/// The client's address: the connection's peer, or, behind trusted proxies, the
+/// `X-Forwarded-For` entry that the outermost trusted proxy wrote: `hops` entries from the
+/// right (every header joined in order). Entries to its left come from the client and could be
+/// forged, so they are never used; when that entry is not an address (`unknown`, garbage), the
+/// peer is used rather than any other entry. Entries may be `ip`, `ip:port` or `[v6]:port`.
+pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust: ProxyTrust) -> Option<IpAddr> {
+    let ProxyTrust::Hops(hops) = trust else {
+        return peer;
+    };
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if entries.is_empty() {
+        return peer;
+    }
+    // Fewer entries than proxies: the furthest one there is.
+    let index = entries.len().saturating_sub(hops.max(1) as usize);
+    parse_forwarded_ip(entries[index]).or(peer)
+}
+
+/// `203.0.113.7`, `203.0.113.7:4711`, `2001:db8::1`, `[2001:db8::1]:4711` → the address.
+fn parse_forwarded_ip(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(addr) = entry.parse::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    // `[v6]` without a port.
+    entry
+        .strip_prefix('[')
+        .and_then(|e| e.strip_suffix(']'))
+        .and_then(|e| e.parse::<std::net::Ipv6Addr>().ok())
+        .map(IpAddr::V6)
 }
 
 #[cfg(test)]
@@ -203,21 +249,72 @@ mod tests {
         assert!(identity_from_headers(&headers_with(&tampered), &key).is_none());
     }
 
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
     #[test]
     fn the_client_ip_comes_from_a_trusted_proxy_only() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("6.6.6.6, 203.0.113.7"),
-        );
         let peer: IpAddr = "10.0.0.2".parse().unwrap();
-        assert_eq!(client_ip(&h, Some(peer), false), Some(peer));
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let h = forwarded(&["6.6.6.6, 203.0.113.7"]);
+        assert_eq!(client_ip(&h, Some(peer), ProxyTrust::None), Some(peer));
         assert_eq!(
-            client_ip(&h, Some(peer), true),
-            Some("203.0.113.7".parse().unwrap()),
+            client_ip(&h, Some(peer), ProxyTrust::Hops(1)),
+            ip("203.0.113.7"),
             "the proxy's own entry, not the client's"
         );
-        assert_eq!(client_ip(&HeaderMap::new(), Some(peer), true), Some(peer));
+        assert_eq!(
+            client_ip(&h, Some(peer), ProxyTrust::Hops(2)),
+            ip("6.6.6.6")
+        );
+        assert_eq!(
+            client_ip(&HeaderMap::new(), Some(peer), ProxyTrust::Hops(1)),
+            Some(peer)
+        );
+    }
+
+    #[test]
+    fn forwarded_entries_with_ports_and_garbage() {
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let one = ProxyTrust::Hops(1);
+        for (header, client) in [
+            ("6.6.6.6, 203.0.113.7:4711", ip("203.0.113.7")),
+            ("6.6.6.6, [2001:db8::7]:4711", ip("2001:db8::7")),
+            ("6.6.6.6, [2001:db8::7]", ip("2001:db8::7")),
+            ("6.6.6.6, 2001:db8::7", ip("2001:db8::7")),
+            // Not an address: the peer, never the client-supplied entry before it.
+            ("6.6.6.6, unknown", Some(peer)),
+            ("6.6.6.6, 203.0.113.7:port", Some(peer)),
+            ("6.6.6.6,", ip("6.6.6.6")),
+        ] {
+            assert_eq!(
+                client_ip(&forwarded(&[header]), Some(peer), one),
+                client,
+                "{header}"
+            );
+        }
+        // Several headers are one list, in order.
+        let h = forwarded(&["6.6.6.6", "198.51.100.1, 203.0.113.9"]);
+        assert_eq!(client_ip(&h, Some(peer), one), ip("203.0.113.9"));
+        assert_eq!(
+            client_ip(&h, Some(peer), ProxyTrust::Hops(2)),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client_ip(&h, Some(peer), ProxyTrust::Hops(3)),
+            ip("6.6.6.6")
+        );
+        // More hops than entries: the furthest entry there is.
+        assert_eq!(
+            client_ip(&h, Some(peer), ProxyTrust::Hops(5)),
+            ip("6.6.6.6")
+        );
     }
 
     #[test]
