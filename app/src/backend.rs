@@ -26,6 +26,9 @@ pub struct Viewer {
     pub ip: Option<std::net::IpAddr>,
     /// The server-side session of a signed-in viewer.
     pub session: Option<Uuid>,
+    /// The request came over HTTPS (through a trusted proxy): cookies made for this viewer
+    /// are `Secure` and `__Host-` prefixed.
+    pub https: bool,
 }
 
 /// A failure a server function reports to the user; `message` is safe to show.

@@ -7,7 +7,8 @@ const THEME_SCRIPT: &str = r#"(function(){try{var t=localStorage.getItem('theme'
 
 #[component]
 pub fn ThemeScript() -> impl IntoView {
-    view! { <script>{THEME_SCRIPT}</script> }
+    // The nonce of the page's Content-Security-Policy (server rendering only).
+    view! { <script nonce=leptos::nonce::use_nonce()>{THEME_SCRIPT}</script> }
 }
 
 /// A button that flips the theme (needs WASM; before hydration it does nothing).

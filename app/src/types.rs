@@ -56,6 +56,8 @@ pub enum ErrorCode {
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    /// A cross-site request to change state (403).
+    Forbidden,
     Internal,
 }
 

@@ -51,6 +51,7 @@ async fn run() {
                 tier: Tier::Default,
                 ip: None,
                 session: None,
+                https: false,
             })
             .collect(),
     );

@@ -15,7 +15,7 @@ use app::types::{
 use crate::accounts::{self, AccountError, Accounts};
 use crate::chat::tool_loop::{ToolCallRecord, ToolResultRecord};
 use crate::chat::{store_owner, ChatError, ChatService};
-use crate::http::identity::{anonymous_cookie, session_cookie};
+use crate::http::cookies::{set_cookie, CookieIdentity, CookieKeys};
 use crate::store::{self, Store, Title};
 
 /// How many conversations the list shows.
@@ -25,17 +25,16 @@ pub struct PagesBackend {
     pub store: Store,
     pub chat: ChatService,
     pub accounts: Arc<Accounts>,
-    pub cookie_key: cookie::Key,
-    /// Mark cookies Secure (behind a trusted HTTPS proxy: `TRUST_PROXY_HEADERS`).
-    pub secure_cookies: bool,
+    pub cookie_keys: CookieKeys,
 }
 
 impl PagesBackend {
     /// The account and the session cookie of a sign-up or log-in.
-    fn signed_in(&self, signed_in: accounts::SignedIn) -> SignedIn {
+    fn signed_in(&self, viewer: &Viewer, signed_in: accounts::SignedIn) -> SignedIn {
+        let session = CookieIdentity::Session(signed_in.session);
         SignedIn {
             account: account_view(&signed_in.user),
-            set_cookie: session_cookie(signed_in.session, &self.cookie_key, self.secure_cookies),
+            set_cookie: set_cookie(session, &self.cookie_keys, viewer.https),
         }
     }
 }
@@ -174,7 +173,7 @@ impl Backend for PagesBackend {
             .sign_up(anonymous_of(&viewer), &email, &password, viewer.ip)
             .await
             .map_err(account_failure)?;
-        Ok(self.signed_in(signed_in))
+        Ok(self.signed_in(&viewer, signed_in))
     }
 
     async fn log_in(
@@ -192,7 +191,7 @@ impl Backend for PagesBackend {
             // Rotation: the session of an earlier log-in ends.
             let _ = self.accounts.log_out(old).await;
         }
-        Ok(self.signed_in(signed_in))
+        Ok(self.signed_in(&viewer, signed_in))
     }
 
     async fn log_out(&self, viewer: Viewer) -> Result<String, BackendError> {
@@ -202,11 +201,8 @@ impl Backend for PagesBackend {
                 .await
                 .map_err(account_failure)?;
         }
-        Ok(anonymous_cookie(
-            Uuid::new_v4(),
-            &self.cookie_key,
-            self.secure_cookies,
-        ))
+        let anonymous = CookieIdentity::Anonymous(Uuid::new_v4());
+        Ok(set_cookie(anonymous, &self.cookie_keys, viewer.https))
     }
 
     async fn account(&self, viewer: Viewer) -> Result<Option<AccountView>, BackendError> {

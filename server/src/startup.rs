@@ -17,7 +17,8 @@ use crate::context::cache::ContextCache;
 use crate::context::calibration::Calibration;
 use crate::context::summarizer::{ClaudeSummarizer, Extractive, Summarizer};
 use crate::fpl::{ApiOptions, CacheTtls, FplSource};
-use crate::http::{self, identity, AppState};
+use crate::http::cookies::CookieKeys;
+use crate::http::{self, AppState};
 use crate::llm::anthropic::Anthropic;
 use crate::llm::offline::OfflineAnalyst;
 use crate::llm::Provider;
@@ -222,16 +223,15 @@ impl Application {
                 tools: config.tools,
             },
         );
-        if config.session_secret.is_none() {
-            tracing::warn!("SESSION_SECRET is not set: a random key signs cookies, so identities do not survive a restart");
-        }
-        let cookie_key = identity::cookie_key(config.session_secret.as_ref().map(|s| s.expose()));
+        let (cookie_keys, key_source) = CookieKeys::load(&config, &store)
+            .await
+            .map_err(|e| StartError::Database(format!("cookie key: {e}")))?;
+        tracing::info!(source = ?key_source, rotating = config.session_secret_previous.is_some(), "cookie key");
         let backend = Arc::new(PagesBackend {
             store: store.clone(),
             chat: chat.clone(),
             accounts: accounts.clone(),
-            cookie_key: cookie_key.clone(),
-            secure_cookies: config.trust_proxy_headers,
+            cookie_keys: cookie_keys.clone(),
         });
         let _ = tokenizer.await;
         let state = AppState {
@@ -240,7 +240,7 @@ impl Application {
             store,
             chat,
             metrics,
-            cookie_key,
+            cookie_keys,
             redis,
             backend,
             accounts,

@@ -58,6 +58,7 @@ fn anonymous(ip: &str) -> Viewer {
         tier: Tier::Anonymous,
         ip: Some(ip.parse::<IpAddr>().unwrap()),
         session: None,
+        https: false,
     }
 }
 
@@ -67,6 +68,7 @@ fn user(tier: Tier) -> Viewer {
         tier,
         ip: Some("198.51.100.1".parse().unwrap()),
         session: None,
+        https: false,
     }
 }
 

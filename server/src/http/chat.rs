@@ -43,12 +43,7 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
             "no identity",
         );
     };
-    let is_json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("application/json"));
-    if !is_json {
+    if !super::cross_site::is_json(request.headers()) {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::InvalidInput,

@@ -1,8 +1,12 @@
 //! The axum application: the routes of DESIGN.md, the Leptos pages and server functions, and
 //! the layers every request passes (metrics, identity, compression, body limits, tracing).
 pub mod chat;
+pub mod cookies;
+pub mod cross_site;
+pub mod headers;
 pub mod identity;
 pub mod ops;
+pub mod proxy;
 
 use std::sync::Arc;
 
@@ -31,7 +35,8 @@ pub struct AppState {
     pub store: Store,
     pub chat: ChatService,
     pub metrics: Arc<Metrics>,
-    pub cookie_key: cookie::Key,
+    /// Sign and verify identity cookies (shared by every instance: see [`cookies`]).
+    pub cookie_keys: cookies::CookieKeys,
     /// Parsed `REDIS_URL` (connections are opened by the features that use Redis).
     pub redis: Option<redis::Client>,
     pub backend: SharedBackend,
@@ -56,7 +61,15 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 pub fn router(state: AppState, shutdown: tokio_util::sync::CancellationToken) -> Router {
     let routes = generate_route_list(App);
     let backend = state.backend.clone();
-    let context = move || provide_context(backend.clone());
+    let context = move || {
+        provide_context(backend.clone());
+        // The page's inline scripts carry the nonce of this response's CSP (headers.rs).
+        let nonce = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<headers::CspNonce>().cloned());
+        if let Some(nonce) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+        }
+    };
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
@@ -86,8 +99,14 @@ pub fn router(state: AppState, shutdown: tokio_util::sync::CancellationToken) ->
             state.clone(),
             identity::layer,
         ))
+        // Outside the identity layer: a refused request gets no cookie.
+        .layer(middleware::from_fn(cross_site::layer))
         .merge(mcp)
         .layer(middleware::from_fn_with_state(state.clone(), ops::record))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            headers::layer,
+        ))
         .layer(CompressionLayer::new().gzip(true).compress_when(
             tower_http::compression::predicate::DefaultPredicate::new().and(
                 tower_http::compression::predicate::NotForContentType::new("text/event-stream"),

@@ -24,6 +24,7 @@ mod conversations;
 mod error;
 mod messages;
 mod model;
+mod secrets;
 mod sessions;
 mod users;
 
