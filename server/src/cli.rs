@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{redact_url, Config};
 use crate::llm::anthropic::Anthropic;
 use crate::mcp::client::SessionManager;
 use crate::metrics::Metrics;
@@ -329,8 +329,9 @@ async fn doctor(config: Config) -> ExitCode {
         let store = connect(&config).await?;
         store.ping().await.map_err(|e| e.to_string())?;
         Ok(format!(
-            "{} reachable, migrations applied",
-            store.backend_name()
+            "{} at {} reachable, migrations applied",
+            store.backend_name(),
+            redact_url(&config.database_url)
         ))
     });
     let redis = timed("redis", async {
@@ -347,7 +348,11 @@ async fn doctor(config: Config) -> ExitCode {
             .query_async(&mut conn)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(format!("{pong} (prefix {})", config.redis_prefix))
+        Ok(format!(
+            "{pong} from {} (prefix {})",
+            redact_url(url.expose()),
+            config.redis_prefix
+        ))
     });
     let fpl = timed("fpl data", async {
         let source = startup::fpl_source(&config, &crate::cache::Cache::local())
@@ -380,7 +385,8 @@ async fn doctor(config: Config) -> ExitCode {
         let tools = sessions.list_tools().await.map_err(|e| e.to_string())?;
         let records = sessions.records().await.map(|r| r.len());
         Ok(format!(
-            "{url}: {} tools, session records in {}: {}",
+            "{}: {} tools, session records in {}: {}",
+            redact_url(url),
             tools.len(),
             sessions.store_name(),
             records.map_or_else(|e| e.to_string(), |n| n.to_string())

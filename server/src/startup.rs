@@ -12,12 +12,13 @@ use tokio_util::sync::CancellationToken;
 use crate::accounts::Accounts;
 use crate::cache::Cache;
 use crate::chat::{ChatService, ContextParts, TurnLimits};
-use crate::config::Config;
+use crate::config::{redact_url, Config};
 use crate::context::cache::ContextCache;
 use crate::context::calibration::Calibration;
 use crate::context::summarizer::{ClaudeSummarizer, Extractive, Summarizer};
 use crate::fpl::{ApiOptions, CacheTtls, FplSource};
 use crate::http::cookies::CookieKeys;
+use crate::http::ready::ReadyCheck;
 use crate::http::{self, AppState};
 use crate::llm::anthropic::Anthropic;
 use crate::llm::offline::OfflineAnalyst;
@@ -163,7 +164,7 @@ impl Application {
             Some(url) => {
                 let sessions = mcp_sessions(&config, url, redis.as_ref(), &metrics)?;
                 sessions.spawn_heartbeats(shutdown.child_token());
-                tracing::info!(server = %url, records = sessions.store_name(), "tools from a remote MCP server");
+                tracing::info!(server = %redact_url(url), records = sessions.store_name(), "tools from a remote MCP server");
                 let remote: Arc<dyn ToolBackend> = Arc::new(RemoteTools::new(sessions.clone()));
                 ("mcp", remote, Some(sessions))
             }
@@ -209,7 +210,7 @@ impl Application {
             store.clone(),
             provider,
             (backend_name, tools),
-            limiter,
+            limiter.clone(),
             ContextParts {
                 summarizer,
                 calibration: Calibration::new(redis.clone(), &config.redis_prefix),
@@ -241,11 +242,13 @@ impl Application {
             chat,
             metrics,
             cookie_keys,
+            readiness: Arc::new(ReadyCheck::new(redis.clone())),
             redis,
             backend,
             accounts,
             builtin_tools: builtin,
             mcp_sessions,
+            limiter,
         };
         Ok(Self {
             listener,

@@ -148,8 +148,8 @@ fn budget_headers(headers: &mut axum::http::HeaderMap, budget: &Budget) {
 }
 
 /// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the limit is
-/// whole again), as the IETF RateLimit header fields draft has them.
-fn rate_limit_headers(headers: &mut axum::http::HeaderMap, decision: &Decision) {
+/// whole again), as the IETF RateLimit header fields draft has them (chat and `/mcp`).
+pub(crate) fn rate_limit_headers(headers: &mut axum::http::HeaderMap, decision: &Decision) {
     headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
     headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
     headers.insert(

@@ -7,6 +7,7 @@ pub mod headers;
 pub mod identity;
 pub mod ops;
 pub mod proxy;
+pub mod ready;
 
 use std::sync::Arc;
 
@@ -45,6 +46,11 @@ pub struct AppState {
     pub builtin_tools: Arc<dyn crate::tools::ToolBackend>,
     /// The sessions with a remote MCP server, when the chat's tools come from one.
     pub mcp_sessions: Option<Arc<crate::mcp::client::SessionManager>>,
+    /// The rate limits shared by the chat, the log-in and `/mcp` (which has no other way to
+    /// reach them).
+    pub limiter: Arc<crate::rate_limit::RateLimiter>,
+    /// `/readyz`'s last report, shared so that dependencies are asked at most every 2 s.
+    pub readiness: Arc<ready::ReadyCheck>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -81,11 +87,13 @@ pub fn router(state: AppState, shutdown: tokio_util::sync::CancellationToken) ->
         >(context, shell))
         .layer(RequestBodyLimitLayer::new(MAX_FORM_BYTES));
 
-    // MCP clients are programs, not visitors: no identity cookie.
+    // MCP clients are programs, not visitors: no identity cookie; their own guard instead.
     let mcp = crate::mcp::server::router(
         state.builtin_tools.clone(),
         state.metrics.clone(),
         &state.config.mcp,
+        state.limiter.clone(),
+        identity::ProxyTrust::from_config(&state.config),
         shutdown,
     );
 

@@ -1,15 +1,14 @@
-//! Operations endpoints: `/healthz` (the process answers), `/readyz` (each dependency's state)
-//! and `/api/metrics` (Prometheus text, behind a bearer token compared in constant time; with
-//! no `METRICS_AUTH_TOKEN` configured it refuses everyone), plus the middleware that records
-//! every request's route, status and duration.
-use std::time::{Duration, Instant};
+//! Operations endpoints: `/healthz` (the process answers), `/readyz` (each dependency's state,
+//! at most 2 s old: [`super::ready`]) and `/api/metrics` (Prometheus text, behind a bearer
+//! token compared in constant time; with no `METRICS_AUTH_TOKEN` configured it refuses
+//! everyone), plus the middleware that records every request's route, status and duration.
+use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 use super::AppState;
@@ -18,78 +17,8 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// One dependency's state in `/readyz`.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Readiness {
-    Ok,
-    Down,
-    Disabled,
-    Offline,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReadyReport {
-    pub database: Readiness,
-    pub redis: Readiness,
-    pub mcp: Readiness,
-    pub llm: Readiness,
-}
-
-impl ReadyReport {
-    pub fn ready(&self) -> bool {
-        ![self.database, self.redis, self.mcp, self.llm].contains(&Readiness::Down)
-    }
-}
-
-const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Checks every configured dependency (each bounded by a short timeout).
-pub async fn check(state: &AppState) -> ReadyReport {
-    let database = async {
-        match tokio::time::timeout(CHECK_TIMEOUT, state.store.ping()).await {
-            Ok(Ok(())) => Readiness::Ok,
-            _ => Readiness::Down,
-        }
-    };
-    let redis = async {
-        let Some(redis) = &state.redis else {
-            return Readiness::Disabled;
-        };
-        let ping = async {
-            let mut conn = redis.get_multiplexed_async_connection().await?;
-            redis::cmd("PING").query_async::<String>(&mut conn).await
-        };
-        match tokio::time::timeout(CHECK_TIMEOUT, ping).await {
-            Ok(Ok(_)) => Readiness::Ok,
-            _ => Readiness::Down,
-        }
-    };
-    // The remote MCP server answers tools/list through the live session (one round trip).
-    let mcp = async {
-        let Some(sessions) = &state.mcp_sessions else {
-            return Readiness::Disabled;
-        };
-        match tokio::time::timeout(CHECK_TIMEOUT, sessions.list_tools()).await {
-            Ok(Ok(_)) => Readiness::Ok,
-            _ => Readiness::Down,
-        }
-    };
-    let (database, redis, mcp) = tokio::join!(database, redis, mcp);
-    ReadyReport {
-        database,
-        redis,
-        mcp,
-        llm: if state.config.claude.is_some() {
-            Readiness::Ok
-        } else {
-            Readiness::Offline
-        },
-    }
-}
-
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let report = check(&state).await;
+    let report = state.readiness.report(&state).await;
     let status = if report.ready() {
         StatusCode::OK
     } else {
@@ -135,8 +64,9 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     }
 }
 
-/// `Authorization: Bearer <token>` equal to the configured token, compared in constant time.
-fn authorized(headers: &HeaderMap, expected: Option<&str>) -> bool {
+/// `Authorization: Bearer <token>` equal to the configured token, compared in constant time
+/// (`/api/metrics` and `/mcp`).
+pub(crate) fn authorized(headers: &HeaderMap, expected: Option<&str>) -> bool {
     let Some(expected) = expected else {
         return false;
     };

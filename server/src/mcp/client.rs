@@ -10,7 +10,8 @@
 //! when the server stops answering; protocol errors (JSON-RPC errors) are the caller's, not the
 //! session's. rmcp keeps the server's `Mcp-Session-Id` to itself and cannot resume a session by
 //! id, so records name sessions by an id of ours; the store makes them visible to every
-//! instance (`fpl-chat doctor`, `mcp tools`).
+//! instance (`fpl-chat doctor`, `mcp tools`). The server's URL may carry credentials: logs,
+//! records and error messages show it redacted (no user, password or query), never whole.
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use super::sessions::{now_ms, SessionRecord, SessionStore};
+use crate::config::redact_url;
 use crate::metrics::Metrics;
 
 /// Why a remote MCP operation failed.
@@ -65,6 +67,11 @@ struct Live {
 
 pub struct SessionManager {
     url: String,
+    /// The URL as logs, records and errors show it: [`redact_url`] of `url`.
+    shown: String,
+    /// How `url` may be spelled in an HTTP client's error (the raw text and its parsed
+    /// serialization), each replaced by `shown` there.
+    spellings: Vec<String>,
     instance: String,
     http: reqwest013::Client,
     store: Arc<dyn SessionStore>,
@@ -87,8 +94,14 @@ impl SessionManager {
             .user_agent(concat!("fpl-chat/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
+        let mut spellings = vec![url.to_string()];
+        if let Ok(parsed) = reqwest013::Url::parse(url) {
+            spellings.push(parsed.to_string());
+        }
         Ok(Self {
             url: url.to_string(),
+            shown: redact_url(url),
+            spellings,
             instance: Uuid::new_v4().simple().to_string(),
             http,
             store,
@@ -98,8 +111,12 @@ impl SessionManager {
         })
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
+    /// `error`'s text with the server's URL redacted (an HTTP client's error names the URL).
+    fn scrub(&self, error: impl std::fmt::Display) -> String {
+        let text = error.to_string();
+        self.spellings
+            .iter()
+            .fold(text, |text, spelling| text.replace(spelling, &self.shown))
     }
 
     pub fn store_name(&self) -> &'static str {
@@ -118,6 +135,16 @@ impl SessionManager {
     pub async fn list_tools(&self) -> Result<Vec<Tool>, McpError> {
         self.with_session("tools/list", "", |peer| async move {
             peer.list_all_tools().await
+        })
+        .await
+    }
+
+    /// Whether the server answers a ping on the live session (one new session when there is
+    /// none or it failed): one cheap round trip, for `/readyz`.
+    pub async fn reachable(&self) -> Result<(), McpError> {
+        self.with_session("ping", "", |peer| async move {
+            let ping = ClientRequest::PingRequest(PingRequest::default());
+            peer.send_request(ping).await.map(|_| ())
         })
         .await
     }
@@ -176,13 +203,14 @@ impl SessionManager {
                 }
                 Ok(Err(ServiceError::McpError(e))) => {
                     self.used(&record).await;
-                    return Err(McpError::Protocol(e.message.to_string()));
+                    return Err(McpError::Protocol(self.scrub(&e.message)));
                 }
                 Ok(Err(e)) => {
+                    let e = self.scrub(e);
                     tracing::warn!(method, error = %e, "MCP request failed at the transport: the session is dropped");
                     self.drop_session(&record).await;
                     if fresh {
-                        return Err(McpError::Unavailable(e.to_string()));
+                        return Err(McpError::Unavailable(e));
                     }
                 }
                 Err(_) => {
@@ -264,11 +292,11 @@ impl SessionManager {
         let service = tokio::time::timeout(self.policy.request_timeout, info.serve(transport))
             .await
             .map_err(|_| McpError::Unavailable("initialize timed out".into()))?
-            .map_err(|e| McpError::Unavailable(format!("initialize failed: {e}")))?;
+            .map_err(|e| McpError::Unavailable(format!("initialize failed: {}", self.scrub(e))))?;
         let now = now_ms();
         let record = SessionRecord {
             id: Uuid::new_v4().to_string(),
-            server: self.url.clone(),
+            server: self.shown.clone(),
             instance: self.instance.clone(),
             created_ms: now,
             last_used_ms: now,
@@ -278,7 +306,7 @@ impl SessionManager {
             tracing::warn!(error = %e, "could not store the MCP session record");
         }
         self.metrics.record_mcp_session_created();
-        tracing::info!(server = %self.url, session = %record.id, "MCP session created");
+        tracing::info!(server = %self.shown, session = %record.id, "MCP session created");
         Ok(Live {
             record: record.id,
             service,
@@ -338,7 +366,7 @@ impl SessionManager {
                 let now = now_ms();
                 let again = SessionRecord {
                     id: record.clone(),
-                    server: self.url.clone(),
+                    server: self.shown.clone(),
                     instance: self.instance.clone(),
                     created_ms: now,
                     last_used_ms: now,
@@ -348,7 +376,7 @@ impl SessionManager {
             }
         } else {
             self.metrics.record_mcp_heartbeat("failed");
-            tracing::warn!(server = %self.url, "MCP heartbeat failed: the session is dropped");
+            tracing::warn!(server = %self.shown, "MCP heartbeat failed: the session is dropped");
             self.drop_session(&record).await;
         }
     }

@@ -9,11 +9,12 @@
 //! which guards against DNS rebinding; a session idle for `MCP_SESSION_IDLE_SECS` expires (its
 //! id then answers 404, as the spec says); request bodies are limited; every call is counted in
 //! the tool metrics; cancelling `shutdown` ends every session, so a graceful stop never waits
-//! on an open event stream.
+//! on an open event stream. Every request first passes the [`super::guard`] (rate limit per
+//! client address, `MCP_AUTH_TOKEN`, `MCP_MAX_SESSIONS`), and sessions are [`CappedSessions`].
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
+use axum::{middleware, Router};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -25,8 +26,12 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::capped::CappedSessions;
+use super::guard::{self, Guard};
 use crate::config::McpConfig;
+use crate::http::identity::ProxyTrust;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
 use crate::tools::{ToolBackend, ToolSpec};
 
 /// Largest accepted MCP request body.
@@ -103,16 +108,20 @@ impl ServerHandler for FplMcp {
     }
 }
 
-/// The `/mcp` routes, for a router of any state.
+/// The `/mcp` routes behind their guard, for a router of any state; `limiter` and `trust`
+/// count requests per client address.
 pub fn router<S: Clone + Send + Sync + 'static>(
     tools: Arc<dyn ToolBackend>,
     metrics: Arc<Metrics>,
     config: &McpConfig,
+    limiter: Arc<RateLimiter>,
+    trust: ProxyTrust,
     shutdown: CancellationToken,
 ) -> Router<S> {
-    let mut sessions = LocalSessionManager::default();
-    sessions.session_config.keep_alive = Some(config.session_idle);
-    sessions.session_config.sse_retry = None;
+    let mut local = LocalSessionManager::default();
+    local.session_config.keep_alive = Some(config.session_idle);
+    local.session_config.sse_retry = None;
+    let sessions = Arc::new(CappedSessions::new(local, config.max_sessions as usize));
     let mut http = StreamableHttpServerConfig::default()
         .with_sse_keep_alive(Some(Duration::from_secs(15)))
         // No empty "priming" events: older clients choke on them.
@@ -128,6 +137,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         http = http.with_allowed_origins(config.allowed_origins.clone());
     }
     let handler = FplMcp { tools, metrics };
-    let service = StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(sessions), http);
-    Router::new().route_service("/mcp", service)
+    let service = StreamableHttpService::new(move || Ok(handler.clone()), sessions.clone(), http);
+    let guard = Guard {
+        limiter,
+        trust,
+        token: config.auth_token.clone(),
+        sessions,
+    };
+    Router::new()
+        .route_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(guard, guard::check))
 }

@@ -10,6 +10,8 @@
 //! by tier and result. Log-in and sign-up attempts are limited the same way
 //! ([`RateLimiter::check_attempt`]), and so is each caller's daily token budget (input + output
 //! tokens of their turns, per UTC day, per tier: [`RateLimiter::budget`]).
+//!
+//! `/mcp` requests are limited per client address ([`RateLimiter::check_mcp`]).
 pub mod gcra;
 pub mod memory;
 pub mod redis;
@@ -141,6 +143,15 @@ impl RateLimiter {
             }
             _ => decision,
         }
+    }
+
+    /// Decides one `/mcp` request by its client address (`RATE_LIMIT_MCP`; an IPv6 address
+    /// counts as its /64). Without an address every such caller shares one count: limited,
+    /// never unlimited.
+    pub async fn check_mcp(&self, ip: Option<IpAddr>) -> Decision {
+        let network = ip.map_or_else(|| "unknown".to_string(), network_of);
+        let key = format!("{}rl:{{mcp-ip:{network}}}", self.prefix);
+        self.decide("mcp", &[key], &[self.limits.mcp.into()]).await
     }
 
     /// One decision for `keys` under `rules`, counted under `label`.

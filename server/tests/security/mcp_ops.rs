@@ -1,1 +1,406 @@
-//! See security.rs.
+//! See security.rs: `/mcp` is rate-limited per client address, its sessions are capped and it
+//! may require a bearer token; URLs with credentials never appear in logs or `doctor`;
+//! `/readyz` asks its dependencies at most every 2 s; the Claude client never follows a
+//! redirect with the API key.
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::types::{ChatEvent, ErrorCode};
+use fpl_chat::testkit::claude::ClaudeStandIn;
+use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{StatusCode, Url};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::common::{base_vars, spawn_app, spawn_with, spawn_with_claude, TestApp, TestDb};
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+const TOKEN: &str = "mcp-token-0123456789abcdef";
+const PASSWORD: &str = "hunter2";
+
+/// A POST to `/mcp`, in a session when `session` is given, with a bearer `token` if given.
+async fn post(
+    app: &TestApp,
+    body: &str,
+    session: Option<&str>,
+    token: Option<&str>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(app.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(id) = session {
+        request = request
+            .header("mcp-session-id", id)
+            .header("mcp-protocol-version", "2025-06-18");
+    }
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+/// A new, initialized session's id.
+async fn open_session(app: &TestApp) -> String {
+    let init = post(app, INITIALIZE, None, None).await;
+    assert_eq!(init.status(), 200, "initialize");
+    let id = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let _ = init.bytes().await;
+    let initialized = post(app, INITIALIZED, Some(&id), None).await;
+    assert_eq!(initialized.status(), 202);
+    id
+}
+
+/// `tools/list` in `session`: the status.
+async fn list_tools(app: &TestApp, session: &str) -> StatusCode {
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
+    let response = post(app, &list, Some(session), None).await;
+    let status = response.status();
+    let _ = response.bytes().await;
+    status
+}
+
+fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Four requests from one address under `RATE_LIMIT_MCP=3/60s`: the fourth is refused.
+async fn fourth_request_is_refused(extra: &[(&str, String)]) {
+    let db = TestDb::sqlite();
+    let mut vars = base_vars(&db);
+    vars.insert("RATE_LIMIT_MCP".into(), "3/60s".into());
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.clone());
+    }
+    let app = spawn_with(vars).await;
+    for n in 1..=3 {
+        let response = post(&app, INITIALIZE, None, None).await;
+        assert_eq!(response.status(), 200, "request {n} is within the limit");
+        assert_eq!(response.headers()["ratelimit-limit"], "3");
+    }
+    let refused = post(&app, INITIALIZE, None, None).await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    assert_eq!(refused.headers()["ratelimit-remaining"], "0");
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["error"]["message"].is_string(), "{body}");
+    // Other routes keep their own limits.
+    let health = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn mcp_requests_over_the_rate_limit_are_refused_in_process() {
+    fourth_request_is_refused(&[]).await;
+}
+
+#[tokio::test]
+async fn mcp_requests_over_the_rate_limit_are_refused_through_redis() {
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    fourth_request_is_refused(&[("REDIS_URL", redis_url()), ("REDIS_PREFIX", prefix)]).await;
+}
+
+#[tokio::test]
+async fn mcp_sessions_are_capped_and_a_closed_session_frees_its_slot() {
+    let db = TestDb::sqlite();
+    let mut vars = base_vars(&db);
+    vars.insert("MCP_MAX_SESSIONS".into(), "2".into());
+    let app = spawn_with(vars).await;
+    let first = open_session(&app).await;
+    let second = open_session(&app).await;
+
+    let third = post(&app, INITIALIZE, None, None).await;
+    assert_eq!(third.status(), 503, "a third session is refused");
+    assert!(third.headers().get("mcp-session-id").is_none());
+    let body: Value = third.json().await.unwrap();
+    assert_eq!(body["jsonrpc"], "2.0", "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+    assert_eq!(list_tools(&app, &first).await, 200, "the first still works");
+    assert_eq!(
+        list_tools(&app, &second).await,
+        200,
+        "the second still works"
+    );
+
+    let closed = reqwest::Client::new()
+        .delete(app.url("/mcp"))
+        .header("mcp-session-id", &first)
+        .header("mcp-protocol-version", "2025-06-18")
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "DELETE: {}", closed.status());
+    assert_eq!(
+        list_tools(&app, &first).await,
+        404,
+        "the closed session is gone"
+    );
+    let again = open_session(&app).await;
+    assert_eq!(list_tools(&app, &again).await, 200);
+    assert_eq!(list_tools(&app, &second).await, 200);
+}
+
+#[tokio::test]
+async fn mcp_requires_the_bearer_token_when_one_is_configured() {
+    let db = TestDb::sqlite();
+    let mut vars = base_vars(&db);
+    vars.insert("MCP_AUTH_TOKEN".into(), TOKEN.into());
+    let app = spawn_with(vars).await;
+    for (token, what) in [
+        (None, "no token"),
+        (Some("mcp-token-0123456789abcdeX"), "a wrong token"),
+    ] {
+        let refused = post(&app, INITIALIZE, None, token).await;
+        assert_eq!(refused.status(), 401, "{what}");
+        let challenge = refused.headers()[WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(challenge.starts_with("Bearer"), "{challenge}");
+        assert!(refused.headers().get("mcp-session-id").is_none());
+    }
+    let admitted = post(&app, INITIALIZE, None, Some(TOKEN)).await;
+    assert_eq!(admitted.status(), 200);
+    assert!(admitted.headers().get("mcp-session-id").is_some());
+}
+
+/// `url` with `user` (if it has none) and the test password.
+fn with_password(url: &str, user: &str) -> String {
+    let mut url = Url::parse(url).unwrap();
+    if url.username().is_empty() {
+        url.set_username(user).unwrap();
+    }
+    url.set_password(Some(PASSWORD)).unwrap();
+    url.to_string()
+}
+
+/// The app's variables with a password in `DATABASE_URL`, `REDIS_URL` and
+/// `EXPRESS_MCP_SERVER_PRIVATE` (the MCP server `mcp_base`).
+fn vars_with_credentials(db: &TestDb, mcp_base: &str) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = base_vars(db).into_iter().collect();
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    vars.extend([
+        ("DATABASE_URL".into(), with_password(&db.url(), "postgres")),
+        ("REDIS_URL".into(), with_password(&redis_url(), "default")),
+        ("REDIS_PREFIX".into(), prefix),
+        (
+            "EXPRESS_MCP_SERVER_PRIVATE".into(),
+            with_password(&format!("{mcp_base}/mcp"), "user"),
+        ),
+    ]);
+    vars
+}
+
+fn fpl_chat(vars: &[(String, String)], args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_fpl-chat"));
+    command
+        .args(args)
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .kill_on_drop(true);
+    command
+}
+
+/// Every line the child writes on stdout and stderr, as it writes them.
+fn collect_output(child: &mut tokio::process::Child) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    tokio::spawn(pump(child.stdout.take().unwrap(), lines.clone()));
+    tokio::spawn(pump(child.stderr.take().unwrap(), lines.clone()));
+    lines
+}
+
+async fn pump(from: impl tokio::io::AsyncRead + Unpin, into: Arc<Mutex<Vec<String>>>) {
+    let mut lines = BufReader::new(from).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        into.lock().unwrap().push(line);
+    }
+}
+
+/// The address the server logged it listens on, within 60 s.
+async fn listening_address(lines: &Mutex<Vec<String>>) -> String {
+    for _ in 0..600 {
+        let found = lines.lock().unwrap().iter().find_map(|l| {
+            l.split("listening on ")
+                .nth(1)
+                .map(|rest| rest.trim().to_string())
+        });
+        if let Some(address) = found {
+            return address;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the server did not start: {:?}",
+        lines.lock().unwrap().join("\n")
+    );
+}
+
+#[tokio::test]
+async fn urls_with_credentials_are_redacted_in_logs_and_doctor() {
+    let mcp_db = TestDb::sqlite();
+    let remote = spawn_app(&mcp_db).await;
+    let db = TestDb::postgres().await;
+    let vars = vars_with_credentials(&db, &remote.base);
+
+    // A start that uses every URL: the database, Redis and a session with the MCP server.
+    let mut server = fpl_chat(&vars, &["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = collect_output(&mut server);
+    let base = listening_address(&lines).await;
+    let ready: Value = reqwest::get(format!("{base}/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready,
+        json!({"database": "ok", "redis": "ok", "mcp": "ok", "llm": "offline"})
+    );
+    server.kill().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = lines.lock().unwrap().join("\n");
+    assert!(
+        logs.contains("tools from a remote MCP server") && logs.contains("MCP session created"),
+        "{logs}"
+    );
+    assert!(!logs.contains(PASSWORD), "a password in the logs:\n{logs}");
+    assert!(logs.contains(&format!("{}/mcp", remote.base)), "{logs}");
+
+    let doctor = fpl_chat(&vars, &["doctor"]).output().await.unwrap();
+    let table = format!(
+        "{}{}",
+        String::from_utf8_lossy(&doctor.stdout),
+        String::from_utf8_lossy(&doctor.stderr)
+    );
+    assert!(doctor.status.success(), "{table}");
+    assert!(table.contains("8 tools"), "{table}");
+    assert!(!table.contains(PASSWORD), "a password in doctor:\n{table}");
+    assert!(table.contains("127.0.0.1:5432"), "{table}");
+
+    // An MCP server that cannot be reached: its error does not show the password either.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut unreachable = vars.clone();
+    unreachable.push((
+        "EXPRESS_MCP_SERVER_PRIVATE".into(),
+        format!("http://user:{PASSWORD}@127.0.0.1:{port}/mcp"),
+    ));
+    for args in [&["mcp", "tools"][..], &["doctor"]] {
+        let out = fpl_chat(&unreachable, args).output().await.unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{args:?}: {text}");
+        assert!(!text.contains(PASSWORD), "{args:?}: a password:\n{text}");
+    }
+}
+
+/// Requests that reached `/mcp` of `app`, from its metrics.
+async fn mcp_requests(app: &TestApp) -> u64 {
+    app.metrics()
+        .await
+        .lines()
+        .filter(|l| l.starts_with("http_requests_total{") && l.contains(r#"route="/mcp""#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+async fn readyz(app: &TestApp) -> Value {
+    let response = reqwest::get(app.url("/readyz")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn readyz_asks_its_dependencies_at_most_every_two_seconds() {
+    let remote_db = TestDb::sqlite();
+    let remote = spawn_app(&remote_db).await;
+    let db = TestDb::sqlite();
+    let mut vars = base_vars(&db);
+    vars.insert("EXPRESS_MCP_SERVER_PRIVATE".into(), remote.base.clone());
+    vars.insert("REDIS_URL".into(), redis_url());
+    vars.insert(
+        "REDIS_PREFIX".into(),
+        format!("test:{}:", uuid::Uuid::new_v4().simple()),
+    );
+    let app = spawn_with(vars).await;
+    let expected = json!({"database": "ok", "redis": "ok", "mcp": "ok", "llm": "offline"});
+    assert_eq!(readyz(&app).await, expected);
+
+    // Ten calls, five of them at once: one check at most (two if they span a report's age).
+    let before = mcp_requests(&remote).await;
+    let together = futures::future::join_all((0..5).map(|_| readyz(&app))).await;
+    assert!(together.iter().all(|r| *r == expected), "{together:?}");
+    for _ in 0..5 {
+        assert_eq!(readyz(&app).await, expected);
+    }
+    let asked = mcp_requests(&remote).await - before;
+    assert!(
+        asked <= 2,
+        "the MCP server was asked {asked} times for 10 /readyz"
+    );
+
+    // A report older than 2 s is not served: the next call checks again.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let before = mcp_requests(&remote).await;
+    assert_eq!(readyz(&app).await, expected);
+    assert!(mcp_requests(&remote).await > before, "a fresh check");
+}
+
+#[tokio::test]
+async fn the_claude_client_does_not_follow_a_redirect_with_the_api_key() {
+    // The redirect points at another host, which records what it receives.
+    let elsewhere = ClaudeStandIn::start_on(([127, 0, 0, 2], 0).into())
+        .await
+        .expect("bind 127.0.0.2");
+    let target = elsewhere.base_url.clone();
+    let redirector = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let location = format!("{target}{}", uri.path());
+        async move {
+            (
+                axum::http::StatusCode::TEMPORARY_REDIRECT,
+                [("location", location)],
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirector_url = format!("http://{}", listener.local_addr().unwrap());
+    let redirecting = tokio::spawn(async move {
+        let _ = axum::serve(listener, redirector).await;
+    });
+
+    let db = TestDb::sqlite();
+    let app = spawn_with_claude(&db, &redirector_url, &[]).await;
+    let events = app.chat("How is Haaland doing?", None).await;
+    let error = events.iter().find_map(|e| match e {
+        ChatEvent::Error { code, .. } => Some(*code),
+        _ => None,
+    });
+    assert_eq!(error, Some(ErrorCode::UpstreamError), "{events:?}");
+    let seen: Vec<_> = elsewhere
+        .requests()
+        .into_iter()
+        .map(|r| r.headers)
+        .collect();
+    assert!(
+        seen.iter().all(|h| !h.contains_key("x-api-key")),
+        "the API key reached another host"
+    );
+    assert!(seen.is_empty(), "the redirect was followed");
+    redirecting.abort();
+}

@@ -5,8 +5,10 @@
 //! the caller. Connecting, the response head and every gap between stream events have their
 //! own timeout. Dropping the stream (the client left) drops the connection, which cancels the
 //! request upstream. Nothing from an upstream error body, the key or a stack reaches a user or
-//! a log: logs get the status, the API's error type and its request-id. Every request is
-//! counted and timed in the GenAI metrics, cancelled ones included.
+//! a log: logs get the status, the API's error type and its request-id. Redirects are not
+//! followed (a 3xx is an upstream error), so the key is only ever sent to
+//! `CLAUDE_API_BASE_URL`. Every request is counted and timed in the GenAI metrics, cancelled
+//! ones included.
 mod decode;
 mod retry;
 mod wire;
@@ -61,6 +63,8 @@ impl Anthropic {
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_keepalive(Duration::from_secs(30))
+            // The key goes to CLAUDE_API_BASE_URL and nowhere else: a redirect is an error.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
         Ok(Self {
@@ -89,6 +93,10 @@ impl Anthropic {
             404 => Err(format!(
                 "model {} not found (CLAUDE_MODEL_VERSION)",
                 self.model
+            )),
+            code @ 300..=399 => Err(format!(
+                "HTTP {code}: a redirect, not followed (the key goes to CLAUDE_API_BASE_URL \
+                 only); set CLAUDE_API_BASE_URL to the API itself"
             )),
             _ => Err(format!(
                 "HTTP {} (request-id {})",
@@ -377,6 +385,10 @@ fn error_from_status(status: StatusCode, kind: Option<&str>, headers: &HeaderMap
         (429, _) => LlmError::QuotaExhausted,
         (401 | 403, _) => LlmError::Unauthorized,
         (408 | 504, _) => LlmError::Timeout,
+        (code @ 300..=399, _) => LlmError::Upstream(format!(
+            "HTTP {code}: the Claude API redirected the request, which is not followed (the API \
+             key goes to CLAUDE_API_BASE_URL only); set CLAUDE_API_BASE_URL to the API itself"
+        )),
         (code, kind) => {
             LlmError::Upstream(format!("HTTP {code} {}", kind.unwrap_or("(no error type)")))
         }
