@@ -220,6 +220,7 @@ impl Application {
                 max_depth: config.tool_max_depth,
                 context_limit: config.context_token_limit,
                 tools: config.tools,
+                concurrency: config.turns,
             },
         );
         if config.session_secret.is_none() {
