@@ -43,7 +43,6 @@ fn account_failure(e: AccountError) -> BackendError {
     let status = match &e {
         AccountError::Invalid(_) => 400,
         AccountError::WrongCredentials => 401,
-        AccountError::Taken => 409,
         AccountError::TooManyAttempts(_) => 429,
         AccountError::Unavailable => 503,
     };
@@ -150,15 +149,13 @@ impl Backend for PagesBackend {
         self.chat
             .run_to_end(viewer, conversation_id, message.as_str())
             .await
-            .map_err(|e| match e {
-                ChatError::InvalidInput(m) => BackendError::new(m),
-                ChatError::NotFound => BackendError::new("No such conversation."),
-                e @ (ChatError::RateLimited { .. } | ChatError::BudgetExhausted { .. }) => {
-                    let mut error = BackendError::with_status(429, e.to_string());
-                    error.retry_after = e.retry_after_secs();
-                    error
+            .map_err(|e| {
+                if let ChatError::Internal(cause) = &e {
+                    tracing::error!(error = %cause, "chat turn could not start");
                 }
-                ChatError::Internal(e) => unavailable(e),
+                let mut error = BackendError::with_status(e.status(), e.to_string());
+                error.retry_after = e.retry_after_secs();
+                error
             })
     }
 

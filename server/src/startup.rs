@@ -222,6 +222,7 @@ impl Application {
                 max_depth: config.tool_max_depth,
                 context_limit: config.context_token_limit,
                 tools: config.tools,
+                concurrency: config.turns,
             },
         );
         let (cookie_keys, key_source) = CookieKeys::load(&config, &store)

@@ -130,7 +130,8 @@ async fn account_lifecycle(db: TestDb, redis: bool) {
         .unwrap();
     assert_eq!(stale_me, Value::Null, "a logged-out session is dead");
 
-    // Taken addresses.
+    // A taken address with another password: the answer of a wrong log-in (it does not say
+    // the address is registered); with its password: its owner is signed in.
     let again = auth(
         &app,
         &reqwest::Client::new(),
@@ -139,8 +140,21 @@ async fn account_lifecycle(db: TestDb, redis: bool) {
         "another password",
     )
     .await;
-    assert_eq!(again.status(), 409);
-    assert!(again.text().await.unwrap().contains("already exists"));
+    assert_eq!(again.status(), 401);
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("email or the password is incorrect"));
+    let owner = auth(
+        &app,
+        &reqwest::Client::new(),
+        "signup",
+        &email,
+        "correct horse battery",
+    )
+    .await;
+    assert_eq!(owner.status(), 200);
 }
 
 #[tokio::test]
@@ -189,7 +203,7 @@ async fn a_failed_log_in_does_not_say_which_part_was_wrong_and_is_limited() {
     );
     assert!(a.contains("email or the password is incorrect"), "{a}");
 
-    // Ten attempts per email in 15 minutes; the eleventh waits.
+    // Ten failures per email from one address in 15 minutes; then it waits.
     let mut last = None;
     for _ in 0..10 {
         last = Some(auth(&app, &stranger, "login", email, "guess").await);
@@ -198,7 +212,7 @@ async fn a_failed_log_in_does_not_say_which_part_was_wrong_and_is_limited() {
     assert_eq!(last.status(), 429);
     assert!(last.headers().contains_key("retry-after"));
     assert!(last.text().await.unwrap().contains("Too many attempts"));
-    // Even the right password waits now.
+    // Even the right password waits now, from that address.
     assert_eq!(
         auth(&app, &stranger, "login", email, "the right one")
             .await

@@ -3,7 +3,13 @@
 //! Promises: emails and passwords are validated with messages a person can act on; passwords
 //! are stored as argon2id hashes ([`password`]); a failed log-in never says whether the email
 //! or the password was wrong, and takes as long either way (an unknown email is checked against
-//! a dummy hash); log-in attempts are rate-limited per email and per IP; every log-in creates a
+//! a dummy hash); failed log-ins are counted per (email, IP) and per IP, never per email alone,
+//! so failures from one IP never lock the owner out from another, and a success clears the
+//! (email, IP) count ([`crate::rate_limit::attempts`]). Sign-up does not say whether an address
+//! is registered: a taken address with its right password signs its owner in, exactly as a
+//! fresh sign-up answers; with a wrong password it gets the answer of a wrong log-in, after the
+//! same argon2 cost as a fresh sign-up, and counts as a failed log-in; every sign-up counts
+//! against its IP's sign-ups. Every log-in creates a
 //! new session id (rotation), so a session id seen before log-in is useless after; sessions
 //! live in Redis when it is configured (shared by every instance), else in the database, for
 //! [`SESSION_DAYS`]; signing up or logging in moves the anonymous identity's conversations to
@@ -30,8 +36,8 @@ pub const SESSION_DAYS: i64 = 30;
 pub enum AccountError {
     #[error("{0}")]
     Invalid(String),
-    #[error("An account with this email already exists. Log in instead.")]
-    Taken,
+    /// A wrong password, an unknown email on log-in, or a taken email with a wrong password on
+    /// sign-up: all read the same.
     #[error("The email or the password is incorrect.")]
     WrongCredentials,
     #[error("Too many attempts. Try again in {0} s.")]
@@ -110,7 +116,9 @@ impl Accounts {
         }
     }
 
-    /// Creates an account and signs it in; `anonymous` is the caller's identity so far.
+    /// Creates an account and signs it in; `anonymous` is the caller's identity so far. A
+    /// taken address signs its owner in when the password is theirs, and is a wrong log-in
+    /// otherwise (see the module's promises).
     pub async fn sign_up(
         &self,
         anonymous: Option<Uuid>,
@@ -119,16 +127,34 @@ impl Accounts {
         ip: Option<IpAddr>,
     ) -> Result<SignedIn, AccountError> {
         let email = Self::email(email)?;
-        let password = Password::parse(password).map_err(AccountError::Invalid)?;
+        let checked = Password::parse(password).map_err(AccountError::Invalid)?;
         self.limit("signup", &email, ip).await?;
-        let hash = password::hash(password).await.map_err(unavailable)?;
-        let user = match self.store.create_user(&email, &hash).await {
-            Ok(user) => user,
-            Err(StoreError::Conflict(_)) => return Err(AccountError::Taken),
-            Err(e) => return Err(unavailable(e)),
+        let existing = self
+            .store
+            .find_user_by_email(&email)
+            .await
+            .map_err(unavailable)?;
+        let user = match existing {
+            Some(user) => user,
+            None => {
+                let hash = password::hash(checked).await.map_err(unavailable)?;
+                match self.store.create_user(&email, &hash).await {
+                    Ok(user) => {
+                        tracing::info!(user = %user.id, "account created");
+                        return self.start_session(user, anonymous).await;
+                    }
+                    // Created meanwhile by another request: a taken address after all.
+                    Err(StoreError::Conflict(_)) => self
+                        .store
+                        .find_user_by_email(&email)
+                        .await
+                        .map_err(unavailable)?
+                        .ok_or(AccountError::Unavailable)?,
+                    Err(e) => return Err(unavailable(e)),
+                }
+            }
         };
-        tracing::info!(user = %user.id, "account created");
-        self.start_session(user, anonymous).await
+        self.sign_in(user, &email, password, anonymous, ip).await
     }
 
     /// Signs in with email and password.
@@ -146,14 +172,33 @@ impl Accounts {
             .find_user_by_email(&email)
             .await
             .map_err(unavailable)?;
-        let hash = user
-            .as_ref()
-            .map(|u| u.password_hash.clone())
-            .unwrap_or_else(|| self.dummy_hash.clone());
-        let matches = password::verify(password.to_string(), hash).await;
         match user {
-            Some(user) if matches => self.start_session(user, anonymous).await,
-            _ => Err(AccountError::WrongCredentials),
+            Some(user) => self.sign_in(user, &email, password, anonymous, ip).await,
+            None => {
+                // The same argon2 cost as a real check, so that timing does not tell.
+                password::verify(password.to_string(), self.dummy_hash.clone()).await;
+                self.limiter.attempt_failed(email.as_str(), ip).await;
+                Err(AccountError::WrongCredentials)
+            }
+        }
+    }
+
+    /// Checks `password` against `user`'s: a session when it matches (the failures of this
+    /// email from `ip` are forgotten), a counted failure when not.
+    async fn sign_in(
+        &self,
+        user: User,
+        email: &Email,
+        password: &str,
+        anonymous: Option<Uuid>,
+        ip: Option<IpAddr>,
+    ) -> Result<SignedIn, AccountError> {
+        if password::verify(password.to_string(), user.password_hash.clone()).await {
+            self.limiter.attempt_succeeded(email.as_str(), ip).await;
+            self.start_session(user, anonymous).await
+        } else {
+            self.limiter.attempt_failed(email.as_str(), ip).await;
+            Err(AccountError::WrongCredentials)
         }
     }
 

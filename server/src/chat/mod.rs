@@ -1,15 +1,22 @@
 //! One chat turn, for every caller (the SSE endpoint, the no-JavaScript form post, tests):
-//! check the request → rate limit → load the context → store the user's message → run the tool loop with
-//! the model → store the answer → report `done`.
+//! check the request → a place under the turn caps → rate limit → token budgets → load the
+//! context → store the user's message → run the tool loop with the model → store the answer
+//! → charge the budgets → report `done`.
 //!
 //! Promises: what can be known before streaming (bad input, a conversation that is not the
-//! caller's) is an error of [`ChatService::start`], before any event; the user's message is
+//! caller's, a full turn cap, a rate limit, a spent budget) is an error of
+//! [`ChatService::start`], before any event, and [`ChatError::status`] is its one HTTP status
+//! for every caller; a turn holds its place under the caps ([`turn_slots`]) until its answer is
+//! stored and its tokens charged, even after its client went away, and gives it back before
+//! `done` is sent; the summarizer's tokens are charged to the caller whose conversation it
+//! summarized; the user's message is
 //! stored before the first event and the answer (complete, interrupted or failed) before
 //! `done`; when the receiver of the events is dropped, the model request is cancelled and the
 //! partial answer is stored as interrupted; events follow DESIGN.md's order (`meta` first,
 //! `done` last).
 pub mod prompt;
 pub mod tool_loop;
+pub mod turn_slots;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +28,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::config::ToolPolicy;
+use crate::config::{ToolPolicy, TurnConcurrency};
 use crate::context::cache::{ContextCache, Prepared};
 use crate::context::calibration::Calibration;
 use crate::context::summarizer::Summarizer;
@@ -29,12 +36,13 @@ use crate::context::{compress, history, tokens, topics};
 use crate::fpl::FplSource;
 use crate::llm::{LlmRequest, Provider};
 use crate::metrics::Metrics;
-use crate::rate_limit::{Budget, Decision, RateLimiter};
+use crate::rate_limit::{Budget, BudgetScope, Decision, RateLimiter};
 use crate::store::{self, MessageStatus, NewMessage, Store, StoreError, Title};
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolSpec};
 use prompt::SYSTEM_PROMPT;
 use tool_loop::{LoopEnd, LoopOutput, ToolLoop};
+use turn_slots::{Full, TurnPermit, TurnSlots};
 
 /// Events buffered between the turn and a slow client before the turn waits.
 const EVENT_BUFFER: usize = 256;
@@ -46,24 +54,63 @@ const MAX_ANSWER_TOKENS: u32 = 4_096;
 pub enum ChatError {
     #[error("{0}")]
     InvalidInput(String),
-    #[error("conversation not found")]
+    #[error("No such conversation.")]
     NotFound,
     /// Over the caller's rate limit; `message` is what they read.
     #[error("{message}")]
     RateLimited { decision: Decision, message: String },
-    /// The caller's daily token budget is used up; `message` is what they read.
+    /// One of the caller's daily token budgets is used up; `message` is what they read.
     #[error("{message}")]
     BudgetExhausted { budget: Budget, message: String },
-    #[error("internal error")]
+    /// The caller already runs `CHAT_MAX_TURNS_PER_IDENTITY` turns.
+    #[error(
+        "You already have {0} answers being written. Wait for one to finish, then send again."
+    )]
+    TooManyTurns(u32),
+    /// This instance already runs `CHAT_MAX_CONCURRENT_TURNS` turns.
+    #[error("The chat is busy right now. Please try again in a few seconds.")]
+    Busy(u32),
+    #[error("The chat is unavailable right now. Please try again shortly.")]
     Internal(#[from] StoreError),
 }
 
 impl ChatError {
+    /// The HTTP status of the refusal, for every caller: 400, 404, 429 (the caller's own
+    /// limits: rate, budget, turns), 503 (the service's: the instance's turn cap, the
+    /// deployment's token budget, storage).
+    pub fn status(&self) -> u16 {
+        match self {
+            ChatError::InvalidInput(_) => 400,
+            ChatError::NotFound => 404,
+            ChatError::BudgetExhausted { budget, .. } if budget.scope == BudgetScope::Global => 503,
+            ChatError::RateLimited { .. }
+            | ChatError::BudgetExhausted { .. }
+            | ChatError::TooManyTurns(_) => 429,
+            ChatError::Busy(_) | ChatError::Internal(_) => 503,
+        }
+    }
+
+    /// The `code` of the JSON error body.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ChatError::InvalidInput(_) => ErrorCode::InvalidInput,
+            ChatError::NotFound => ErrorCode::NotFound,
+            ChatError::RateLimited { .. }
+            | ChatError::BudgetExhausted { .. }
+            | ChatError::TooManyTurns(_)
+            | ChatError::Busy(_) => ErrorCode::RateLimited,
+            ChatError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
     /// For a refusal over a limit: whole seconds until the caller may try again.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             ChatError::RateLimited { decision, .. } => Some(decision.retry_after_secs()),
             ChatError::BudgetExhausted { budget, .. } => Some(budget.resets_in.as_secs().max(1)),
+            ChatError::TooManyTurns(_) | ChatError::Busy(_) => {
+                Some(turn_slots::RETRY_AFTER.as_secs())
+            }
             _ => None,
         }
     }
@@ -96,6 +143,8 @@ struct Inner {
     /// FPL data for finding a conversation's topics.
     fpl: Option<FplSource>,
     contexts: ContextCache,
+    /// The turn caps (`CHAT_MAX_TURNS_PER_IDENTITY`, `CHAT_MAX_CONCURRENT_TURNS`).
+    slots: TurnSlots,
     breaker: CircuitBreaker,
     tool_timeout: std::time::Duration,
     metrics: Arc<Metrics>,
@@ -134,6 +183,8 @@ pub struct TurnLimits {
     /// Token budget of a conversation's context (`CONTEXT_TOKEN_LIMIT`).
     pub context_limit: u32,
     pub tools: ToolPolicy,
+    /// Turns at once, per identity and per instance.
+    pub concurrency: TurnConcurrency,
 }
 
 /// What keeps a conversation's context within its budget.
@@ -194,6 +245,7 @@ impl ChatService {
                 calibration: context.calibration,
                 fpl: context.topics,
                 contexts: context.cache,
+                slots: TurnSlots::new(limits.concurrency),
                 breaker,
                 tool_timeout: limits.tools.timeout,
                 metrics,
@@ -217,6 +269,14 @@ impl ChatService {
         message: &str,
     ) -> Result<Turn, ChatError> {
         let message = UserMessage::parse(message).map_err(ChatError::InvalidInput)?;
+        let permit = self
+            .inner
+            .slots
+            .try_acquire(viewer.owner)
+            .map_err(|full| match full {
+                Full::Identity(n) => ChatError::TooManyTurns(n),
+                Full::Instance(n) => ChatError::Busy(n),
+            })?;
         let limit = self.inner.limiter.check(&viewer).await;
         if !limit.allowed {
             return Err(ChatError::RateLimited {
@@ -253,7 +313,7 @@ impl ChatService {
         let _ = tx.try_send(meta);
         let _ = tx.try_send(context);
         let service = self.clone();
-        tokio::spawn(async move { service.run(plan, tx).await });
+        tokio::spawn(async move { service.run(plan, permit, tx).await });
         Ok(turn)
     }
 
@@ -342,6 +402,11 @@ impl ChatService {
             self.inner.summarizer.as_ref(),
         )
         .await;
+        // The summarizer worked for this caller: its tokens are theirs (and the deployment's).
+        self.inner
+            .limiter
+            .spend(&viewer, fitted.summarizer_tokens)
+            .await;
         let mut folded = None;
         if let (Some(through), Some(text)) = (fitted.folded_through, &fitted.summary) {
             let tokens = tokens::count(text) as i32;
@@ -424,7 +489,9 @@ impl ChatService {
         merged
     }
 
-    async fn run(self, plan: TurnPlan, events: mpsc::Sender<ChatEvent>) {
+    /// The rest of a turn; `permit` is its place under the turn caps, given back once the
+    /// answer is stored and its tokens charged.
+    async fn run(self, plan: TurnPlan, permit: TurnPermit, events: mpsc::Sender<ChatEvent>) {
         let inner = &self.inner;
         let started = Instant::now();
         let started_at = Utc::now();
@@ -501,6 +568,8 @@ impl ChatService {
         if let Err(e) = &stored {
             tracing::error!(error = %e, conversation = %plan.conversation_id, "could not store the answer");
         }
+        // The turn's work is done: whoever reads `done` may start the next one.
+        drop(permit);
         if output.end == LoopEnd::Interrupted {
             return; // nobody is listening
         }

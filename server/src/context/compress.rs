@@ -57,6 +57,8 @@ pub struct Compressed {
     pub strategies: Vec<Strategy>,
     /// When turns were folded into the summary now: the newest stored message folded.
     pub folded_through: Option<i64>,
+    /// Model tokens the summarizer spent now (charged to the caller's budgets).
+    pub summarizer_tokens: u64,
 }
 
 /// Fits `history` (oldest first, the new question last) into `budget` tokens. `summary` is the
@@ -73,6 +75,7 @@ pub async fn fit(
     let mut summary = summary;
     let mut strategies = Vec::new();
     let mut folded_through = None;
+    let mut summarizer_tokens = 0;
     // The summary's tokens, counted again only when it changes.
     let summary_tokens = |summary: &Option<String>| -> u32 {
         summary
@@ -99,8 +102,9 @@ pub async fn fit(
                 let folded: Vec<Counted> = entries.drain(..cut).collect();
                 folded_through = folded.iter().filter_map(|e| e.seq).max();
                 let folded: Vec<Message> = folded.into_iter().map(|e| e.message).collect();
-                let text = summarizer.summarize(summary.clone(), folded).await;
-                summary = Some(keep_newest(&text, summary_budget(target), count));
+                let made = summarizer.summarize(summary.clone(), folded).await;
+                summarizer_tokens += made.tokens;
+                summary = Some(keep_newest(&made.text, summary_budget(target), count));
                 summary_cost = summary_tokens(&summary);
                 strategies.push(Strategy::Summarize);
             }
@@ -134,6 +138,7 @@ pub async fn fit(
         tokens,
         strategies,
         folded_through,
+        summarizer_tokens,
     }
 }
 
@@ -519,5 +524,37 @@ mod tests {
         assert!(
             matches!(&first.content[0], ContentBlock::Text { text } if text.starts_with(SUMMARY_HEADING))
         );
+    }
+
+    /// A summarizer that says it cost 77 tokens.
+    struct Costly;
+
+    #[async_trait::async_trait]
+    impl crate::context::summarizer::Summarizer for Costly {
+        fn name(&self) -> &'static str {
+            "costly"
+        }
+
+        async fn summarize(
+            &self,
+            previous: Option<String>,
+            folded: Vec<Message>,
+        ) -> crate::context::summarizer::Summary {
+            crate::context::summarizer::Summary {
+                text: extractive_summary(previous.as_deref(), &folded),
+                tokens: 77,
+            }
+        }
+    }
+
+    #[test]
+    fn the_summarizers_tokens_are_reported_for_the_budgets() {
+        let big = conversation(&(0..30).map(|_| (20, vec![300], 60)).collect::<Vec<_>>());
+        let out = futures::executor::block_on(fit(big, None, 3_000, &words, &Costly));
+        assert!(out.strategies.contains(&super::Strategy::Summarize));
+        assert_eq!(out.summarizer_tokens, 77);
+        let small = conversation(&[(5, vec![10], 10)]);
+        let out = futures::executor::block_on(fit(small, None, 10_000, &words, &Costly));
+        assert_eq!(out.summarizer_tokens, 0);
     }
 }

@@ -3,7 +3,9 @@
 //! [`Extractive`] needs no model (each question, and the sentence of its answer with numbers);
 //! [`ClaudeSummarizer`] asks `CLAUDE_SUMMARY_MODEL` with a prompt that keeps decisions, numbers
 //! and tool findings, and falls back to the extractive summary when the call fails, so a
-//! summary is always produced. Calls and failures are counted by summarizer.
+//! summary is always produced. Calls and failures are counted by summarizer. Every summary
+//! says the model tokens it cost, which the chat charges to the caller whose conversation was
+//! summarized (and so to the deployment's budget).
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -13,11 +15,19 @@ use crate::llm::anthropic::Anthropic;
 use crate::llm::{ContentBlock, Message, Role};
 use crate::metrics::Metrics;
 
+/// A running summary and what making it cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub text: String,
+    /// Model tokens (input + output) spent on it, for the token budgets; 0 without a model.
+    pub tokens: u64,
+}
+
 #[async_trait]
 pub trait Summarizer: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The new running summary: `previous` with `folded` (oldest first) added.
-    async fn summarize(&self, previous: Option<String>, folded: Vec<Message>) -> String;
+    async fn summarize(&self, previous: Option<String>, folded: Vec<Message>) -> Summary;
 }
 
 pub struct Extractive;
@@ -28,8 +38,11 @@ impl Summarizer for Extractive {
         "extractive"
     }
 
-    async fn summarize(&self, previous: Option<String>, folded: Vec<Message>) -> String {
-        extractive_summary(previous.as_deref(), &folded)
+    async fn summarize(&self, previous: Option<String>, folded: Vec<Message>) -> Summary {
+        Summary {
+            text: extractive_summary(previous.as_deref(), &folded),
+            tokens: 0,
+        }
     }
 }
 
@@ -95,24 +108,31 @@ impl Summarizer for ClaudeSummarizer {
         "claude"
     }
 
-    async fn summarize(&self, previous: Option<String>, folded: Vec<Message>) -> String {
+    async fn summarize(&self, previous: Option<String>, folded: Vec<Message>) -> Summary {
         let text = transcript(previous.as_deref(), &folded);
-        match self
+        let tokens = match self
             .claude
             .complete(&self.model, SUMMARY_PROMPT, &text, 600)
             .await
         {
-            Ok(summary) if !summary.trim().is_empty() => {
+            Ok(done) if !done.text.trim().is_empty() => {
                 self.metrics.record_summary("claude", "ok");
-                summary
+                return Summary {
+                    text: done.text,
+                    tokens: done.tokens,
+                };
             }
-            outcome => {
-                if let Err(e) = outcome {
-                    tracing::warn!(error = %e, "the summary model failed; using an extractive summary");
-                }
-                self.metrics.record_summary("claude", "failed");
-                extractive_summary(previous.as_deref(), &folded)
+            // An empty answer still cost its tokens.
+            Ok(empty) => empty.tokens,
+            Err(e) => {
+                tracing::warn!(error = %e, "the summary model failed; using an extractive summary");
+                0
             }
+        };
+        self.metrics.record_summary("claude", "failed");
+        Summary {
+            text: extractive_summary(previous.as_deref(), &folded),
+            tokens,
         }
     }
 }

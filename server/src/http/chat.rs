@@ -2,9 +2,12 @@
 //!
 //! What is known before streaming is a JSON error `{"error":{"code","message"}}` with its
 //! status: 400 bad input, 404 a conversation that is not the caller's, 413 a body over
-//! [`MAX_BODY_BYTES`], 429 over the rate limit or the daily token budget (with `Retry-After`).
-//! Every chat response carries the `RateLimit-*` and `Token-Budget-*` headers. When the client goes away the stream is dropped, which cancels the turn
-//! (the partial answer is stored as interrupted).
+//! [`MAX_BODY_BYTES`], 429 over the rate limit, a daily token budget of the caller or their
+//! network, or `CHAT_MAX_TURNS_PER_IDENTITY`; 503 over `CHAT_MAX_CONCURRENT_TURNS` or the
+//! deployment's token budget (each refusal over a limit with `Retry-After`).
+//! Every chat response carries the `RateLimit-*` and `Token-Budget-*` headers. When the client
+//! goes away the stream is dropped, which cancels the turn (the partial answer is stored as
+//! interrupted).
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -85,40 +88,7 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
         .await
     {
         Ok(turn) => turn,
-        Err(ChatError::InvalidInput(message)) => {
-            return error_response(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, message)
-        }
-        Err(ChatError::NotFound) => {
-            return error_response(
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "No such conversation.",
-            )
-        }
-        Err(e @ (ChatError::RateLimited { .. } | ChatError::BudgetExhausted { .. })) => {
-            let wait = e.retry_after_secs().unwrap_or(1);
-            let mut response = error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::RateLimited,
-                e.to_string(),
-            );
-            let headers = response.headers_mut();
-            match &e {
-                ChatError::RateLimited { decision, .. } => rate_limit_headers(headers, decision),
-                ChatError::BudgetExhausted { budget, .. } => budget_headers(headers, budget),
-                _ => {}
-            }
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
-            return response;
-        }
-        Err(ChatError::Internal(e)) => {
-            tracing::error!(error = %e, "chat turn could not start");
-            return error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Internal,
-                "The chat is unavailable right now. Please try again shortly.",
-            );
-        }
+        Err(e) => return refusal(e),
     };
     let events = ReceiverStream::new(turn.events)
         .map(|event| Ok::<_, Infallible>(Event::default().event(event.name()).data(event.data())));
@@ -137,8 +107,29 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
     response
 }
 
-/// `Token-Budget-Limit` and `Token-Budget-Remaining`: the caller's tokens per day and what is
-/// left of today's (before this turn).
+/// The JSON error of a turn that could not start, with its status ([`ChatError::status`]),
+/// `Retry-After` for a refusal over a limit, and the headers of the limit that refused.
+fn refusal(e: ChatError) -> Response {
+    if let ChatError::Internal(cause) = &e {
+        tracing::error!(error = %cause, "chat turn could not start");
+    }
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = error_response(status, e.code(), e.to_string());
+    let headers = response.headers_mut();
+    match &e {
+        ChatError::RateLimited { decision, .. } => rate_limit_headers(headers, decision),
+        ChatError::BudgetExhausted { budget, .. } => budget_headers(headers, budget),
+        _ => {}
+    }
+    if let Some(wait) = e.retry_after_secs() {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    }
+    response
+}
+
+/// `Token-Budget-Limit` and `Token-Budget-Remaining`: the tokens per day of the caller's
+/// tightest budget (their own, their network's or the deployment's) and what is left of
+/// today's (before this turn).
 fn budget_headers(headers: &mut axum::http::HeaderMap, budget: &Budget) {
     headers.insert("token-budget-limit", HeaderValue::from(budget.limit));
     headers.insert(

@@ -7,11 +7,12 @@
 //! in-process limiter ([`memory`]) with the same limits decides (logged and counted) for a few
 //! seconds before Redis is tried again: never unlimited. A caller already refused is refused
 //! again from memory until their retry time, without asking Redis. Every decision is counted
-//! by tier and result. Log-in and sign-up attempts are limited the same way
-//! ([`RateLimiter::check_attempt`]), and so is each caller's daily token budget (input + output
-//! tokens of their turns, per UTC day, per tier: [`RateLimiter::budget`]).
-//!
-//! `/mcp` requests are limited per client address ([`RateLimiter::check_mcp`]).
+//! by tier and result. Failed log-ins are counted per (email, IP) and per IP, and sign-ups per
+//! IP ([`attempts`], [`RateLimiter::check_attempt`]); each caller's daily token budgets (input +
+//! output tokens per UTC day, per identity, per anonymous IP and for the deployment) are kept in
+//! [`budget`]. `/mcp` requests are limited per client address ([`RateLimiter::check_mcp`]).
+pub mod attempts;
+pub mod budget;
 pub mod gcra;
 pub mod memory;
 pub mod redis;
@@ -26,6 +27,8 @@ use app::types::Tier;
 
 use crate::config::{RateLimit, RateLimits};
 use crate::metrics::Metrics;
+use attempts::AttemptCounts;
+pub use budget::{Budget, BudgetScope};
 pub use gcra::{Decision, Rule};
 use memory::MemoryLimits;
 use redis::RedisLimits;
@@ -34,16 +37,15 @@ use redis::RedisLimits;
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 /// How long the in-process limiter decides alone after Redis failed.
 const FALLBACK_FOR: Duration = Duration::from_secs(5);
-/// Log-in or sign-up attempts per email, and per client address, in [`ATTEMPT_WINDOW`].
-pub const ATTEMPTS: u32 = 10;
-pub const ATTEMPTS_PER_IP: u32 = 50;
-const ATTEMPT_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 pub struct RateLimiter {
     limits: RateLimits,
     prefix: String,
     redis: Option<RedisLimits>,
     memory: MemoryLimits,
+    /// Log-in failures and sign-ups counted in this process (without Redis, or while it
+    /// cannot be reached).
+    attempts: AttemptCounts,
     /// Callers refused lately: their key → (when, the refusal).
     refused: Mutex<HashMap<String, (Instant, Decision)>>,
     fallback_until: Mutex<Option<Instant>>,
@@ -72,6 +74,7 @@ impl RateLimiter {
             prefix: prefix.to_string(),
             redis: client.map(|c| RedisLimits::new(c, REDIS_TIMEOUT)),
             memory: MemoryLimits::default(),
+            attempts: AttemptCounts::default(),
             refused: Mutex::new(HashMap::new()),
             fallback_until: Mutex::new(None),
             metrics,
@@ -118,31 +121,12 @@ impl RateLimiter {
         self.decide(tier_name(viewer.tier), &keys, &rules).await
     }
 
-    /// Decides one log-in or sign-up attempt (`what`): [`ATTEMPTS`] per 15 minutes for an
-    /// email, [`ATTEMPTS_PER_IP`] for an address, so that neither one account nor one client
-    /// can be used to guess passwords.
+    /// Decides whether a log-in or sign-up (`what`) for `email` from `ip` may be tried: not
+    /// while the failures of that email from that IP, or of that IP, are at their limit (or,
+    /// for a sign-up, the IP's sign-ups). Nothing is charged but a sign-up: failures are
+    /// counted by [`RateLimiter::attempt_failed`] ([`attempts`]).
     pub async fn check_attempt(&self, what: &str, email: &str, ip: Option<IpAddr>) -> Decision {
-        let p = &self.prefix;
-        let email = email.replace(['{', '}'], "_");
-        let per_email = Rule {
-            count: ATTEMPTS,
-            window_ms: ATTEMPT_WINDOW.as_millis() as u64,
-        };
-        let decision = self
-            .decide(what, &[format!("{p}rl:{{{what}:{email}}}")], &[per_email])
-            .await;
-        match ip {
-            Some(ip) if decision.allowed => {
-                let per_ip = Rule {
-                    count: ATTEMPTS_PER_IP,
-                    ..per_email
-                };
-                let ip = network_of(ip);
-                self.decide(what, &[format!("{p}rl:{{{what}-ip:{ip}}}")], &[per_ip])
-                    .await
-            }
-            _ => decision,
-        }
+        self.attempt_allowed(what, email, ip).await
     }
 
     /// Decides one `/mcp` request by its client address (`RATE_LIMIT_MCP`; an IPv6 address
@@ -225,65 +209,6 @@ impl RateLimiter {
         );
     }
 
-    fn budget_key(&self, viewer: &Viewer) -> (String, String) {
-        let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
-        let subject = match viewer.owner {
-            Owner::User(id) => format!("user:{id}"),
-            Owner::Anonymous(id) => format!("anon:{id}"),
-        };
-        (format!("{}budget:{{{subject}}}:{day}", self.prefix), day)
-    }
-
-    /// The caller's token budget today.
-    pub async fn budget(&self, viewer: &Viewer) -> Budget {
-        let (key, _) = self.budget_key(viewer);
-        let used = match &self.redis {
-            Some(redis) if !self.falling_back() => match redis.used(&key).await {
-                Ok(used) => used,
-                Err(e) => {
-                    self.fall_back(&e.to_string());
-                    self.memory.used(&key)
-                }
-            },
-            _ => self.memory.used(&key),
-        };
-        let limit = match viewer.tier {
-            Tier::Anonymous => self.limits.daily_tokens.anonymous,
-            Tier::Default => self.limits.daily_tokens.default,
-            Tier::Premium => self.limits.daily_tokens.premium,
-        };
-        Budget {
-            limit,
-            used,
-            resets_in: until_midnight_utc(),
-        }
-    }
-
-    /// Counts the tokens of a finished turn against the caller's budget.
-    pub async fn spend(&self, viewer: &Viewer, tokens: u64) {
-        if tokens == 0 {
-            return;
-        }
-        let (key, day) = self.budget_key(viewer);
-        if let Some(redis) = self.redis.as_ref().filter(|_| !self.falling_back()) {
-            let ttl = until_midnight_utc() + Duration::from_secs(3_600);
-            match redis.spend(&key, tokens, ttl).await {
-                Ok(()) => return,
-                Err(e) => self.fall_back(&e.to_string()),
-            }
-        }
-        self.memory.spend(&key, &day, tokens);
-    }
-
-    /// What a caller over their daily token budget reads.
-    pub fn budget_message(&self, budget: &Budget) -> String {
-        let hours = budget.resets_in.as_secs().div_ceil(3_600);
-        format!(
-            "You have used today's {} tokens. The budget renews at midnight UTC, in about {hours} h.",
-            budget.limit
-        )
-    }
-
     /// What a refused caller reads.
     pub fn message(&self, tier: Tier, decision: &Decision) -> String {
         let limit = self.limit_of(tier);
@@ -301,33 +226,6 @@ impl RateLimiter {
             ),
         }
     }
-}
-
-/// A caller's daily token budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
-    pub limit: u64,
-    pub used: u64,
-    pub resets_in: Duration,
-}
-
-impl Budget {
-    pub fn remaining(&self) -> u64 {
-        self.limit.saturating_sub(self.used)
-    }
-
-    pub fn exhausted(&self) -> bool {
-        self.used >= self.limit
-    }
-}
-
-fn until_midnight_utc() -> Duration {
-    let now = chrono::Utc::now();
-    let midnight = (now.date_naive() + chrono::Duration::days(1))
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc();
-    (midnight - now).to_std().unwrap_or(Duration::from_secs(1))
 }
 
 fn per_window(window: Duration) -> String {

@@ -3,7 +3,8 @@
 //! Promises: one round trip (EVALSHA, and EVAL only when the server does not know the script
 //! yet: the `redis` crate's `Script` does that); Redis's own clock, so instances with skewed
 //! clocks agree; every key of one decision shares a hash tag (Redis Cluster) and expires when
-//! its limit is whole again, so no cleanup job is needed.
+//! its limit is whole again, so no cleanup job is needed. Token budgets are read and charged
+//! in one pipeline of single-key commands.
 use std::time::Duration;
 
 use super::gcra::{Decision, Rule};
@@ -54,29 +55,47 @@ impl RedisLimits {
         }
     }
 
-    /// Tokens counted on a budget key.
-    pub async fn used(&self, key: &str) -> Result<u64, RedisError> {
-        let key = key.to_string();
-        let used: Option<u64> = self
-            .redis
-            .run(|mut c| async move { ::redis::cmd("GET").arg(&key).query_async(&mut c).await })
-            .await?;
-        Ok(used.unwrap_or(0))
+    /// The connection, for the other counters of the limiter (log-in failures).
+    pub fn connection(&self) -> &RedisConnection {
+        &self.redis
     }
 
-    /// Adds tokens to a budget key, which expires after `ttl`.
-    pub async fn spend(&self, key: &str, tokens: u64, ttl: Duration) -> Result<(), RedisError> {
-        let key = key.to_string();
+    /// Tokens counted on each budget key: one pipeline of GETs (each key has its own hash
+    /// tag, so no cross-slot MGET).
+    pub async fn used(&self, keys: &[String]) -> Result<Vec<u64>, RedisError> {
+        let keys = keys.to_vec();
+        let used: Vec<Option<u64>> = self
+            .redis
+            .run(|mut c| async move {
+                let mut pipe = ::redis::pipe();
+                for key in &keys {
+                    pipe.get(key);
+                }
+                pipe.query_async(&mut c).await
+            })
+            .await?;
+        Ok(used.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    /// Adds tokens to each budget key, which expires after `ttl`: one pipeline, not a
+    /// transaction (the keys live in different slots).
+    pub async fn spend(
+        &self,
+        keys: &[String],
+        tokens: u64,
+        ttl: Duration,
+    ) -> Result<(), RedisError> {
+        let keys = keys.to_vec();
         self.redis
             .run(|mut c| async move {
-                ::redis::pipe()
-                    .atomic()
-                    .incr(&key, tokens)
-                    .ignore()
-                    .pexpire(&key, ttl.as_millis() as i64)
-                    .ignore()
-                    .query_async::<()>(&mut c)
-                    .await
+                let mut pipe = ::redis::pipe();
+                for key in &keys {
+                    pipe.incr(key, tokens)
+                        .ignore()
+                        .pexpire(key, ttl.as_millis() as i64)
+                        .ignore();
+                }
+                pipe.query_async::<()>(&mut c).await
             })
             .await
     }

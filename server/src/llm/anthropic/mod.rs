@@ -44,6 +44,14 @@ pub struct Anthropic {
     metrics: Arc<Metrics>,
 }
 
+/// The answer of [`Anthropic::complete`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub text: String,
+    /// Tokens the request cost: input (cached or not) and output, for the token budgets.
+    pub tokens: u64,
+}
+
 impl Anthropic {
     pub fn new(config: &ClaudeConfig, metrics: Arc<Metrics>) -> Result<Self, String> {
         let mut key = HeaderValue::from_str(config.api_key.expose())
@@ -106,14 +114,15 @@ impl Anthropic {
         }
     }
 
-    /// One request without streaming (summaries): the text of the answer, with `model`.
+    /// One request without streaming (summaries): the text of the answer, with `model`, and
+    /// the tokens it cost.
     pub async fn complete(
         &self,
         model: &str,
         system: &str,
         user: &str,
         max_tokens: u32,
-    ) -> Result<String, LlmError> {
+    ) -> Result<Completion, LlmError> {
         let body = serde_json::json!({
             "model": model,
             "max_tokens": max_tokens,
@@ -151,6 +160,7 @@ impl Anthropic {
             output: number("output_tokens"),
         };
         call.finish(&Ok(()), tokens);
+        let cost = tokens.input_total() + tokens.output;
         let text = value["content"]
             .as_array()
             .map(|blocks| {
@@ -162,7 +172,7 @@ impl Anthropic {
                     .join("")
             })
             .unwrap_or_default();
-        Ok(text)
+        Ok(Completion { text, tokens: cost })
     }
 
     /// Sends the request until it gets a streaming response, retrying what may be retried.
