@@ -152,6 +152,26 @@ async fn mcp_sessions_are_capped_and_a_closed_session_frees_its_slot() {
 }
 
 #[tokio::test]
+async fn an_expired_mcp_session_frees_its_slot() {
+    let db = TestDb::sqlite();
+    let mut vars = base_vars(&db);
+    vars.insert("MCP_MAX_SESSIONS".into(), "1".into());
+    vars.insert("MCP_SESSION_IDLE_SECS".into(), "1".into());
+    let app = spawn_with(vars).await;
+    let idle = open_session(&app).await;
+    let refused = post(&app, INITIALIZE, None, None).await;
+    assert_eq!(refused.status(), 503, "the only slot is taken");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        list_tools(&app, &idle).await,
+        404,
+        "the idle session expired"
+    );
+    let fresh = open_session(&app).await;
+    assert_eq!(list_tools(&app, &fresh).await, 200);
+}
+
+#[tokio::test]
 async fn mcp_requires_the_bearer_token_when_one_is_configured() {
     let db = TestDb::sqlite();
     let mut vars = base_vars(&db);
