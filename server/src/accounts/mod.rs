@@ -150,7 +150,9 @@ impl Accounts {
             .as_ref()
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.dummy_hash.clone());
-        let matches = password::verify(password.to_string(), hash).await;
+        let matches = password::verify(password.to_string(), hash)
+            .await
+            .map_err(unavailable)?;
         match user {
             Some(user) if matches => self.start_session(user, anonymous).await,
             _ => Err(AccountError::WrongCredentials),

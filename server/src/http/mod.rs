@@ -1,8 +1,10 @@
 //! The axum application: the routes of DESIGN.md, the Leptos pages and server functions, and
-//! the layers every request passes (metrics, identity, compression, body limits, tracing).
+//! the layers every request passes (metrics, identity, compression, body limits, tracing);
+//! [`serve`] runs it on a listener with a deadline for request heads.
 pub mod chat;
 pub mod identity;
 pub mod ops;
+pub mod serve;
 
 use std::sync::Arc;
 
