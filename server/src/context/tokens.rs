@@ -84,7 +84,7 @@ mod tests {
         assert!(pieces.len() > 10 && pieces.iter().all(|p| p.len() <= super::PIECE_BYTES));
         assert_eq!(pieces.concat(), prose);
         assert!((i64::from(count(&prose)) - whole).abs() <= pieces.len() as i64);
-        // One 24 KB run of letters: linear in pieces, where whole it took about a second.
+        // One 24 KB run of letters: in pieces its cost is linear, not quadratic.
         let started = std::time::Instant::now();
         assert!(count(&"ﷺ".repeat(8_000)) > 0);
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
