@@ -176,7 +176,7 @@ impl Accounts {
             Some(user) => self.sign_in(user, &email, password, anonymous, ip).await,
             None => {
                 // The same argon2 cost as a real check, so that timing does not tell.
-                password::verify(password.to_string(), self.dummy_hash.clone()).await;
+                let _ = password::verify(password.to_string(), self.dummy_hash.clone()).await;
                 self.limiter.attempt_failed(email.as_str(), ip).await;
                 Err(AccountError::WrongCredentials)
             }
@@ -193,7 +193,10 @@ impl Accounts {
         anonymous: Option<Uuid>,
         ip: Option<IpAddr>,
     ) -> Result<SignedIn, AccountError> {
-        if password::verify(password.to_string(), user.password_hash.clone()).await {
+        let matches = password::verify(password.to_string(), user.password_hash.clone())
+            .await
+            .map_err(unavailable)?;
+        if matches {
             self.limiter.attempt_succeeded(email.as_str(), ip).await;
             self.start_session(user, anonymous).await
         } else {

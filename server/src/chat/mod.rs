@@ -467,10 +467,14 @@ impl ChatService {
         let Some(source) = &self.inner.fpl else {
             return known.to_vec();
         };
-        let found = match source.data().await {
-            Ok(data) => topics::from_text(&data, question),
-            Err(_) => return known.to_vec(),
+        let Ok(data) = source.data().await else {
+            return known.to_vec();
         };
+        // Reading names in an 8,000-character question is CPU work: off the async workers.
+        let text = question.to_string();
+        let found = tokio::task::spawn_blocking(move || topics::from_text(&data, &text))
+            .await
+            .unwrap_or_default();
         let merged = topics::merge(known, found);
         if merged != known {
             // Named once, when the second topic arrives, so the title does not churn.

@@ -7,6 +7,9 @@
 //! `Ambiguous` (several candidates, best known first; we ask rather than guess) or
 //! `NotFound` (suggestions by spelling similarity). A unique full-name or web-name hit wins
 //! over partial hits. [`NameIndex::mentions`] finds the players and teams named in a sentence.
+//! The work is bounded whatever the input: a query is compared by its first
+//! [`MAX_FOLDED_QUERY`] folded characters, names whose length rules out a close spelling are
+//! not compared letter by letter, and a text is read up to [`MAX_TEXT_WORDS`] folded words.
 
 use std::collections::{HashMap, HashSet};
 
@@ -59,6 +62,27 @@ fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | '‘' | '`' | 'ʼ')
 }
 
+/// Longest folded query the matcher compares, in characters; the rest is ignored. The tools
+/// refuse queries over 100 characters, but folding can lengthen one ("ﷺ" folds to 28
+/// letters), and no name is half this long.
+pub const MAX_FOLDED_QUERY: usize = 100;
+
+/// Most folded words of a text that [`NameIndex::mentions`] reads. A chat question (8,000
+/// characters) has at most 4,000 words as typed; folding can multiply them ("ﷺ" is four).
+pub const MAX_TEXT_WORDS: usize = 4_000;
+
+/// `query` folded and cut to [`MAX_FOLDED_QUERY`] characters (only its start is folded).
+fn fold_query(query: &str) -> String {
+    let head: String = query.chars().take(MAX_FOLDED_QUERY * 4).collect();
+    let mut folded = fold(&head);
+    if folded.len() > MAX_FOLDED_QUERY {
+        // Folded text is ASCII: any byte is a character boundary.
+        folded.truncate(MAX_FOLDED_QUERY);
+        folded.truncate(folded.trim_end().len());
+    }
+    folded
+}
+
 /// Edit distance between two strings (by chars).
 pub fn levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
@@ -84,6 +108,26 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     }
     1.0 - levenshtein(a, b) as f64 / len as f64
 }
+
+/// [`similarity`] when it can reach `floor`, else 0. Strings whose lengths differ by more
+/// edits than `floor` allows are not compared letter by letter, so a query far longer or
+/// shorter than a name costs nothing against it.
+pub fn similarity_from(a: &str, b: &str, floor: f64) -> f64 {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    let len = la.max(lb);
+    if len == 0 {
+        return 1.0;
+    }
+    // A hair of slack, so that a similarity of exactly `floor` is not lost to rounding.
+    let allowed = ((1.0 - floor) * len as f64 + 1e-9).floor() as usize;
+    if la.abs_diff(lb) > allowed {
+        return 0.0;
+    }
+    1.0 - levenshtein(a, b) as f64 / len as f64
+}
+
+/// How similar a misspelt name must be to be suggested.
+const SUGGESTION_FLOOR: f64 = 0.6;
 
 /// Nicknames by team short name (folded).
 const TEAM_ALIASES: &[(&str, &[&str])] = &[
@@ -522,7 +566,7 @@ impl NameIndex {
 
     /// Match a player name among the players for which `keep(id)` is true.
     pub fn match_player_where(&self, query: &str, keep: impl Fn(u32) -> bool) -> NameMatch<u32> {
-        let q = fold(query);
+        let q = fold_query(query);
         if q.is_empty() {
             return NameMatch::NotFound(Vec::new());
         }
@@ -560,15 +604,14 @@ impl NameIndex {
         let mut scored: Vec<(f64, &PlayerKey)> = pool
             .iter()
             .map(|p| {
-                let mut best = similarity(&q, &p.web)
-                    .max(similarity(&q, &p.full))
-                    .max(similarity(&q, &p.second));
-                for t in &p.tokens {
-                    best = best.max(similarity(&q, t));
-                }
+                let best = [&p.web, &p.full, &p.second]
+                    .into_iter()
+                    .chain(&p.tokens)
+                    .map(|name| similarity_from(&q, name, SUGGESTION_FLOOR))
+                    .fold(0.0, f64::max);
                 (best, *p)
             })
-            .filter(|(s, _)| *s >= 0.6)
+            .filter(|(s, _)| *s >= SUGGESTION_FLOOR)
             .collect();
         scored.sort_by(|a, b| {
             b.0.partial_cmp(&a.0)
@@ -580,7 +623,7 @@ impl NameIndex {
 
     /// Match a team name, short name, nickname or numeric id.
     pub fn match_team(&self, query: &str) -> NameMatch<u32> {
-        let q = fold(query);
+        let q = fold_query(query);
         if q.is_empty() {
             return NameMatch::NotFound(Vec::new());
         }
@@ -625,18 +668,20 @@ impl NameIndex {
                 let best = t
                     .aliases
                     .iter()
-                    .map(|a| similarity(&q, a))
-                    .fold(similarity(&q, &t.name), f64::max);
+                    .chain([&t.name])
+                    .map(|a| similarity_from(&q, a, SUGGESTION_FLOOR))
+                    .fold(0.0, f64::max);
                 (best, t.id)
             })
-            .filter(|(s, _)| *s >= 0.6)
+            .filter(|(s, _)| *s >= SUGGESTION_FLOOR)
             .collect();
         scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
         NameMatch::NotFound(scored.into_iter().take(3).map(|(_, id)| id).collect())
     }
 
     /// Players and teams named in free text. Longer phrases win ("Man City" before "City");
-    /// a team's short name counts only when written in capitals ("NEW", not "new").
+    /// a team's short name counts only when written in capitals ("NEW", not "new"). Only the
+    /// first [`MAX_TEXT_WORDS`] folded words are read.
     pub fn mentions(&self, text: &str) -> Mentions {
         let words: Vec<(String, bool)> = text
             .split(|c: char| {
@@ -652,6 +697,7 @@ impl NameIndex {
                     .map(|s| (s.to_string(), upper))
                     .collect::<Vec<_>>()
             })
+            .take(MAX_TEXT_WORDS)
             .collect();
         let mut used = vec![false; words.len()];
         let mut found: Vec<(usize, Result<u32, PlayerMention>)> = Vec::new();
@@ -744,6 +790,62 @@ mod tests {
         assert_eq!(levenshtein("haalnd", "haaland"), 1);
         assert_eq!(levenshtein("", "abc"), 3);
         assert!(similarity("salha", "salah") > 0.5);
+    }
+
+    #[test]
+    fn a_query_is_compared_by_its_first_hundred_folded_characters() {
+        // "ﷺ" folds to 28 characters: 10,000 of them are cut, not folded whole.
+        let q = fold_query(&"ﷺ".repeat(10_000));
+        assert!(
+            q.len() <= MAX_FOLDED_QUERY && q.starts_with("salla llahu"),
+            "{q}"
+        );
+        assert_eq!(fold_query("  Dúbravka "), "dubravka");
+        assert_eq!(
+            fold_query(&format!("{} tail", "a".repeat(99))),
+            "a".repeat(99)
+        );
+    }
+
+    #[test]
+    fn lengths_far_apart_are_not_compared_letter_by_letter() {
+        assert_eq!(
+            similarity_from("haalnd", "haaland", 0.6),
+            similarity("haalnd", "haaland")
+        );
+        assert_eq!(similarity_from("haaland", &"x".repeat(100), 0.6), 0.0);
+        assert_eq!(similarity_from("", "", 0.6), 1.0);
+        // Lengths 10 and 6: four edits at least, similarity at most 0.6 — still compared.
+        assert!(similarity_from("abcdefghij", "abcdef", 0.6) > 0.59);
+    }
+
+    #[test]
+    fn huge_and_adversarial_queries_cost_little() {
+        let (idx, b) = gw7();
+        let started = std::time::Instant::now();
+        assert_eq!(
+            idx.match_player(&"abcdefghij".repeat(20_000)),
+            NameMatch::NotFound(Vec::new())
+        );
+        assert!(matches!(
+            idx.match_player(&"ﷺ".repeat(100)),
+            NameMatch::NotFound(_)
+        ));
+        assert!(matches!(
+            idx.match_team(&"ﷺ".repeat(100)),
+            NameMatch::NotFound(_)
+        ));
+        let text = format!("A{} Haaland", "ﷺ".repeat(7_999));
+        let m = idx.mentions(&text);
+        assert!(m.players.is_empty(), "words past the cap are not read");
+        // Unbounded, these took seconds (the 200 KB query alone 9.8 s in a release build).
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(
+            idx.mentions(&format!("{} Haaland", "word ".repeat(100)))
+                .players[0]
+                .ids,
+            vec![id_of(&b, "Haaland")]
+        );
     }
 
     #[test]

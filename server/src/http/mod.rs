@@ -1,5 +1,6 @@
 //! The axum application: the routes of DESIGN.md, the Leptos pages and server functions, and
-//! the layers every request passes (metrics, identity, compression, body limits, tracing).
+//! the layers every request passes (metrics, identity, compression, body limits, tracing);
+//! [`serve`] runs it on a listener with a deadline for request heads.
 pub mod chat;
 pub mod cookies;
 pub mod cross_site;
@@ -8,6 +9,7 @@ pub mod identity;
 pub mod ops;
 pub mod proxy;
 pub mod ready;
+pub mod serve;
 
 use std::sync::Arc;
 

@@ -182,7 +182,14 @@ impl Provider for OfflineAnalyst {
                 ));
             }
         };
-        let intent = understand(&data, &question);
+        // Reading the question (up to 8,000 characters) is CPU work: off the async workers.
+        let (intent, planned) = tokio::task::spawn_blocking(move || {
+            let intent = understand(&data, &question);
+            let planned = intent.tool_calls(&data);
+            (intent, planned)
+        })
+        .await
+        .unwrap_or((Intent::Help, Vec::new()));
         let turn = &request.messages[start + 1..];
 
         // Tool calls and results of this turn, in order.
@@ -211,7 +218,6 @@ impl Provider for OfflineAnalyst {
             })
             .count();
 
-        let planned = intent.tool_calls(&data);
         if results.is_empty() && !planned.is_empty() && rounds < MAX_TOOL_ROUNDS {
             let used_before: usize = request
                 .messages

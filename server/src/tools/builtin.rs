@@ -4,10 +4,14 @@
 //! and input fields, each schema generated from the same Rust type that validates the call;
 //! `call` answers bad input and unknown or ambiguous names with `is_error` outputs (the
 //! text names the field or offers suggestions) and returns `ToolError` only when the data
-//! source itself fails.
+//! source itself fails. A call runs on the blocking pool, never on an async worker: matching
+//! names and building answers is CPU work, and a costly call must not stall other requests.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
+use tokio::runtime::Handle;
 
 use crate::fpl::FplSource;
 use crate::tools::fpl::{comparison, difficulty, fixture, form, gameweek, league, player, team};
@@ -18,7 +22,8 @@ use crate::tools::{ToolBackend, ToolError, ToolOutput, ToolSpec};
 #[derive(Debug, Clone)]
 pub struct BuiltinTools {
     source: FplSource,
-    specs: Vec<ToolSpec>,
+    /// Shared, so that each call's copy of the backend (moved to the blocking pool) is cheap.
+    specs: Arc<Vec<ToolSpec>>,
 }
 
 fn spec<T: ToolInput>(name: &str, description: &str) -> ToolSpec {
@@ -48,7 +53,7 @@ impl BuiltinTools {
     pub fn new(source: FplSource) -> Self {
         Self {
             source,
-            specs: tool_specs(),
+            specs: Arc::new(tool_specs()),
         }
     }
 
@@ -106,12 +111,17 @@ fn invalid(tool: &str, message: String) -> ToolOutput {
 #[async_trait]
 impl ToolBackend for BuiltinTools {
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolError> {
-        Ok(self.specs.clone())
+        Ok(self.specs.to_vec())
     }
 
     async fn call(&self, name: &str, input: Value) -> Result<ToolOutput, ToolError> {
         let started = std::time::Instant::now();
-        let out = self.dispatch(name, input).await;
+        let (tools, owned, runtime) = (self.clone(), name.to_string(), Handle::current());
+        // The data it awaits (cached, or fetched once) is driven from the blocking thread.
+        let out =
+            tokio::task::spawn_blocking(move || runtime.block_on(tools.dispatch(&owned, input)))
+                .await
+                .unwrap_or_else(|e| Err(ToolError::Unavailable(format!("the tool failed: {e}"))));
         match &out {
             Ok(o) => tracing::debug!(
                 tool = name,
@@ -129,6 +139,7 @@ impl ToolBackend for BuiltinTools {
 mod tests {
     use super::*;
     use crate::fpl::test_support::snapshot_dir;
+    use crate::tools::input::MAX_QUERY_CHARS;
     use std::collections::BTreeSet;
 
     fn tools(name: &str) -> BuiltinTools {
@@ -340,6 +351,81 @@ mod tests {
         }
         let out = call(&t, "fpl_transfers", json!({})).await;
         assert!(out.is_error && out.text.contains("fpl_player_data"));
+    }
+
+    #[tokio::test]
+    async fn every_text_and_list_field_has_a_documented_limit() {
+        let t = tools("2025-26_gw7");
+        let long = "x".repeat(MAX_QUERY_CHARS + 1);
+        let cases = [
+            (
+                "fpl_player_data",
+                json!({"playerQuery": long}),
+                "playerQuery",
+            ),
+            (
+                "fpl_player_data",
+                json!({"playerQuery": "Saka", "teamName": long}),
+                "teamName",
+            ),
+            ("fpl_team_data", json!({"teamQuery": long}), "teamQuery"),
+            ("fpl_fixture_data", json!({"teamQuery": long}), "teamQuery"),
+            (
+                "fpl_fixture_difficulty",
+                json!({"teamQuery": long}),
+                "teamQuery",
+            ),
+            (
+                "fpl_form_analysis",
+                json!({"entityType": "team", "entityQuery": long}),
+                "entityQuery",
+            ),
+            (
+                "fpl_player_comparison",
+                json!({"playerQueries": ["Saka", long]}),
+                "playerQueries[1]",
+            ),
+            (
+                "fpl_player_comparison",
+                json!({"playerQueries": ["Saka", "Salah"], "categories": vec!["goals"; 13]}),
+                "categories",
+            ),
+            (
+                "fpl_form_analysis",
+                json!({"entityType": "player", "entityQuery": "Saka", "metricFocus": vec!["xg"; 12]}),
+                "metricFocus",
+            ),
+        ];
+        for (name, input, field) in cases {
+            let out = call(&t, name, input.clone()).await;
+            assert!(out.is_error, "{name} {field}");
+            assert_eq!(out.structured.unwrap()["field"], field, "{}", out.text);
+            assert!(out.text.contains("at most"), "{}", out.text);
+        }
+        // Each limit is in the schema, and the field's description says it.
+        let specs = tool_specs();
+        let mut documented = 0;
+        for spec in &specs {
+            for (field, schema) in spec.input_schema["properties"].as_object().unwrap() {
+                let types = schema["type"].to_string();
+                let choice = ["enum", "anyOf", "oneOf"]
+                    .iter()
+                    .any(|k| schema.get(k).is_some());
+                if choice || !(types.contains("string") || types.contains("array")) {
+                    continue;
+                }
+                let limit = schema["maxLength"]
+                    .as_u64()
+                    .or(schema["maxItems"].as_u64())
+                    .unwrap_or_else(|| panic!("{} {field}: no limit in {schema}", spec.name));
+                let doc = schema["description"].as_str().unwrap();
+                assert!(doc.contains(&limit.to_string()), "{field}: {doc}");
+                documented += 1;
+            }
+        }
+        assert_eq!(documented, 9);
+        let queries = &specs[4].input_schema["properties"]["playerQueries"]["items"];
+        assert_eq!(queries["maxLength"], MAX_QUERY_CHARS);
     }
 
     #[tokio::test]

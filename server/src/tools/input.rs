@@ -3,7 +3,9 @@
 //! Promises: [`ToolInput::parse`] deserialises with the exact field names of the schema,
 //! refuses unknown fields, runs the type's range checks, and on failure returns a message
 //! that names the offending field path (e.g. `playerQueries[2]`); [`schema_of`] generates
-//! the input schema from the same type, inlined (no `$ref`), as an object schema.
+//! the input schema from the same type, inlined (no `$ref`), as an object schema. Every text
+//! field is at most [`MAX_QUERY_CHARS`] characters and every list at most a few items (each
+//! field's doc and schema say how many), checked before any name is matched.
 
 use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
@@ -91,11 +93,46 @@ pub fn check_range(field: &str, value: u32, min: u32, max: u32) -> Result<(), St
     }
 }
 
+/// Longest text a tool accepts in one field (a player or team name, a pairing such as
+/// "Liverpool vs Chelsea"), in characters: no real name comes near it, and it bounds the
+/// name matcher's work. The fields' docs say "at most 100 characters"; a test keeps them true.
+pub const MAX_QUERY_CHARS: usize = 100;
+
 /// Checks a string is not blank.
 pub fn check_not_blank(field: &str, value: &str) -> Result<(), String> {
     if value.trim().is_empty() {
         Err(format!(
             "invalid value for field `{field}`: must not be empty"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a text field is at most [`MAX_QUERY_CHARS`] characters.
+pub fn check_length(field: &str, value: &str) -> Result<(), String> {
+    let chars = value.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        Err(format!(
+            "invalid value for field `{field}`: must be at most {MAX_QUERY_CHARS} characters, got {chars}"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a name query: not blank, at most [`MAX_QUERY_CHARS`] characters.
+pub fn check_query(field: &str, value: &str) -> Result<(), String> {
+    check_not_blank(field, value)?;
+    check_length(field, value)
+}
+
+/// Checks a list has at most `max` items.
+pub fn check_items<T>(field: &str, items: &[T], max: usize) -> Result<(), String> {
+    if items.len() > max {
+        Err(format!(
+            "invalid value for field `{field}`: give at most {max} items, got {}",
+            items.len()
         ))
     } else {
         Ok(())

@@ -9,7 +9,7 @@
 use serde_json::{json, Value};
 
 use crate::fpl::model::Position;
-use crate::fpl::names::{fold, similarity};
+use crate::fpl::names::{fold, similarity, MAX_FOLDED_QUERY};
 use crate::fpl::{FplData, NameMatch};
 
 /// A player named in the question: one id, or a name that needs disambiguation.
@@ -514,17 +514,22 @@ pub fn understand(d: &FplData, question: &str) -> Intent {
     Intent::Help
 }
 
+/// Most capitalised words tried as a misspelt name: each try compares it with every player.
+const MAX_NAME_TRIES: usize = 8;
+
 /// A capitalised word that looks like a misspelt player name ("Haalnd"), so the tool can
-/// offer suggestions instead of the analyst giving up.
+/// offer suggestions instead of the analyst giving up. Only the first [`MAX_NAME_TRIES`]
+/// candidates, of at most [`MAX_FOLDED_QUERY`] bytes, are tried.
 fn unknown_name(d: &FplData, question: &str) -> Option<String> {
     question
         .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-')
-        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .filter(|w| w.len() <= MAX_FOLDED_QUERY && w.chars().next().is_some_and(char::is_uppercase))
         .map(|w| w.trim_end_matches("'s").to_string())
         .filter(|w| {
             let f = fold(w);
             f.len() >= 4 && !d.names().is_stopword(&f) && !QUESTION_WORDS.contains(&f.as_str())
         })
+        .take(MAX_NAME_TRIES)
         .find(|w| {
             let folded = fold(w);
             match d.names().match_player(w) {

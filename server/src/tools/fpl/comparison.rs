@@ -13,7 +13,7 @@ use crate::fpl::model::Element;
 use crate::fpl::FplSource;
 use crate::tools::fpl::player::upcoming;
 use crate::tools::fpl::{player_json, raw_players, resolve_player, unavailable};
-use crate::tools::input::{check_not_blank, ToolInput};
+use crate::tools::input::{check_items, check_query, ToolInput, MAX_QUERY_CHARS};
 use crate::tools::{ToolError, ToolOutput};
 
 pub const NAME: &str = "fpl_player_comparison";
@@ -120,15 +120,20 @@ impl CompareCategory {
     }
 }
 
+/// Most categories in one comparison: each of the twelve once.
+const MAX_CATEGORIES: usize = 12;
+
 /// Input of `fpl_player_comparison`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlayerComparisonInput {
-    /// Two to five player names or ids.
-    #[schemars(length(min = 2, max = 5))]
+    /// 2 to 5 player names or ids, each at most 100 characters.
+    #[schemars(length(min = 2, max = 5), inner(length(max = MAX_QUERY_CHARS)))]
     pub player_queries: Vec<String>,
-    /// Categories to compare (default points, goals, assists, minutes, bonus, price, form, selected).
+    /// Categories to compare (default points, goals, assists, minutes, bonus, price, form,
+    /// selected); at most 12.
     #[serde(default)]
+    #[schemars(length(max = MAX_CATEGORIES))]
     pub categories: Option<Vec<CompareCategory>>,
     /// Include each player's next 3 fixtures.
     #[serde(default)]
@@ -150,10 +155,13 @@ impl ToolInput for PlayerComparisonInput {
             ));
         }
         for (i, q) in self.player_queries.iter().enumerate() {
-            check_not_blank(&format!("playerQueries[{i}]"), q)?;
+            check_query(&format!("playerQueries[{i}]"), q)?;
         }
-        if self.categories.as_ref().is_some_and(|c| c.is_empty()) {
-            return Err("invalid value for field `categories`: must not be empty".into());
+        if let Some(categories) = &self.categories {
+            if categories.is_empty() {
+                return Err("invalid value for field `categories`: must not be empty".into());
+            }
+            check_items("categories", categories, MAX_CATEGORIES)?;
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::fpl::model::{Position, Team};
 use crate::fpl::{FixtureRun, FplData, FplSource};
 use crate::tools::fpl::{is_all, raw_fixtures, resolve_team, unavailable, PositionInput};
-use crate::tools::input::{check_not_blank, check_range, ToolInput};
+use crate::tools::input::{check_query, check_range, ToolInput, MAX_QUERY_CHARS};
 use crate::tools::{ToolError, ToolOutput};
 
 pub const NAME: &str = "fpl_fixture_difficulty";
@@ -31,7 +31,8 @@ fn five() -> u32 {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FixtureDifficultyInput {
-    /// Team name, short name or nickname; "all" ranks every team.
+    /// Team name, short name or nickname; "all" ranks every team; at most 100 characters.
+    #[schemars(length(max = MAX_QUERY_CHARS))]
     pub team_query: String,
     /// Number of upcoming gameweeks (1-38, default 5).
     #[serde(default = "five")]
@@ -47,7 +48,7 @@ pub struct FixtureDifficultyInput {
 
 impl ToolInput for FixtureDifficultyInput {
     fn validate(&self) -> Result<(), String> {
-        check_not_blank("teamQuery", &self.team_query)?;
+        check_query("teamQuery", &self.team_query)?;
         check_range("range", self.range, 1, 38)
     }
 }

@@ -17,7 +17,7 @@ use crate::fpl::{FplData, FplSource};
 use crate::tools::fpl::{
     fixture_json, fixture_line, kickoff, raw_fixtures, resolve_team, unavailable,
 };
-use crate::tools::input::{check_range, ToolInput};
+use crate::tools::input::{check_length, check_range, ToolInput, MAX_QUERY_CHARS};
 use crate::tools::{ToolError, ToolOutput};
 
 pub const NAME: &str = "fpl_fixture_data";
@@ -65,8 +65,10 @@ fn ten() -> u32 {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FixtureDataInput {
-    /// A team ("Arsenal") or a pairing ("Liverpool vs Chelsea"); omit for every team.
+    /// A team ("Arsenal") or a pairing ("Liverpool vs Chelsea"); omit for every team; at most
+    /// 100 characters.
     #[serde(default)]
+    #[schemars(length(max = MAX_QUERY_CHARS))]
     pub team_query: Option<String>,
     /// Only this gameweek (1-38).
     #[serde(default)]
@@ -100,6 +102,9 @@ pub struct FixtureDataInput {
 
 impl ToolInput for FixtureDataInput {
     fn validate(&self) -> Result<(), String> {
+        if let Some(query) = &self.team_query {
+            check_length("teamQuery", query)?;
+        }
         check_range("limit", self.limit, 1, 100)?;
         if let Some(gw) = self.gameweek_id {
             check_range("gameweekId", gw, 1, 38)?;

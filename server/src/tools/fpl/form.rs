@@ -17,7 +17,7 @@ use crate::fpl::{FplData, FplSource};
 use crate::tools::fpl::{
     dec1, dec2, is_all, player_ref, raw_players, resolve_player, resolve_team, unavailable,
 };
-use crate::tools::input::{check_not_blank, check_range, ToolInput};
+use crate::tools::input::{check_items, check_query, check_range, ToolInput, MAX_QUERY_CHARS};
 use crate::tools::{ToolError, ToolOutput};
 
 pub const NAME: &str = "fpl_form_analysis";
@@ -51,6 +51,9 @@ pub enum Metric {
     Bps,
 }
 
+/// Most metrics in `metricFocus`: each of the eleven once.
+const MAX_METRICS: usize = 11;
+
 fn five() -> u32 {
     5
 }
@@ -61,14 +64,17 @@ fn five() -> u32 {
 pub struct FormAnalysisInput {
     /// Analyse a player or a team.
     pub entity_type: EntityType,
-    /// Player or team name; for players also "all" or a position (GKP, DEF, MID, FWD) for a ranking.
+    /// Player or team name; for players also "all" or a position (GKP, DEF, MID, FWD) for a
+    /// ranking; at most 100 characters.
+    #[schemars(length(max = MAX_QUERY_CHARS))]
     pub entity_query: String,
     /// Number of recent gameweeks (players) or matches (teams), 1-38, default 5.
     #[serde(default = "five")]
     #[schemars(range(min = 1, max = 38))]
     pub timeframe: u32,
-    /// Metrics to show (default: points, minutes, goals, assists, xg, xa, bonus).
+    /// Metrics to show (default: points, minutes, goals, assists, xg, xa, bonus); at most 11.
     #[serde(default)]
+    #[schemars(length(max = MAX_METRICS))]
     pub metric_focus: Option<Vec<Metric>>,
     /// Also analyse the window before and show the change.
     #[serde(default)]
@@ -80,7 +86,10 @@ pub struct FormAnalysisInput {
 
 impl ToolInput for FormAnalysisInput {
     fn validate(&self) -> Result<(), String> {
-        check_not_blank("entityQuery", &self.entity_query)?;
+        check_query("entityQuery", &self.entity_query)?;
+        if let Some(metrics) = &self.metric_focus {
+            check_items("metricFocus", metrics, MAX_METRICS)?;
+        }
         check_range("timeframe", self.timeframe, 1, 38)
     }
 }

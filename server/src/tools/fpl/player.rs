@@ -16,7 +16,9 @@ use crate::tools::fpl::{
     availability, dec1, dec2, kickoff, label, player_json, price_change, raw_players,
     resolve_player, resolve_team, thousands, unavailable, PositionInput,
 };
-use crate::tools::input::{check_not_blank, string_or_number, yes, ToolInput};
+use crate::tools::input::{
+    check_length, check_query, string_or_number, yes, ToolInput, MAX_QUERY_CHARS,
+};
 use crate::tools::{ToolError, ToolOutput};
 
 pub const NAME: &str = "fpl_player_data";
@@ -30,16 +32,19 @@ candidates.";
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlayerDataInput {
-    /// Player name (web name, surname or full name; accents optional) or FPL element id.
+    /// Player name (web name, surname or full name; accents optional) or FPL element id; at
+    /// most 100 characters.
     #[serde(deserialize_with = "string_or_number")]
-    #[schemars(with = "String")]
+    #[schemars(with = "String", length(max = MAX_QUERY_CHARS))]
     pub player_query: String,
     /// Only consider players of this team (FPL team id, 1-20).
     #[serde(default)]
     #[schemars(range(min = 1, max = 20))]
     pub team_id: Option<u32>,
-    /// Only consider players of this team (name, short name or nickname, e.g. "Spurs").
+    /// Only consider players of this team (name, short name or nickname, e.g. "Spurs"); at
+    /// most 100 characters.
     #[serde(default)]
+    #[schemars(length(max = MAX_QUERY_CHARS))]
     pub team_name: Option<String>,
     /// Only consider players of this position.
     #[serde(default)]
@@ -57,7 +62,11 @@ pub struct PlayerDataInput {
 
 impl ToolInput for PlayerDataInput {
     fn validate(&self) -> Result<(), String> {
-        check_not_blank("playerQuery", &self.player_query)
+        check_query("playerQuery", &self.player_query)?;
+        match &self.team_name {
+            Some(name) => check_length("teamName", name),
+            None => Ok(()),
+        }
     }
 }
 

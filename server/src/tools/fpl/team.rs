@@ -17,7 +17,7 @@ use crate::tools::fpl::player::upcoming;
 use crate::tools::fpl::{
     availability, is_all, player_ref, raw_bootstrap_items, resolve_team, unavailable,
 };
-use crate::tools::input::{check_not_blank, yes, ToolInput};
+use crate::tools::input::{check_query, yes, ToolInput, MAX_QUERY_CHARS};
 use crate::tools::{ToolError, ToolOutput};
 
 pub const NAME: &str = "fpl_team_data";
@@ -30,7 +30,9 @@ teamQuery \"all\" returns the full league table.";
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TeamDataInput {
-    /// Team name, short name ("ARS") or nickname ("Spurs", "Man Utd"); "all" for the league table.
+    /// Team name, short name ("ARS") or nickname ("Spurs", "Man Utd"); "all" for the league
+    /// table; at most 100 characters.
+    #[schemars(length(max = MAX_QUERY_CHARS))]
     pub team_query: String,
     /// Include the next 5 fixtures with difficulty (default true).
     #[serde(default = "yes")]
@@ -48,7 +50,7 @@ pub struct TeamDataInput {
 
 impl ToolInput for TeamDataInput {
     fn validate(&self) -> Result<(), String> {
-        check_not_blank("teamQuery", &self.team_query)
+        check_query("teamQuery", &self.team_query)
     }
 }
 
