@@ -4,6 +4,7 @@
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
+CARGO_DENY_VERSION=0.20.2
 
 say() { printf '\033[1m==> [%ss] %s\033[0m\n' "$SECONDS" "$*"; }
 
@@ -34,6 +35,14 @@ ensure_rust_tools() {
   if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
     say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (must match the crate)"
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+}
+
+# cargo-deny, for the supply-chain checks of scripts/test (deny.toml).
+ensure_cargo_deny() {
+  if ! cargo deny --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
+    say "installing cargo-deny $CARGO_DENY_VERSION (a few minutes, once)"
+    cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION"
   fi
 }
 
