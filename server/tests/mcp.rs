@@ -43,24 +43,13 @@ async fn node(script: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("one JSON report")
 }
 
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
-
 async fn post(
     app: &TestApp,
     body: &str,
     session: Option<&str>,
     host: Option<&str>,
 ) -> reqwest::Response {
-    let mut request = reqwest::Client::new()
-        .post(app.url("/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    if let Some(id) = session {
-        request = request
-            .header("mcp-session-id", id)
-            .header("mcp-protocol-version", "2025-06-18");
-    }
+    let mut request = mcp_post(app, body, session);
     if let Some(host) = host {
         request = request.header("host", host);
     }
@@ -110,8 +99,8 @@ async fn the_official_typescript_client_lists_and_calls_our_tools() {
 async fn only_allowed_hosts_are_served() {
     let db = TestDb::sqlite();
     let app = spawn_app(&db).await;
-    assert_eq!(post(&app, INITIALIZE, None, None).await.status(), 200);
-    let evil = post(&app, INITIALIZE, None, Some("evil.example.com")).await;
+    assert_eq!(post(&app, MCP_INITIALIZE, None, None).await.status(), 200);
+    let evil = post(&app, MCP_INITIALIZE, None, Some("evil.example.com")).await;
     assert_eq!(
         evil.status(),
         403,
@@ -125,13 +114,13 @@ async fn only_allowed_hosts_are_served() {
     );
     let public = spawn_with(vars).await;
     assert_eq!(
-        post(&public, INITIALIZE, None, Some("fpl.example.com"))
+        post(&public, MCP_INITIALIZE, None, Some("fpl.example.com"))
             .await
             .status(),
         200
     );
     assert_eq!(
-        post(&public, INITIALIZE, None, Some("evil.example.com"))
+        post(&public, MCP_INITIALIZE, None, Some("evil.example.com"))
             .await
             .status(),
         403
@@ -144,7 +133,7 @@ async fn idle_sessions_expire_and_then_answer_404() {
     let mut vars = base_vars(&db);
     vars.insert("MCP_SESSION_IDLE_SECS".into(), "1".into());
     let app = spawn_with(vars).await;
-    let init = post(&app, INITIALIZE, None, None).await;
+    let init = post(&app, MCP_INITIALIZE, None, None).await;
     let session = init.headers()["mcp-session-id"]
         .to_str()
         .unwrap()

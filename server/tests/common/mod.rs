@@ -260,3 +260,22 @@ pub fn answer_text(events: &[ChatEvent]) -> String {
         })
         .collect()
 }
+
+/// The JSON-RPC `initialize` request of a raw MCP client.
+pub const MCP_INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
+
+/// A POST of `body` to the app's `/mcp` with the Streamable HTTP headers, inside `session`
+/// when one is given; callers add what their test is about (a `Host`, a bearer token).
+pub fn mcp_post(app: &TestApp, body: &str, session: Option<&str>) -> reqwest::RequestBuilder {
+    let mut request = reqwest::Client::new()
+        .post(app.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(id) = session {
+        request = request
+            .header("mcp-session-id", id)
+            .header("mcp-protocol-version", "2025-06-18");
+    }
+    request
+}

@@ -13,9 +13,10 @@ use reqwest::{StatusCode, Url};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::common::{base_vars, spawn_app, spawn_with, spawn_with_claude, TestApp, TestDb};
+use crate::common::{
+    base_vars, mcp_post, spawn_app, spawn_with, spawn_with_claude, TestApp, TestDb, MCP_INITIALIZE,
+};
 
-const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
 const TOKEN: &str = "mcp-token-0123456789abcdef";
 const PASSWORD: &str = "hunter2";
@@ -27,16 +28,7 @@ async fn post(
     session: Option<&str>,
     token: Option<&str>,
 ) -> reqwest::Response {
-    let mut request = reqwest::Client::new()
-        .post(app.url("/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    if let Some(id) = session {
-        request = request
-            .header("mcp-session-id", id)
-            .header("mcp-protocol-version", "2025-06-18");
-    }
+    let mut request = mcp_post(app, body, session);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -45,7 +37,7 @@ async fn post(
 
 /// A new, initialized session's id.
 async fn open_session(app: &TestApp) -> String {
-    let init = post(app, INITIALIZE, None, None).await;
+    let init = post(app, MCP_INITIALIZE, None, None).await;
     assert_eq!(init.status(), 200, "initialize");
     let id = init.headers()["mcp-session-id"]
         .to_str()
@@ -80,11 +72,11 @@ async fn fourth_request_is_refused(extra: &[(&str, String)]) {
     }
     let app = spawn_with(vars).await;
     for n in 1..=3 {
-        let response = post(&app, INITIALIZE, None, None).await;
+        let response = post(&app, MCP_INITIALIZE, None, None).await;
         assert_eq!(response.status(), 200, "request {n} is within the limit");
         assert_eq!(response.headers()["ratelimit-limit"], "3");
     }
-    let refused = post(&app, INITIALIZE, None, None).await;
+    let refused = post(&app, MCP_INITIALIZE, None, None).await;
     assert_eq!(refused.status(), 429);
     let wait: u64 = refused.headers()[RETRY_AFTER]
         .to_str()
@@ -120,7 +112,7 @@ async fn mcp_sessions_are_capped_and_a_closed_session_frees_its_slot() {
     let first = open_session(&app).await;
     let second = open_session(&app).await;
 
-    let third = post(&app, INITIALIZE, None, None).await;
+    let third = post(&app, MCP_INITIALIZE, None, None).await;
     assert_eq!(third.status(), 503, "a third session is refused");
     assert!(third.headers().get("mcp-session-id").is_none());
     let body: Value = third.json().await.unwrap();
@@ -159,7 +151,7 @@ async fn an_expired_mcp_session_frees_its_slot() {
     vars.insert("MCP_SESSION_IDLE_SECS".into(), "1".into());
     let app = spawn_with(vars).await;
     let idle = open_session(&app).await;
-    let refused = post(&app, INITIALIZE, None, None).await;
+    let refused = post(&app, MCP_INITIALIZE, None, None).await;
     assert_eq!(refused.status(), 503, "the only slot is taken");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
@@ -181,13 +173,13 @@ async fn mcp_requires_the_bearer_token_when_one_is_configured() {
         (None, "no token"),
         (Some("mcp-token-0123456789abcdeX"), "a wrong token"),
     ] {
-        let refused = post(&app, INITIALIZE, None, token).await;
+        let refused = post(&app, MCP_INITIALIZE, None, token).await;
         assert_eq!(refused.status(), 401, "{what}");
         let challenge = refused.headers()[WWW_AUTHENTICATE].to_str().unwrap();
         assert!(challenge.starts_with("Bearer"), "{challenge}");
         assert!(refused.headers().get("mcp-session-id").is_none());
     }
-    let admitted = post(&app, INITIALIZE, None, Some(TOKEN)).await;
+    let admitted = post(&app, MCP_INITIALIZE, None, Some(TOKEN)).await;
     assert_eq!(admitted.status(), 200);
     assert!(admitted.headers().get("mcp-session-id").is_some());
 }
