@@ -1,6 +1,6 @@
 # Shared helpers of scripts/run and scripts/test: install what is missing, nothing more.
-# Each step checks first, so a repeat run costs nothing. See ../shared/TOOLCHAIN.md for why
-# the versions are pinned.
+# Each step checks first, so a repeat run costs nothing. See docs/testing.md ("Toolchain
+# pins") for why the versions are pinned.
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130

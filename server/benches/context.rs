@@ -1,5 +1,5 @@
-//! Load harness: assembling a 100k-token conversation's context (DESIGN.md: ≤ 2 ms, no
-//! re-tokenizing).
+//! Load harness: assembling a 100k-token conversation's context (budget ≤ 2 ms, no
+//! re-tokenizing: docs/testing.md, "Performance budgets").
 //!
 //! `cargo bench -p fpl-chat --bench context` builds 145 stored turns of about 350 tokens a
 //! message, 100k tokens (their counts stored, as the store keeps them), then times, 300 times:

@@ -1,7 +1,7 @@
 //! The one typed configuration, read from the environment (and a `.env` file if present).
 //!
-//! Every variable of DESIGN.md's table is parsed and validated here, at start-up, including the
-//! ones later features use; a bad value stops the start with one line naming the variable.
+//! Every variable of docs/contract.md ("Configuration") is parsed and validated here, at
+//! start-up; a bad value stops the start with one line naming the variable.
 //! Secrets are wrapped in [`Secret`], whose `Debug` never shows them.
 use std::fmt;
 use std::net::SocketAddr;

@@ -1,4 +1,4 @@
-//! The public HTTP contract of DESIGN.md, against the real server (SQLite and PostgreSQL).
+//! The public HTTP contract of docs/contract.md, against the real server (SQLite and PostgreSQL).
 mod common;
 
 use app::types::ChatEvent;

@@ -1,6 +1,6 @@
-//! The axum application: the routes of DESIGN.md, the Leptos pages and server functions, and
-//! the layers every request passes (metrics, identity, compression, body limits, tracing);
-//! [`serve`] runs it on a listener with a deadline for request heads.
+//! The axum application: the routes of docs/contract.md, the Leptos pages and server
+//! functions, and the layers every request passes (metrics, identity, compression, body
+//! limits, tracing); [`serve`] runs it on a listener with a deadline for request heads.
 pub mod chat;
 pub mod cookies;
 pub mod cross_site;
