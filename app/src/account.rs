@@ -7,20 +7,8 @@ use leptos::server_fn::codec::Json;
 
 use crate::types::AccountView;
 
-/// Turns a backend failure into the server function's error and HTTP status.
 #[cfg(feature = "ssr")]
-fn failed(e: crate::backend::BackendError) -> ServerFnError {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(
-            axum::http::StatusCode::from_u16(e.status)
-                .unwrap_or(axum::http::StatusCode::BAD_REQUEST),
-        );
-        if let Some(wait) = e.retry_after {
-            response.insert_header(axum::http::header::RETRY_AFTER, wait.into());
-        }
-    }
-    ServerFnError::new(e.message)
-}
+use crate::backend::failed;
 
 #[cfg(feature = "ssr")]
 fn set_cookie(value: &str) {
@@ -108,7 +96,7 @@ pub fn AccountPanel() -> impl IntoView {
                     Some(a) => view! {
                         <div class="flex items-center justify-between gap-2" data-signed-in="true">
                             <span class="truncate" title=a.email.clone()>{a.email.clone()}</span>
-                            <span class="rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800" data-tier=tier_name(a.tier)>{tier_name(a.tier)}</span>
+                            <span class="rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800" data-tier=a.tier.as_str()>{a.tier.as_str()}</span>
                             <button id="log-out" type="button" class="text-xs underline"
                                 on:click=move |_| { leave.dispatch(()); }>"Log out"</button>
                         </div>
@@ -138,14 +126,6 @@ pub fn AccountPanel() -> impl IntoView {
                 })}
             </Suspense>
         </section>
-    }
-}
-
-fn tier_name(tier: crate::types::Tier) -> &'static str {
-    match tier {
-        crate::types::Tier::Anonymous => "anonymous",
-        crate::types::Tier::Default => "default",
-        crate::types::Tier::Premium => "premium",
     }
 }
 

@@ -7,14 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::types::{ConversationSummary, ConversationView, Tier, UserMessage};
-
-/// Who is asking: a signed-in user or an anonymous identity (from the session cookie).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Owner {
-    User(Uuid),
-    Anonymous(Uuid),
-}
+use crate::types::{ConversationSummary, ConversationView, Owner, Tier, UserMessage};
 
 /// The caller of a request, resolved from its cookie before any handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +48,22 @@ impl BackendError {
             retry_after: None,
         }
     }
+}
+
+/// Turns a backend failure into the server function's error, setting its HTTP status and
+/// `Retry-After` on the response.
+pub fn failed(e: BackendError) -> leptos::prelude::ServerFnError {
+    use leptos::prelude::use_context;
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(
+            axum::http::StatusCode::from_u16(e.status)
+                .unwrap_or(axum::http::StatusCode::BAD_REQUEST),
+        );
+        if let Some(wait) = e.retry_after {
+            response.insert_header(axum::http::header::RETRY_AFTER, wait.into());
+        }
+    }
+    leptos::prelude::ServerFnError::new(e.message)
 }
 
 /// A sign-up or log-in that worked: the account, and the `Set-Cookie` value of its session.

@@ -29,7 +29,9 @@ pub async fn send_message(
     message: String,
     conversation_id: Option<String>,
 ) -> Result<(), ServerFnError> {
-    let message = crate::types::UserMessage::parse(&message).map_err(ServerFnError::new)?;
+    use crate::backend::{failed, BackendError};
+    let message = crate::types::UserMessage::parse(&message)
+        .map_err(|e| failed(BackendError::with_status(e.status(), e.to_string())))?;
     let conversation_id = match conversation_id.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(
@@ -41,7 +43,7 @@ pub async fn send_message(
     let id = backend
         .send_message(viewer, conversation_id, message)
         .await
-        .map_err(|e| ServerFnError::new(e.message))?;
+        .map_err(failed)?;
     leptos_axum::redirect(&format!("/c/{id}"));
     Ok(())
 }

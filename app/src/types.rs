@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-/// Longest message a user may send, in characters (DESIGN.md: 1 to 8,000).
+/// Longest message a user may send, in characters (docs/contract.md: 1 to 8,000).
 pub const MAX_MESSAGE_CHARS: usize = 8_000;
 
 /// Body of `POST /api/chat`.
@@ -18,20 +18,63 @@ pub struct ChatRequest {
 }
 
 /// A user message that passed validation: trimmed, 1 to [`MAX_MESSAGE_CHARS`] characters.
+/// Parsed once, where a message enters (the chat endpoint, the form's server function).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserMessage(String);
 
+/// Why a message was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageError {
+    /// Nothing but whitespace.
+    Empty,
+    /// Over [`MAX_MESSAGE_CHARS`] characters (after trimming).
+    TooLong { chars: usize },
+}
+
+impl MessageError {
+    /// `invalid_input` or `payload_too_large`.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            MessageError::Empty => ErrorCode::InvalidInput,
+            MessageError::TooLong { .. } => ErrorCode::PayloadTooLarge,
+        }
+    }
+
+    /// The HTTP status of the refusal, wherever the message arrived: 400 or 413.
+    pub fn status(&self) -> u16 {
+        match self {
+            MessageError::Empty => 400,
+            MessageError::TooLong { .. } => 413,
+        }
+    }
+}
+
+impl std::fmt::Display for MessageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MessageError::Empty => f.write_str("The message is empty: write a question about FPL."),
+            MessageError::TooLong { chars } => write!(
+                f,
+                "The message is {chars} characters long; the limit is {MAX_MESSAGE_CHARS}."
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MessageError {}
+
 impl UserMessage {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, MessageError> {
         let trimmed = raw.trim();
-        let chars = trimmed.chars().count();
+        // Counting stops past the limit: a huge message costs no more than a maximal one.
+        let chars = trimmed.chars().take(MAX_MESSAGE_CHARS + 1).count();
         if chars == 0 {
-            return Err("The message is empty: write a question about FPL.".into());
+            return Err(MessageError::Empty);
         }
         if chars > MAX_MESSAGE_CHARS {
-            return Err(format!(
-                "The message is {chars} characters long; the limit is {MAX_MESSAGE_CHARS}."
-            ));
+            return Err(MessageError::TooLong {
+                chars: trimmed.chars().count(),
+            });
         }
         Ok(Self(trimmed.to_string()))
     }
@@ -61,8 +104,25 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    /// The snake_case name, as in JSON and in the store's `error_code` column.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UpstreamOverloaded => "upstream_overloaded",
+            ErrorCode::UpstreamError => "upstream_error",
+            ErrorCode::ToolDepthExceeded => "tool_depth_exceeded",
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
 /// One event of the chat stream. The SSE `event:` line is [`ChatEvent::name`], the `data:` line
-/// is the JSON of the fields (see DESIGN.md, "HTTP endpoints").
+/// is the JSON of the fields (docs/contract.md, "The chat event stream").
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum ChatEvent {
@@ -172,13 +232,79 @@ impl SseParser {
     }
 }
 
-/// Account tier; decides the rate limit.
+/// Who owns a conversation and asks the questions: a signed-up user or an anonymous (cookie)
+/// identity. Serialized as `{"kind": "user" | "anonymous", "id": …}`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(tag = "kind", content = "id", rename_all = "lowercase")]
+pub enum Owner {
+    /// A row of `users`.
+    User(Uuid),
+    /// A row of `anonymous_identities`.
+    Anonymous(Uuid),
+}
+
+impl Owner {
+    /// The owner's id, whichever kind it is.
+    pub fn id(&self) -> Uuid {
+        match self {
+            Owner::User(id) | Owner::Anonymous(id) => *id,
+        }
+    }
+}
+
+/// Account tier; decides the rate limit. Users are `Default` or `Premium`; `Anonymous` is for
+/// identities without an account and is never stored on a user.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
+    /// No account.
     Anonymous,
+    /// A signed-up user.
     Default,
+    /// A user upgraded by an operator (`fpl-chat user set-tier`).
     Premium,
+}
+
+impl Tier {
+    /// The lowercase name: as stored, in metrics labels, and as [`FromStr`] accepts it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Tier::Anonymous => "anonymous",
+            Tier::Default => "default",
+            Tier::Premium => "premium",
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Tier {
+    type Err = String;
+
+    /// Case-insensitive, surrounding whitespace ignored.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "anonymous" => Ok(Tier::Anonymous),
+            "default" => Ok(Tier::Default),
+            "premium" => Ok(Tier::Premium),
+            other => Err(format!(
+                "unknown tier `{other}`: expected anonymous, default or premium"
+            )),
+        }
+    }
+}
+
+/// How the store reads the `tier` column.
+impl TryFrom<String> for Tier {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
 }
 
 /// The signed-in user's account, as the page shows it.
@@ -188,12 +314,16 @@ pub struct AccountView {
     pub tier: Tier,
 }
 
-/// A conversation in the sidebar list.
+/// A conversation in the sidebar list (one row of the store's list query).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ConversationSummary {
     pub id: Uuid,
+    /// Shown in the list.
     pub title: String,
+    /// Last activity; the list is ordered by it, newest first.
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Messages counted by finished turns (0 before the first).
     pub message_count: i64,
 }
 
@@ -208,12 +338,41 @@ pub struct ToolCallView {
     pub duration_ms: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// How a message ended.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
+    /// Fully written.
     Complete,
+    /// The client went away or the turn was cancelled; the content is the partial answer.
     Interrupted,
+    /// The turn failed; the stored `error_code` says why.
     Error,
+}
+
+impl MessageStatus {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MessageStatus::Complete => "complete",
+            MessageStatus::Interrupted => "interrupted",
+            MessageStatus::Error => "error",
+        }
+    }
+}
+
+/// How the store reads the `status` column.
+impl TryFrom<String> for MessageStatus {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "complete" => Ok(MessageStatus::Complete),
+            "interrupted" => Ok(MessageStatus::Interrupted),
+            "error" => Ok(MessageStatus::Error),
+            other => Err(format!("unknown message status `{other}`")),
+        }
+    }
 }
 
 /// One message of a conversation as the page shows it.
@@ -289,9 +448,28 @@ mod tests {
     }
 
     #[test]
+    fn error_code_names_are_their_json() {
+        for code in [
+            ErrorCode::RateLimited,
+            ErrorCode::UpstreamOverloaded,
+            ErrorCode::UpstreamError,
+            ErrorCode::ToolDepthExceeded,
+            ErrorCode::InvalidInput,
+            ErrorCode::NotFound,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::Forbidden,
+            ErrorCode::Internal,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+
+    #[test]
     fn messages_are_validated() {
-        assert!(UserMessage::parse("   ").is_err());
-        assert!(UserMessage::parse(&"x".repeat(MAX_MESSAGE_CHARS + 1)).is_err());
+        assert_eq!(UserMessage::parse("   "), Err(MessageError::Empty));
+        let long = UserMessage::parse(&"x".repeat(MAX_MESSAGE_CHARS + 1)).unwrap_err();
+        assert_eq!(long.code(), ErrorCode::PayloadTooLarge);
+        assert!(long.to_string().contains("8001"), "{long}");
         assert_eq!(UserMessage::parse(" hi ").unwrap().as_str(), "hi");
         assert!(UserMessage::parse(&"é".repeat(MAX_MESSAGE_CHARS)).is_ok());
     }

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::backend::{Owner, Viewer};
+use app::backend::Viewer;
+use app::types::Owner;
 use app::types::Tier;
 use fpl_chat::config::{DailyTokens, RateLimit, RateLimits};
 use fpl_chat::metrics::Metrics;

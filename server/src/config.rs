@@ -101,6 +101,9 @@ pub struct TurnConcurrency {
     pub per_identity: u32,
     /// Turns this instance runs at once (`CHAT_MAX_CONCURRENT_TURNS`); over it: 503.
     pub per_instance: u32,
+    /// On SIGTERM, how long requests and turns in flight may go on before they are stopped
+    /// (a stopped turn's answer is stored as interrupted) (`SHUTDOWN_DRAIN_SECS`).
+    pub drain: Duration,
 }
 
 /// The Claude API, when `CLAUDE_API_KEY` is set.
@@ -341,6 +344,7 @@ impl Config {
         let turns = TurnConcurrency {
             per_identity: number("CHAT_MAX_TURNS_PER_IDENTITY", 2, 1, 100)?,
             per_instance: number("CHAT_MAX_CONCURRENT_TURNS", 512, 1, 100_000)?,
+            drain: Duration::from_secs(number("SHUTDOWN_DRAIN_SECS", 20, 0, 3_600)?.into()),
         };
         let millis = |name: &'static str, default: u32, min: u32, max: u32| {
             number(name, default, min, max).map(|ms| Duration::from_millis(ms as u64))

@@ -6,16 +6,16 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 
-use app::backend::{Backend, BackendError, Owner, SignedIn, Viewer};
+use app::backend::{Backend, BackendError, SignedIn, Viewer};
 use app::types::{
-    AccountView, ConversationSummary, ConversationView, MessageStatus, MessageView, ToolCallView,
-    UserMessage,
+    AccountView, ConversationSummary, ConversationView, MessageStatus, MessageView, Owner,
+    ToolCallView, UserMessage,
 };
 
 use crate::accounts::{self, AccountError, Accounts};
-use crate::chat::tool_loop::{ToolCallRecord, ToolResultRecord};
-use crate::chat::{store_owner, ChatError, ChatService};
+use crate::chat::ChatService;
 use crate::http::cookies::{set_cookie, CookieIdentity, CookieKeys};
+use crate::llm::{ToolCallRecord, ToolResultRecord};
 use crate::store::{self, Store, Title};
 
 /// How many conversations the list shows.
@@ -56,7 +56,7 @@ fn account_failure(e: AccountError) -> BackendError {
 fn account_view(user: &store::User) -> AccountView {
     AccountView {
         email: user.email.as_str().to_string(),
-        tier: accounts::app_tier(user.tier),
+        tier: user.tier,
     }
 }
 
@@ -78,20 +78,10 @@ impl Backend for PagesBackend {
         &self,
         viewer: Viewer,
     ) -> Result<Vec<ConversationSummary>, BackendError> {
-        let rows = self
-            .store
-            .list_conversations(store_owner(viewer.owner), LIST_LIMIT)
+        self.store
+            .list_conversations(viewer.owner, LIST_LIMIT)
             .await
-            .map_err(unavailable)?;
-        Ok(rows
-            .into_iter()
-            .map(|c| ConversationSummary {
-                id: c.id,
-                title: c.title.as_str().to_string(),
-                updated_at: c.updated_at,
-                message_count: c.message_count,
-            })
-            .collect())
+            .map_err(unavailable)
     }
 
     async fn conversation(
@@ -101,7 +91,7 @@ impl Backend for PagesBackend {
     ) -> Result<Option<ConversationView>, BackendError> {
         let Some(conversation) = self
             .store
-            .get_conversation(store_owner(viewer.owner), id)
+            .get_conversation(viewer.owner, id)
             .await
             .map_err(unavailable)?
         else {
@@ -123,7 +113,7 @@ impl Backend for PagesBackend {
     ) -> Result<bool, BackendError> {
         let title = Title::parse(&title).map_err(|e| BackendError::new(e.to_string()))?;
         self.store
-            .rename_conversation(store_owner(viewer.owner), id, &title)
+            .rename_conversation(viewer.owner, id, &title)
             .await
             .map_err(unavailable)
     }
@@ -131,7 +121,7 @@ impl Backend for PagesBackend {
     async fn delete_conversation(&self, viewer: Viewer, id: Uuid) -> Result<bool, BackendError> {
         let deleted = self
             .store
-            .delete_conversation(store_owner(viewer.owner), id)
+            .delete_conversation(viewer.owner, id)
             .await
             .map_err(unavailable)?;
         if deleted {
@@ -147,12 +137,9 @@ impl Backend for PagesBackend {
         message: UserMessage,
     ) -> Result<Uuid, BackendError> {
         self.chat
-            .run_to_end(viewer, conversation_id, message.as_str())
+            .run_to_end(viewer, conversation_id, message)
             .await
             .map_err(|e| {
-                if let ChatError::Internal(cause) = &e {
-                    tracing::error!(error = %cause, "chat turn could not start");
-                }
                 let mut error = BackendError::with_status(e.status(), e.to_string());
                 error.retry_after = e.retry_after_secs();
                 error
@@ -228,11 +215,7 @@ fn message_view(m: store::Message) -> MessageView {
             }
         })
         .collect();
-    let status = match m.status {
-        store::MessageStatus::Complete => MessageStatus::Complete,
-        store::MessageStatus::Interrupted => MessageStatus::Interrupted,
-        store::MessageStatus::Error => MessageStatus::Error,
-    };
+    let status = m.status;
     let error = match (status, m.error_code.as_deref()) {
         (MessageStatus::Error, Some("tool_depth_exceeded")) => None, // the text says so
         (MessageStatus::Error, _) => {

@@ -3,6 +3,7 @@
 //! `spawn_app`-style tests and `main` both start the server through [`Application`].
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
@@ -10,11 +11,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Accounts;
 use crate::cache::Cache;
-use crate::chat::{ChatService, ContextParts, TurnLimits};
+use crate::chat::{ChatService, TurnLimits};
 use crate::config::{redact_url, Config};
 use crate::context::cache::ContextCache;
 use crate::context::calibration::Calibration;
 use crate::context::summarizer::{ClaudeSummarizer, Extractive, Summarizer};
+use crate::context::{ContextParts, ContextService};
 use crate::fpl::{ApiOptions, CacheTtls, FplSource};
 use crate::http::cookies::CookieKeys;
 use crate::http::ready::ReadyCheck;
@@ -196,30 +198,25 @@ impl Application {
             redis.clone(),
             metrics.clone(),
         ));
-        let accounts = Arc::new(
-            Accounts::new(
-                store.clone(),
-                redis.clone(),
-                &config.redis_prefix,
-                limiter.clone(),
-            )
-            .await,
-        );
+        let accounts = Arc::new(Accounts::new(store.clone(), limiter.clone()).await);
         let chat = ChatService::new(
             store.clone(),
             provider,
             (backend_name, tools),
             limiter.clone(),
-            ContextParts {
-                summarizer,
-                calibration: Calibration::new(redis.clone(), &config.redis_prefix),
-                topics: Some(topic_source),
-                cache: ContextCache::new(&cache, metrics.clone()),
-            },
+            ContextService::new(
+                ContextParts {
+                    summarizer,
+                    calibration: Calibration::new(redis.clone(), &config.redis_prefix),
+                    topics: Some(topic_source),
+                    cache: ContextCache::new(&cache, metrics.clone()),
+                },
+                metrics.clone(),
+                config.context_token_limit,
+            ),
             metrics.clone(),
             TurnLimits {
                 max_depth: config.tool_max_depth,
-                context_limit: config.context_token_limit,
                 tools: config.tools,
                 concurrency: config.turns,
             },
@@ -266,17 +263,39 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets running requests finish.
+    /// Serves until SIGINT or SIGTERM; see [`Application::run_until`].
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then lets running requests and turns go on for
+    /// `SHUTDOWN_DRAIN_SECS`; turns still running then are stopped, and their answers are
+    /// stored as interrupted before this returns.
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
         let shutdown = self.shutdown;
+        let (chat, store) = (self.state.chat.clone(), self.state.store.clone());
+        let drain = self.state.config.turns.drain;
         let router = http::router(self.state, shutdown.clone());
-        http::serve::serve(self.listener, router, async move {
-            shutdown_signal().await;
+        let stop = async move {
+            stop.await;
+            tracing::info!(drain_secs = drain.as_secs(), "shutting down");
             shutdown.cancel();
-        })
-        .await
+        };
+        http::serve::serve(self.listener, router, stop, drain).await?;
+        if !chat.close(TURN_STORE_DEADLINE).await {
+            tracing::error!("turns still running at exit: their answers are lost");
+        }
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(())
     }
 }
+
+/// How long stopped turns get to store their answers at exit.
+const TURN_STORE_DEADLINE: Duration = Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -297,5 +316,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down");
 }

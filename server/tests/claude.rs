@@ -510,6 +510,71 @@ async fn the_client_leaving_cancels_the_upstream_request_at_once() {
     );
 }
 
+/// SIGTERM with a turn running longer than `SHUTDOWN_DRAIN_SECS`: no new connection is taken,
+/// the turn's stream is cut when the drain time is up, its upstream request is cancelled, its
+/// partial answer is stored as interrupted, and the server returns soon after.
+#[tokio::test]
+async fn a_stop_drains_then_stores_running_turns_as_interrupted() {
+    let db = TestDb::sqlite();
+    let claude = ClaudeStandIn::start().await;
+    let pieces: Vec<String> = (0..200).map(|i| format!("word{i} ")).collect();
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    claude.push([Sse::new()
+        .pace(Duration::from_millis(50))
+        .text(&pieces)
+        .end("end_turn")]);
+    let mut app = spawn_with_claude(&db, &claude.base_url, &[("SHUTDOWN_DRAIN_SECS", "1")]).await;
+    let mut response = app
+        .client
+        .post(app.url("/api/chat"))
+        .json(&json!({"message": "Tell me everything about Haaland"}))
+        .send()
+        .await
+        .unwrap();
+    let mut parser = app::types::SseParser::default();
+    let (mut conversation, mut texts) = (None, 0);
+    while texts < 3 {
+        let chunk = response.chunk().await.unwrap().expect("more events");
+        for (name, data) in parser.push(&chunk) {
+            match ChatEvent::from_sse(&name, &data).unwrap() {
+                ChatEvent::Meta {
+                    conversation_id, ..
+                } => conversation = Some(conversation_id),
+                ChatEvent::Text { .. } => texts += 1,
+                _ => {}
+            }
+        }
+    }
+    let stopped = Instant::now();
+    app.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fresh = reqwest::Client::new().get(app.url("/healthz")).send().await;
+    assert!(fresh.is_err(), "a new connection was taken while stopping");
+    // The stream goes on during the drain, then is cut.
+    while let Ok(Some(_)) = response.chunk().await {}
+    let cut = stopped.elapsed();
+    assert!(
+        cut >= Duration::from_millis(900) && cut < Duration::from_secs(4),
+        "cut after {cut:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(10), &mut app.server)
+        .await
+        .expect("the server returns after the drain")
+        .unwrap();
+    assert!(
+        !claude.cancelled().is_empty(),
+        "the upstream request was cancelled"
+    );
+    let answer = stored_answer(&db, conversation.unwrap()).await;
+    assert_eq!(answer.role, fpl_chat::store::Role::Assistant);
+    assert_eq!(answer.status, MessageStatus::Interrupted);
+    assert!(
+        answer.content.starts_with("word0 word1 word2"),
+        "{}",
+        answer.content
+    );
+}
+
 #[tokio::test]
 async fn a_silent_upstream_times_out_before_and_during_the_stream() {
     let db = TestDb::sqlite();

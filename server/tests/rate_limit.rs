@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::{Owner, Viewer};
+use app::backend::Viewer;
+use app::types::Owner;
 use app::types::Tier;
 use common::*;
 use fpl_chat::config::{DailyTokens, RateLimit, RateLimits};

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fpl_chat::store::{
-    Backend, Email, MessageStatus, NewMessage, Owner, Role, Store, StoreError, Tier, Title, User,
+    Backend, Email, MessageStatus, NewMessage, Owner, Role, Store, StoreError, SummaryUpdate, Tier,
+    Title, TurnStart, User,
 };
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
@@ -187,7 +188,9 @@ store_tests!(
     delete_cascades_to_messages_and_metrics,
     tool_json_round_trips,
     data_survives_restart,
+    begin_turn_starts_a_conversation,
     topics_and_summary,
+    concurrent_turns_are_all_stored,
     list_is_newest_first_and_limited,
     touch_anonymous_tracks_last_seen,
     missing_rows_are_not_found,
@@ -790,18 +793,16 @@ async fn data_survives_restart(ctx: Ctx) {
         .await
         .unwrap();
     ctx.store
-        .append_message(conv.id, NewMessage::user("Who to captain?", 4))
+        .begin_turn(TurnStart {
+            topics: Some(vec!["Haaland".to_string()]),
+            ..turn_in(conv.id, "Who to captain?")
+        })
         .await
         .unwrap();
     ctx.store
         .finish_turn(conv.id, assistant("Haaland.", 2, 1, Some(300)))
         .await
         .unwrap();
-    assert!(ctx
-        .store
-        .set_topics(conv.id, &["Haaland".to_string()], None)
-        .await
-        .unwrap());
     let before_messages = ctx.store.list_messages(conv.id).await.unwrap();
     let before_conv = ctx.store.get_conversation(owner, conv.id).await.unwrap();
     let before_metrics = ctx.store.metrics(conv.id).await.unwrap();
@@ -849,6 +850,69 @@ async fn data_survives_restart(ctx: Ctx) {
     reopened.close().await;
 }
 
+/// A turn's first write on an existing conversation.
+fn turn_in(conversation: Uuid, question: &str) -> TurnStart {
+    TurnStart {
+        conversation_id: conversation,
+        new: None,
+        question: NewMessage::user(question, 1),
+        topics: None,
+        title: None,
+        summary: None,
+    }
+}
+
+fn summary(text: &str, token_count: i32, through_seq: i64) -> Option<SummaryUpdate> {
+    Some(SummaryUpdate {
+        text: text.into(),
+        token_count,
+        through_seq,
+    })
+}
+
+async fn begin_turn_starts_a_conversation(ctx: Ctx) {
+    let store = &ctx.store;
+    let anon = Uuid::new_v4();
+    let owner = Owner::Anonymous(anon);
+    let id = Uuid::new_v4();
+    let started = store
+        .begin_turn(TurnStart {
+            new: Some((owner, title("How is Haaland doing?"))),
+            topics: Some(vec!["Haaland".into()]),
+            ..turn_in(id, "How is Haaland doing?")
+        })
+        .await
+        .unwrap();
+    assert_eq!(started.question.seq, 1);
+    assert!(!started.summary_stored);
+    let got = store.get_conversation(owner, id).await.unwrap().unwrap();
+    assert_eq!(got.title.as_str(), "How is Haaland doing?");
+    assert_eq!(got.topics, vec!["Haaland".to_string()]);
+    assert_eq!(got.last_seq, 1);
+    assert!(
+        store.find_anonymous(anon).await.unwrap().is_some(),
+        "the identity that owns it exists"
+    );
+    assert_eq!(
+        store.list_messages(id).await.unwrap(),
+        vec![started.question]
+    );
+    let listed = store.list_conversations(owner, 10).await.unwrap();
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id]);
+    // A user's conversation; another owner does not see it.
+    let user = Owner::User(new_user(store, "turns@example.com").await.id);
+    let mine = Uuid::new_v4();
+    store
+        .begin_turn(TurnStart {
+            new: Some((user, title("Mine"))),
+            ..turn_in(mine, "hello")
+        })
+        .await
+        .unwrap();
+    assert!(store.get_conversation(owner, mine).await.unwrap().is_none());
+    assert!(store.get_conversation(user, mine).await.unwrap().is_some());
+}
+
 async fn topics_and_summary(ctx: Ctx) {
     let store = &ctx.store;
     let owner = Owner::Anonymous(Uuid::new_v4());
@@ -868,15 +932,17 @@ async fn topics_and_summary(ctx: Ctx) {
         "Arsenal".to_string(),
         "GW8".to_string(),
     ];
-    let named = title("Haaland, Arsenal, GW8");
-    assert!(store
-        .set_topics(conv.id, &topics, Some(&named))
+    let started = store
+        .begin_turn(TurnStart {
+            topics: Some(topics.clone()),
+            title: Some(title("Haaland, Arsenal, GW8")),
+            summary: summary("Summary to 4", 40, 4),
+            ..turn_in(conv.id, "m6")
+        })
         .await
-        .unwrap());
-    assert!(!store
-        .set_topics(Uuid::new_v4(), &topics, None)
-        .await
-        .unwrap());
+        .unwrap();
+    assert_eq!(started.question.seq, 7);
+    assert!(started.summary_stored);
     let got = store
         .get_conversation(owner, conv.id)
         .await
@@ -887,31 +953,27 @@ async fn topics_and_summary(ctx: Ctx) {
         "Haaland, Arsenal, GW8",
         "named by its topics"
     );
-    // Once the user renames it, topics no longer change the title.
+    assert_eq!(got.topics, topics);
+    assert_eq!(got.summary.as_deref(), Some("Summary to 4"));
+    assert_eq!(got.summary_token_count, Some(40));
+    assert_eq!(got.summarized_through_seq, Some(4));
+    // Once the user renames it, topics no longer change the title; an older summary does
+    // not replace a newer one, but the question is stored.
     assert!(store
         .rename_conversation(owner, conv.id, &title("Mine"))
         .await
         .unwrap());
-    store
-        .set_topics(conv.id, &topics, Some(&title("Haaland, Arsenal")))
+    let started = store
+        .begin_turn(TurnStart {
+            topics: Some(topics[..2].to_vec()),
+            title: Some(title("Haaland, Arsenal")),
+            summary: summary("Stale to 2", 20, 2),
+            ..turn_in(conv.id, "m7")
+        })
         .await
         .unwrap();
-    let got = store
-        .get_conversation(owner, conv.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(got.title.as_str(), "Mine");
-
-    assert!(store
-        .set_summary(conv.id, "Summary to 4", 40, 4)
-        .await
-        .unwrap());
     assert!(
-        !store
-            .set_summary(conv.id, "Stale to 2", 20, 2)
-            .await
-            .unwrap(),
+        !started.summary_stored,
         "an older summary must not replace a newer one"
     );
     let got = store
@@ -919,25 +981,81 @@ async fn topics_and_summary(ctx: Ctx) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(got.topics, topics);
+    assert_eq!(got.title.as_str(), "Mine");
+    assert_eq!(got.topics, topics[..2].to_vec());
     assert_eq!(got.summary.as_deref(), Some("Summary to 4"));
-    assert_eq!(got.summary_token_count, Some(40));
-    assert_eq!(got.summarized_through_seq, Some(4));
-
-    assert!(store
-        .set_summary(conv.id, "Summary to 5", 45, 5)
+    assert_eq!(got.last_seq, 8);
+    // Without changes only the question is added.
+    let started = store
+        .begin_turn(TurnStart {
+            summary: summary("Summary to 5", 45, 5),
+            ..turn_in(conv.id, "m8")
+        })
         .await
-        .unwrap());
+        .unwrap();
+    assert!(started.summary_stored);
     let got = store
         .get_conversation(owner, conv.id)
         .await
         .unwrap()
         .unwrap();
+    assert_eq!(got.topics, topics[..2].to_vec());
     assert_eq!(got.summary.as_deref(), Some("Summary to 5"));
     assert_eq!(got.summarized_through_seq, Some(5));
     let rest = store.list_messages_after(conv.id, 5).await.unwrap();
-    assert_eq!(rest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![6]);
-    assert_eq!(rest[0].content, "m5");
+    assert_eq!(
+        rest.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        vec!["m5", "m6", "m7", "m8"]
+    );
+    // A conversation that is gone.
+    let gone = store.begin_turn(turn_in(Uuid::new_v4(), "lost")).await;
+    assert!(matches!(gone, Err(StoreError::NotFound)), "{gone:?}");
+}
+
+/// Many turns at once (on SQLite, their writes are committed in groups): every question and
+/// answer is stored once, in its own conversation's order, and the metrics add up.
+async fn concurrent_turns_are_all_stored(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::Anonymous(Uuid::new_v4());
+    let conversations: Vec<Uuid> = (0..8).map(|_| Uuid::new_v4()).collect();
+    for id in &conversations {
+        store
+            .begin_turn(TurnStart {
+                new: Some((owner, title("Busy"))),
+                ..turn_in(*id, "first")
+            })
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let store = store.clone();
+            let id = conversations[i % conversations.len()];
+            tokio::spawn(async move {
+                let q = store
+                    .begin_turn(turn_in(id, &format!("q{i}")))
+                    .await
+                    .unwrap();
+                let a = store
+                    .finish_turn(id, assistant(&format!("a{i}"), 2, 0, Some(5)))
+                    .await
+                    .unwrap();
+                (q.question.seq, a.seq)
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (q, a) = task.await.unwrap();
+        assert!(a > q, "an answer is stored after its question");
+    }
+    for id in &conversations {
+        let messages = store.list_messages(*id).await.unwrap();
+        assert_eq!(messages.len(), 1 + 2 * 8);
+        let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, (1..=17).collect::<Vec<i64>>());
+        let metrics = store.metrics(*id).await.unwrap().unwrap();
+        assert_eq!(metrics.timed_response_count, 8);
+    }
 }
 
 async fn list_is_newest_first_and_limited(ctx: Ctx) {

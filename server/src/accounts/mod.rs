@@ -11,20 +11,19 @@
 //! same argon2 cost as a fresh sign-up, and counts as a failed log-in; every sign-up counts
 //! against its IP's sign-ups. Every log-in creates a
 //! new session id (rotation), so a session id seen before log-in is useless after; sessions
-//! live in Redis when it is configured (shared by every instance), else in the database, for
-//! [`SESSION_DAYS`]; signing up or logging in moves the anonymous identity's conversations to
-//! the account.
+//! live in the database for [`SESSION_DAYS`] (so every instance knows them, they survive a
+//! restart, and a Redis outage does not sign anyone out: resolving one is the same single
+//! primary-key read either way, so a Redis copy would add a failure mode and save nothing);
+//! signing up or logging in moves the anonymous identity's conversations to the account.
 pub mod password;
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use app::types::Tier;
 use uuid::Uuid;
 
 use crate::rate_limit::RateLimiter;
-use crate::redis_conn::RedisConnection;
 use crate::store::{Email, Store, StoreError, User};
 use password::Password;
 
@@ -46,14 +45,6 @@ pub enum AccountError {
     Unavailable,
 }
 
-/// A user's tier as the rest of the app knows it (a stored user is never anonymous).
-pub fn app_tier(tier: crate::store::Tier) -> Tier {
-    match tier {
-        crate::store::Tier::Premium => Tier::Premium,
-        _ => Tier::Default,
-    }
-}
-
 /// A signed-in session.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -63,8 +54,6 @@ pub struct SignedIn {
 
 pub struct Accounts {
     store: Store,
-    redis: Option<RedisConnection>,
-    prefix: String,
     limiter: Arc<RateLimiter>,
     /// A real argon2id hash to check unknown emails against (same cost as a real check).
     dummy_hash: String,
@@ -76,17 +65,10 @@ fn unavailable(e: impl std::fmt::Display) -> AccountError {
 }
 
 impl Accounts {
-    pub async fn new(
-        store: Store,
-        redis: Option<redis::Client>,
-        prefix: &str,
-        limiter: Arc<RateLimiter>,
-    ) -> Self {
+    pub async fn new(store: Store, limiter: Arc<RateLimiter>) -> Self {
         let dummy = Password::parse("not-a-real-password").expect("valid");
         Self {
             store,
-            redis: redis.map(|c| RedisConnection::new(c, Duration::from_secs(2))),
-            prefix: prefix.to_string(),
             limiter,
             dummy_hash: password::hash(dummy).await.unwrap_or_default(),
         }
@@ -217,85 +199,33 @@ impl Accounts {
             }
         }
         let session = Uuid::new_v4();
-        match &self.redis {
-            Some(redis) => {
-                let (key, value) = (self.key(session), user.id.to_string());
-                let ttl = Duration::from_secs(SESSION_DAYS as u64 * 86_400);
-                redis
-                    .run(|mut c| async move {
-                        redis::cmd("SET")
-                            .arg(&key)
-                            .arg(&value)
-                            .arg("PX")
-                            .arg(ttl.as_millis() as u64)
-                            .query_async::<()>(&mut c)
-                            .await
-                    })
-                    .await
-                    .map_err(unavailable)?;
-            }
-            None => {
-                // Expired rows go as new ones come (an index on expires_at keeps this cheap).
-                if let Err(e) = self.store.delete_expired_sessions().await {
-                    tracing::debug!(error = %e, "could not delete expired sessions");
-                }
-                let expires = chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS);
-                self.store
-                    .create_session(session, user.id, expires)
-                    .await
-                    .map_err(unavailable)?;
-            }
+        // Expired rows go as new ones come (an index on expires_at keeps this cheap).
+        if let Err(e) = self.store.delete_expired_sessions().await {
+            tracing::debug!(error = %e, "could not delete expired sessions");
         }
+        let expires = chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS);
+        self.store
+            .create_session(session, user.id, expires)
+            .await
+            .map_err(unavailable)?;
         Ok(SignedIn { user, session })
-    }
-
-    fn key(&self, session: Uuid) -> String {
-        format!("{}session:{{{session}}}", self.prefix)
     }
 
     /// The user and tier of a live session.
     pub async fn resolve(&self, session: Uuid) -> Result<Option<(Uuid, Tier)>, AccountError> {
-        let user = match &self.redis {
-            Some(redis) => {
-                let key = self.key(session);
-                let id: Option<String> =
-                    redis
-                        .run(|mut c| async move {
-                            redis::cmd("GET").arg(&key).query_async(&mut c).await
-                        })
-                        .await
-                        .map_err(unavailable)?;
-                match id.and_then(|id| Uuid::parse_str(&id).ok()) {
-                    Some(id) => self.store.find_user(id).await.map_err(unavailable)?,
-                    None => None,
-                }
-            }
-            None => self
-                .store
-                .session_user(session)
-                .await
-                .map_err(unavailable)?,
-        };
-        Ok(user.map(|u| (u.id, app_tier(u.tier))))
+        let user = self
+            .store
+            .session_user(session)
+            .await
+            .map_err(unavailable)?;
+        Ok(user.map(|u| (u.id, u.tier)))
     }
 
     /// Ends a session.
     pub async fn log_out(&self, session: Uuid) -> Result<(), AccountError> {
-        match &self.redis {
-            Some(redis) => {
-                let key = self.key(session);
-                redis
-                    .run(|mut c| async move {
-                        redis::cmd("DEL").arg(&key).query_async::<()>(&mut c).await
-                    })
-                    .await
-                    .map_err(unavailable)
-            }
-            None => self
-                .store
-                .delete_session(session)
-                .await
-                .map_err(unavailable),
-        }
+        self.store
+            .delete_session(session)
+            .await
+            .map_err(unavailable)
     }
 }

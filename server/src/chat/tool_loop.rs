@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use app::types::{ChatEvent, ErrorCode};
 use futures::{stream, StreamExt};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc::Sender;
 
 use crate::llm::{
     ContentBlock, LlmError, LlmEvent, LlmRequest, Message, Provider, Role, StopReason,
+    ToolCallRecord, ToolResultRecord,
 };
 use crate::metrics::Metrics;
 use crate::tools::breaker::CircuitBreaker;
@@ -25,43 +25,6 @@ use crate::tools::{ToolBackend, ToolOutput};
 
 /// How many tool calls of one round run at the same time.
 const TOOL_CONCURRENCY: usize = 4;
-
-/// A tool call as stored on the assistant message (`messages.tool_calls`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ToolCallRecord {
-    pub id: String,
-    pub name: String,
-    pub input: Value,
-    pub round: u32,
-    /// Tokens of the tool_use block, counted once when the turn is stored.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokens: Option<u32>,
-}
-
-impl ToolCallRecord {
-    /// The tool_use block the model sent.
-    pub fn block(&self) -> ContentBlock {
-        ContentBlock::ToolUse {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            input: self.input.clone(),
-        }
-    }
-}
-
-/// A tool result as stored on the assistant message (`messages.tool_results`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ToolResultRecord {
-    pub tool_use_id: String,
-    pub name: String,
-    pub ok: bool,
-    pub content: String,
-    pub duration_ms: u64,
-    pub round: u32,
-    /// Tokens of the tool_result block, counted once when the turn is stored.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokens: Option<u32>,
-}
 
 /// How a turn ended.
 #[derive(Debug, Clone, PartialEq)]

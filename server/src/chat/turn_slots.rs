@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::backend::Owner;
+use app::types::Owner;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::TurnConcurrency;
@@ -54,6 +54,20 @@ impl TurnSlots {
             limits,
             instance: Arc::new(Semaphore::new(limits.per_instance as usize)),
             running: Arc::default(),
+        }
+    }
+
+    /// Waits until no turn runs, and from then on refuses every turn (shutting down); false
+    /// when `deadline` passed first.
+    pub async fn close(&self, deadline: Duration) -> bool {
+        let all = self.limits.per_instance;
+        match tokio::time::timeout(deadline, self.instance.acquire_many(all)).await {
+            Ok(Ok(permits)) => {
+                permits.forget();
+                self.instance.close();
+                true
+            }
+            _ => false,
         }
     }
 
@@ -100,6 +114,7 @@ mod tests {
         let slots = TurnSlots::new(TurnConcurrency {
             per_identity: 2,
             per_instance: 3,
+            drain: Duration::from_secs(1),
         });
         let (a, b) = (
             Owner::Anonymous(Uuid::new_v4()),

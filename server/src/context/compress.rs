@@ -9,7 +9,7 @@
 //! starts with a user message and roles alternate; a tool_use is never separated from its
 //! tool_result; the newest question is always there; the summary goes first, inside the first
 //! user message.
-use super::summarizer::Summarizer;
+use super::summarizer::{Summarizer, SUMMARY_HEADING};
 use crate::llm::{ContentBlock, Message, Role};
 
 /// Compress once the context is above this share of the budget …
@@ -20,7 +20,6 @@ pub const TARGET: f64 = 0.6;
 const KEEP_RECENT: usize = 4;
 /// Tokens an old tool result is cut down to.
 const SHORT_RESULT_TOKENS: u32 = 120;
-const SUMMARY_HEADING: &str = "Summary of the earlier conversation:\n";
 
 /// One message of the context and its tokens.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -312,59 +311,10 @@ pub fn block_tokens(block: &ContentBlock, count: &dyn Fn(&str) -> u32) -> u32 {
     }
 }
 
-/// An extractive summary, without a model: each folded question, and the first sentence of its
-/// answer that carries a number; appended to the previous summary and kept to the newest
-/// [`SUMMARY_LINES`] lines.
-pub fn extractive_summary(previous: Option<&str>, folded: &[Message]) -> String {
-    let mut lines: Vec<String> = previous
-        .map(|p| p.lines().map(str::to_string).collect())
-        .unwrap_or_default();
-    for message in folded {
-        let text: String = message
-            .content
-            .iter()
-            .filter_map(|b| match b {
-                ContentBlock::Text { text } if !text.starts_with(SUMMARY_HEADING) => {
-                    Some(text.as_str())
-                }
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if text.is_empty() {
-            continue;
-        }
-        match message.role {
-            Role::User => lines.push(format!("- Asked: {}", clip(&text, 160))),
-            Role::Assistant => {
-                let sentence = text
-                    .split_inclusive(['.', '!', '?', '\n'])
-                    .find(|s| s.chars().any(|c| c.is_ascii_digit()))
-                    .unwrap_or(&text);
-                lines.push(format!("  Answer: {}", clip(sentence.trim(), 200)));
-            }
-        }
-    }
-    let skip = lines.len().saturating_sub(SUMMARY_LINES);
-    lines[skip..].join("\n")
-}
-
-/// Lines an extractive summary keeps.
-pub const SUMMARY_LINES: usize = 40;
-
-fn clip(text: &str, chars: usize) -> String {
-    if text.chars().count() <= chars {
-        return text.to_string();
-    }
-    let cut: String = text.chars().take(chars).collect();
-    format!("{}…", cut.trim_end())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::summarizer::Extractive;
+    use crate::context::summarizer::{extractive_summary, Extractive};
     use proptest::prelude::*;
     use serde_json::json;
 

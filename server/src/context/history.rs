@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::compress::{block_tokens, Counted};
 use super::tokens;
-use crate::chat::tool_loop::{ToolCallRecord, ToolResultRecord};
 use crate::llm::{ContentBlock, Message, Role};
+use crate::llm::{ToolCallRecord, ToolResultRecord};
 use crate::store::{Message as StoredMessage, Role as StoredRole};
 
 const NO_ANSWER: &str = "(no answer was given)";

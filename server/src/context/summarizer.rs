@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::compress::extractive_summary;
 use crate::llm::anthropic::Anthropic;
 use crate::llm::{ContentBlock, Message, Role};
 use crate::metrics::Metrics;
@@ -135,4 +134,56 @@ impl Summarizer for ClaudeSummarizer {
             tokens,
         }
     }
+}
+
+/// How the summary is introduced in the context's first user message.
+pub const SUMMARY_HEADING: &str = "Summary of the earlier conversation:\n";
+
+/// An extractive summary, without a model: each folded question, and the first sentence of its
+/// answer that carries a number; appended to the previous summary and kept to the newest
+/// [`SUMMARY_LINES`] lines.
+pub fn extractive_summary(previous: Option<&str>, folded: &[Message]) -> String {
+    let mut lines: Vec<String> = previous
+        .map(|p| p.lines().map(str::to_string).collect())
+        .unwrap_or_default();
+    for message in folded {
+        let text: String = message
+            .content
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::Text { text } if !text.starts_with(SUMMARY_HEADING) => {
+                    Some(text.as_str())
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() {
+            continue;
+        }
+        match message.role {
+            Role::User => lines.push(format!("- Asked: {}", clip(&text, 160))),
+            Role::Assistant => {
+                let sentence = text
+                    .split_inclusive(['.', '!', '?', '\n'])
+                    .find(|s| s.chars().any(|c| c.is_ascii_digit()))
+                    .unwrap_or(&text);
+                lines.push(format!("  Answer: {}", clip(sentence.trim(), 200)));
+            }
+        }
+    }
+    let skip = lines.len().saturating_sub(SUMMARY_LINES);
+    lines[skip..].join("\n")
+}
+
+/// Lines an extractive summary keeps.
+pub const SUMMARY_LINES: usize = 40;
+
+fn clip(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(chars).collect();
+    format!("{}…", cut.trim_end())
 }

@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::fpl::league::{league_table, TableRow};
+use crate::fpl::loaded::Loaded;
 use crate::fpl::model::{Bootstrap, Element, Event, Fixture, Team};
 use crate::fpl::names::NameIndex;
-use crate::fpl::source::Loaded;
 
 /// Where the season stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,4 +1,5 @@
-//! `POST /api/chat`: one chat turn as a `text/event-stream` (events in DESIGN.md's order).
+//! `POST /api/chat`: one chat turn as a `text/event-stream` (events in the order of
+//! docs/contract.md).
 //!
 //! What is known before streaming is a JSON error `{"error":{"code","message"}}` with its
 //! status: 400 bad input, 404 a conversation that is not the caller's, 413 a body over
@@ -22,7 +23,7 @@ use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
 use app::backend::Viewer;
-use app::types::{ChatRequest, ErrorCode, MAX_MESSAGE_CHARS};
+use app::types::{ChatRequest, ErrorCode, UserMessage, MAX_MESSAGE_CHARS};
 
 use super::AppState;
 use crate::chat::ChatError;
@@ -75,16 +76,13 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
             )
         }
     };
-    if body.message.trim().chars().count() > MAX_MESSAGE_CHARS {
-        return error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::PayloadTooLarge,
-            format!("The message is longer than {MAX_MESSAGE_CHARS} characters."),
-        );
-    }
+    let message = match UserMessage::parse(&body.message) {
+        Ok(m) => m,
+        Err(e) => return refusal(e.into()),
+    };
     let turn = match state
         .chat
-        .start(viewer, body.conversation_id, &body.message)
+        .start(viewer, body.conversation_id, message)
         .await
     {
         Ok(turn) => turn,
@@ -110,9 +108,6 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
 /// The JSON error of a turn that could not start, with its status ([`ChatError::status`]),
 /// `Retry-After` for a refusal over a limit, and the headers of the limit that refused.
 fn refusal(e: ChatError) -> Response {
-    if let ChatError::Internal(cause) = &e {
-        tracing::error!(error = %cause, "chat turn could not start");
-    }
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = error_response(status, e.code(), e.to_string());
     let headers = response.headers_mut();

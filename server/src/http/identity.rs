@@ -17,7 +17,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use uuid::Uuid;
 
-use app::backend::{Owner, Viewer};
+use app::backend::Viewer;
+use app::types::Owner;
 use app::types::Tier;
 
 use super::cookies::{cookie_name, identity_from_headers, set_cookie};
@@ -39,9 +40,11 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
                 session: Some(session),
                 https,
             }),
-            // Ended or unknown: a new anonymous identity. (Storage down: the same, rather
-            // than failing every page.)
-            _ => None,
+            // Ended or unknown: a new anonymous identity.
+            Ok(None) => None,
+            // Storage down: the session may well be live, so the cookie is kept and the
+            // request waits for another try (a new identity would sign the user out).
+            Err(_) => return unavailable(),
         },
         _ => None,
     };
@@ -85,6 +88,19 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     if let Ok(value) = HeaderValue::from_str(&set_cookie(identity, &state.cookie_keys, https)) {
         response.headers_mut().append(SET_COOKIE, value);
     }
+    response
+}
+
+/// 503 with `Retry-After`, for a request whose session cannot be checked right now.
+fn unavailable() -> Response {
+    let mut response = super::chat::error_response(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        app::types::ErrorCode::Internal,
+        "The service is unavailable right now. Please try again in a few seconds.",
+    );
+    response
+        .headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(5));
     response
 }
 

@@ -4,8 +4,10 @@
 //! Promises: a client that has not sent a request's whole head within [`HEADER_READ_TIMEOUT`]
 //! is disconnected (a "slowloris" cannot hold connections open by trickling bytes); handlers
 //! see the peer as `ConnectInfo<SocketAddr>`; small writes go out at once (`TCP_NODELAY`);
-//! when `stop` completes no new connection is accepted and the open ones finish their requests
-//! before [`serve`] returns.
+//! when `stop` completes no new connection is accepted, kept-alive connections take no new
+//! request, and the open ones finish their requests before [`serve`] returns, or are dropped
+//! once `drain` has passed (a dropped chat stream stops its turn, whose answer is stored as
+//! interrupted).
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,11 +24,13 @@ use tower::Service;
 /// an idle kept-alive connection waits for its next request.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` on `listener` until `stop` completes, then waits for open connections.
+/// Serves `router` on `listener` until `stop` completes, then waits up to `drain` for open
+/// connections.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     stop: impl Future<Output = ()>,
+    drain: Duration,
 ) -> std::io::Result<()> {
     let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
     // HTTP/1 only, as before (HTTP/2's version sniffing would wait on a trickled preface
@@ -36,8 +40,10 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(stop);
     loop {
+        while connections.try_join_next().is_some() {}
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -59,13 +65,22 @@ pub async fn serve(
         let connection =
             builder.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            connections = connections.len(),
+            "drain time is up: dropping the connections still open"
+        );
+        connections.shutdown().await;
+    }
     Ok(())
 }

@@ -9,8 +9,10 @@ use serde_json::Value;
 use crate::tools::ToolSpec;
 
 pub mod anthropic;
+pub mod exchange;
 pub mod offline;
 
+pub use exchange::{ToolCallRecord, ToolResultRecord};
 pub use offline::OfflineAnalyst;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -11,7 +11,8 @@
 //! in-process counters decide, as the rate limits do. Counters expire an hour after their day.
 use std::time::Duration;
 
-use app::backend::{Owner, Viewer};
+use app::backend::Viewer;
+use app::types::Owner;
 use app::types::Tier;
 
 use super::{network_of, RateLimiter};

@@ -22,7 +22,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use app::backend::{Owner, Viewer};
+use app::backend::Viewer;
+use app::types::Owner;
 use app::types::Tier;
 
 use crate::config::{RateLimit, RateLimits};
@@ -118,7 +119,7 @@ impl RateLimiter {
     /// Decides one chat request.
     pub async fn check(&self, viewer: &Viewer) -> Decision {
         let (keys, rules) = self.keys(viewer);
-        self.decide(tier_name(viewer.tier), &keys, &rules).await
+        self.decide(viewer.tier.as_str(), &keys, &rules).await
     }
 
     /// Decides whether a log-in or sign-up (`what`) for `email` from `ip` may be tried: not
@@ -233,14 +234,6 @@ fn per_window(window: Duration) -> String {
         60 => "in a minute".into(),
         3600 => "in an hour".into(),
         s => format!("in {s} seconds"),
-    }
-}
-
-fn tier_name(tier: Tier) -> &'static str {
-    match tier {
-        Tier::Anonymous => "anonymous",
-        Tier::Default => "default",
-        Tier::Premium => "premium",
     }
 }
 

@@ -1,4 +1,5 @@
-//! Conversation rows: create, read, list, rename, delete, topics and summary.
+//! Conversation rows: create, read, list, rename, delete (a turn's topics and summary are
+//! written with its question: `messages.rs`).
 //!
 //! Promises: every method that takes an [`Owner`] filters on that owner's column, so another
 //! owner's conversation is indistinguishable from a missing one (`None` / `false` / absent
@@ -11,7 +12,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::store::model::{now, Conversation, ConversationSummary, Owner, Title};
-use crate::store::{on_pool, owner_sql, BeginWrite, Store, StoreError};
+use crate::store::{on_read, on_write, owner_sql, BeginWrite, Store, StoreError};
 
 /// Columns read into [`ConversationRow`].
 macro_rules! conversation_columns {
@@ -68,7 +69,29 @@ impl TryFrom<ConversationRow> for Conversation {
     }
 }
 
-fn owner_columns(owner: Owner) -> (Option<Uuid>, Option<Uuid>) {
+/// Creates an anonymous identity or refreshes its `last_seen_at`: `$1` id, `$2` now.
+pub(crate) const UPSERT_ANONYMOUS_SQL: &str =
+    "INSERT INTO anonymous_identities (id, created_at, last_seen_at) VALUES ($1, $2, $2) \
+     ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at";
+
+/// Inserts a conversation: `$1` id, `$2` owner user, `$3` owner identity, `$4` title,
+/// `$5` topics, `$6` now.
+pub(crate) const INSERT_CONVERSATION_SQL: &str = "INSERT INTO conversations \
+     (id, owner_user_id, owner_anon_id, title, topics, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $6)";
+
+/// Sets the topics and, while the title is the app's, a new title (when `$3` is not null):
+/// `$1` id, `$2` topics, `$3` title.
+pub(crate) const SET_TOPICS_SQL: &str = "UPDATE conversations SET topics = $2, \
+     title = CASE WHEN title_auto THEN COALESCE($3, title) ELSE title END WHERE id = $1";
+
+/// Stores a summary unless one through a later seq is there: `$1` id, `$2` text, `$3` tokens,
+/// `$4` through seq.
+pub(crate) const SET_SUMMARY_SQL: &str = "UPDATE conversations \
+     SET summary = $2, summary_token_count = $3, summarized_through_seq = $4 \
+     WHERE id = $1 AND (summarized_through_seq IS NULL OR summarized_through_seq <= $4)";
+
+pub(crate) fn owner_columns(owner: Owner) -> (Option<Uuid>, Option<Uuid>) {
     match owner {
         Owner::User(id) => (Some(id), None),
         Owner::Anonymous(id) => (None, Some(id)),
@@ -98,33 +121,25 @@ impl Store {
             updated_at: at,
         };
         let (user_id, anon_id) = owner_columns(owner);
-        on_pool!(&self.db, |pool| {
+        on_write!(&self.db, |pool| {
             async {
                 let mut tx = pool.begin_write().await?;
                 if let Some(anon_id) = anon_id {
-                    sqlx::query(
-                        "INSERT INTO anonymous_identities (id, created_at, last_seen_at) \
-                         VALUES ($1, $2, $2) \
-                         ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-                    )
+                    sqlx::query(UPSERT_ANONYMOUS_SQL)
+                        .bind(anon_id)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(INSERT_CONVERSATION_SQL)
+                    .bind(conversation.id)
+                    .bind(user_id)
                     .bind(anon_id)
+                    .bind(conversation.title.as_str())
+                    .bind(Json(&conversation.topics))
                     .bind(at)
                     .execute(&mut *tx)
                     .await?;
-                }
-                sqlx::query(
-                    "INSERT INTO conversations \
-                     (id, owner_user_id, owner_anon_id, title, topics, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
-                )
-                .bind(conversation.id)
-                .bind(user_id)
-                .bind(anon_id)
-                .bind(conversation.title.as_str())
-                .bind(Json(&conversation.topics))
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
                 tx.commit().await
             }
             .await
@@ -147,7 +162,7 @@ impl Store {
             ),
             " = $2"
         );
-        let row = on_pool!(&self.db, |pool| {
+        let row = on_read!(&self.db, |pool| {
             sqlx::query_as::<_, ConversationRow>(sql)
                 .bind(id)
                 .bind(owner.id())
@@ -173,7 +188,7 @@ impl Store {
             " = $1 ORDER BY c.updated_at DESC, c.id DESC LIMIT $2"
         );
         let limit = i64::from(limit.min(MAX_LIST_LIMIT));
-        Ok(on_pool!(&self.db, |pool| {
+        Ok(on_read!(&self.db, |pool| {
             sqlx::query_as::<_, ConversationSummary>(sql)
                 .bind(owner.id())
                 .bind(limit)
@@ -196,7 +211,7 @@ impl Store {
             "UPDATE conversations SET title = $3, title_auto = false WHERE id = $1 AND ",
             " = $2"
         );
-        let done = on_pool!(&self.db, |pool| {
+        let done = on_write!(&self.db, |pool| {
             sqlx::query(sql)
                 .bind(id)
                 .bind(owner.id())
@@ -216,71 +231,13 @@ impl Store {
             "DELETE FROM conversations WHERE id = $1 AND ",
             " = $2"
         );
-        let done = on_pool!(&self.db, |pool| {
+        let done = on_write!(&self.db, |pool| {
             sqlx::query(sql)
                 .bind(id)
                 .bind(owner.id())
                 .execute(pool)
                 .await
                 .map(|done| done.rows_affected())
-        })?;
-        Ok(done > 0)
-    }
-
-    /// Replaces the conversation's topics and, unless the user renamed it, its title with
-    /// `title` (when given); `false` when it does not exist. Not owner-checked: for background
-    /// work on a conversation the caller already resolved.
-    pub async fn set_topics(
-        &self,
-        id: Uuid,
-        topics: &[String],
-        title: Option<&Title>,
-    ) -> Result<bool, StoreError> {
-        let done = on_pool!(&self.db, |pool| {
-            sqlx::query(
-                "UPDATE conversations SET topics = $2, \
-                 title = CASE WHEN title_auto THEN COALESCE($3, title) ELSE title END \
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(Json(topics))
-            .bind(title.map(Title::as_str))
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
-        })?;
-        Ok(done > 0)
-    }
-
-    /// Stores a summary of the messages up to and including `through_seq`. Returns `false`
-    /// when the conversation does not exist or already has a summary through a later seq
-    /// (so a slow summarizer cannot replace a newer summary). Not owner-checked.
-    pub async fn set_summary(
-        &self,
-        id: Uuid,
-        summary: &str,
-        token_count: i32,
-        through_seq: i64,
-    ) -> Result<bool, StoreError> {
-        if token_count < 0 || through_seq < 0 {
-            return Err(StoreError::Invalid(
-                "summary token count and seq must not be negative".into(),
-            ));
-        }
-        let done = on_pool!(&self.db, |pool| {
-            sqlx::query(
-                "UPDATE conversations \
-                 SET summary = $2, summary_token_count = $3, summarized_through_seq = $4 \
-                 WHERE id = $1 \
-                 AND (summarized_through_seq IS NULL OR summarized_through_seq <= $4)",
-            )
-            .bind(id)
-            .bind(summary)
-            .bind(token_count)
-            .bind(through_seq)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
         })?;
         Ok(done > 0)
     }

@@ -17,11 +17,19 @@
 //! - Returned messages equal what [`Store::list_messages`] reads back afterwards.
 
 use chrono::SubsecRound;
+use futures::future::BoxFuture;
 use sqlx::types::Json;
+use sqlx::{PgPool, SqliteConnection};
 use uuid::Uuid;
 
-use crate::store::model::{now, ConversationMetrics, Message, NewMessage, Role};
-use crate::store::{on_pool, BeginWrite, Db, Store, StoreError};
+use crate::store::conversations::{
+    owner_columns, INSERT_CONVERSATION_SQL, SET_SUMMARY_SQL, SET_TOPICS_SQL, UPSERT_ANONYMOUS_SQL,
+};
+use crate::store::model::{
+    now, ConversationMetrics, Message, NewMessage, Owner, Role, SummaryUpdate, Title, TurnStart,
+    TurnStarted,
+};
+use crate::store::{on_read, BeginWrite, Db, Store, StoreError};
 
 /// Columns of `messages`, in the order of [`Message`]'s fields (used for reads and inserts).
 macro_rules! message_columns {
@@ -106,6 +114,47 @@ const PG_FINISH_TURN_SQL: &str = concat!(
     ") SELECT seq FROM m"
 );
 
+/// PostgreSQL: [`Store::begin_turn`] of a turn that starts its conversation, in one
+/// statement. Binds as in [`INSERT_MESSAGE_SQL`] (`$3` unused: the seq is 1), plus `$18` the
+/// owner identity, `$19` the owner user, `$20` the title, `$21` the topics.
+const PG_BEGIN_NEW_SQL: &str = concat!(
+    "WITH a AS (INSERT INTO anonymous_identities (id, created_at, last_seen_at) \
+     SELECT $18, $17, $17 WHERE $18 IS NOT NULL \
+     ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at), \
+     c AS (INSERT INTO conversations (id, owner_user_id, owner_anon_id, title, topics, \
+     last_seq, created_at, updated_at) VALUES ($2, $19, $18, $20, $21, 1, $17, $17) \
+     RETURNING last_seq) \
+     INSERT INTO messages (",
+    message_columns!(),
+    ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
+     FROM c RETURNING seq, false"
+);
+
+/// PostgreSQL: [`Store::begin_turn`] in an existing conversation, in one statement (topics,
+/// title and summary as [`SET_TOPICS_SQL`] and [`SET_SUMMARY_SQL`] do them). Binds as in
+/// [`INSERT_MESSAGE_SQL`] (`$3` unused), plus `$18` the topics, `$19` the title, `$20` the
+/// summary, `$21` its tokens, `$22` the seq it covers; returns the seq and whether the summary
+/// was stored.
+const PG_BEGIN_SQL: &str = concat!(
+    "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, updated_at = $17, \
+     topics = COALESCE($18, topics), \
+     title = CASE WHEN title_auto AND $18 IS NOT NULL THEN COALESCE($19, title) ELSE title END, \
+     summary = CASE WHEN $20::text IS NOT NULL \
+         AND COALESCE(summarized_through_seq, 0) <= $22 THEN $20 ELSE summary END, \
+     summary_token_count = CASE WHEN $20::text IS NOT NULL \
+         AND COALESCE(summarized_through_seq, 0) <= $22 THEN $21 ELSE summary_token_count END, \
+     summarized_through_seq = CASE WHEN $20::text IS NOT NULL \
+         AND COALESCE(summarized_through_seq, 0) <= $22 THEN $22 \
+         ELSE summarized_through_seq END \
+     WHERE id = $2 \
+     RETURNING last_seq, ($20::text IS NOT NULL AND summarized_through_seq = $22) AS kept), \
+     m AS (INSERT INTO messages (",
+    message_columns!(),
+    ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
+     FROM c RETURNING seq) \
+     SELECT m.seq, COALESCE(c.kept, false) FROM m, c"
+);
+
 /// Binds a message's columns in [`message_columns!`] order onto `$query`.
 macro_rules! bind_message {
     ($query:expr, $m:expr) => {
@@ -128,6 +177,166 @@ macro_rules! bind_message {
             .bind($m.duration_ms)
             .bind($m.created_at)
     };
+}
+
+/// A turn's first write, its question ready to insert.
+struct BeginRow {
+    question: Message,
+    new: Option<(Owner, Title)>,
+    topics: Option<Vec<String>>,
+    title: Option<Title>,
+    summary: Option<SummaryUpdate>,
+}
+
+/// The statements of [`Store::begin_turn`] on `$conn` (a transaction or connection of either
+/// backend): `(the question's seq, or None when the conversation is gone; the summary was
+/// stored)`.
+macro_rules! begin_statements {
+    ($conn:expr, $row:expr) => {
+        async {
+            let row = &$row;
+            let id = row.question.conversation_id;
+            let at = row.question.created_at;
+            let topics = row.topics.as_ref().map(Json);
+            if let Some((owner, title)) = &row.new {
+                let (user_id, anon_id) = owner_columns(*owner);
+                if let Some(anon_id) = anon_id {
+                    sqlx::query(UPSERT_ANONYMOUS_SQL)
+                        .bind(anon_id)
+                        .bind(at)
+                        .execute(&mut *$conn)
+                        .await?;
+                }
+                sqlx::query(INSERT_CONVERSATION_SQL)
+                    .bind(id)
+                    .bind(user_id)
+                    .bind(anon_id)
+                    .bind(title.as_str())
+                    .bind(topics.unwrap_or(Json(&Vec::new())))
+                    .bind(at)
+                    .execute(&mut *$conn)
+                    .await?;
+            } else if let Some(topics) = topics {
+                sqlx::query(SET_TOPICS_SQL)
+                    .bind(id)
+                    .bind(topics)
+                    .bind(row.title.as_ref().map(Title::as_str))
+                    .execute(&mut *$conn)
+                    .await?;
+            }
+            let mut summary_stored = false;
+            if let Some(s) = &row.summary {
+                summary_stored = sqlx::query(SET_SUMMARY_SQL)
+                    .bind(id)
+                    .bind(&s.text)
+                    .bind(s.token_count)
+                    .bind(s.through_seq)
+                    .execute(&mut *$conn)
+                    .await?
+                    .rows_affected()
+                    > 0;
+            }
+            let seq: Option<i64> = sqlx::query_scalar(NEXT_SEQ_SQL)
+                .bind(id)
+                .bind(at)
+                .fetch_optional(&mut *$conn)
+                .await?;
+            if let Some(seq) = seq {
+                let question = Message {
+                    seq,
+                    ..row.question.clone()
+                };
+                bind_message!(sqlx::query(INSERT_MESSAGE_SQL), question)
+                    .execute(&mut *$conn)
+                    .await?;
+            }
+            Ok::<_, sqlx::Error>((seq, summary_stored))
+        }
+        .await
+    };
+}
+
+fn sqlite_begin<'c>(
+    conn: &'c mut SqliteConnection,
+    row: &'c BeginRow,
+) -> BoxFuture<'c, Result<(Option<i64>, bool), sqlx::Error>> {
+    Box::pin(async move { begin_statements!(conn, row) })
+}
+
+/// PostgreSQL's [`Store::begin_turn`]: one statement, so one round trip.
+async fn pg_begin(pool: &PgPool, row: &BeginRow) -> Result<Option<(i64, bool)>, sqlx::Error> {
+    let question = &row.question;
+    let query = match &row.new {
+        Some((owner, title)) => {
+            let (user_id, anon_id) = owner_columns(*owner);
+            let topics = Json(row.topics.clone().unwrap_or_default());
+            bind_message!(sqlx::query_as(PG_BEGIN_NEW_SQL), question)
+                .bind(anon_id)
+                .bind(user_id)
+                .bind(title.as_str().to_string())
+                .bind(topics)
+        }
+        None => {
+            let summary = row.summary.as_ref();
+            bind_message!(sqlx::query_as(PG_BEGIN_SQL), question)
+                .bind(row.topics.clone().map(Json))
+                .bind(row.title.as_ref().map(|t| t.as_str().to_string()))
+                .bind(summary.map(|s| s.text.clone()))
+                .bind(summary.map(|s| s.token_count))
+                .bind(summary.map(|s| s.through_seq))
+        }
+    };
+    query.fetch_optional(pool).await
+}
+
+/// A turn's last write: the answer ready to insert, and its number of tool calls.
+struct FinishRow {
+    answer: Message,
+    tool_calls: i64,
+}
+
+/// SQLite's [`Store::finish_turn`]: the answer with the next seq and the turn's metrics.
+fn sqlite_finish<'c>(
+    conn: &'c mut SqliteConnection,
+    row: &'c FinishRow,
+) -> BoxFuture<'c, Result<Option<i64>, sqlx::Error>> {
+    Box::pin(async move {
+        let id = row.answer.conversation_id;
+        let seq: Option<i64> = sqlx::query_scalar(NEXT_SEQ_SQL)
+            .bind(id)
+            .bind(row.answer.created_at)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(seq) = seq else {
+            return Ok(None);
+        };
+        let answer = Message {
+            seq,
+            ..row.answer.clone()
+        };
+        bind_message!(sqlx::query(INSERT_MESSAGE_SQL), answer)
+            .execute(&mut *conn)
+            .await?;
+        let user_tokens: Option<i64> = sqlx::query_scalar(
+            "SELECT token_count FROM messages \
+             WHERE conversation_id = $1 AND seq = $2 AND role = 'user'",
+        )
+        .bind(id)
+        .bind(seq - 1)
+        .fetch_optional(&mut *conn)
+        .await?;
+        sqlx::query(UPSERT_METRICS_SQL)
+            .bind(id)
+            .bind(1 + i64::from(user_tokens.is_some()))
+            .bind(row.tool_calls)
+            .bind(i64::from(answer.token_count) + user_tokens.unwrap_or(0))
+            .bind(i64::from(answer.duration_ms.is_some()))
+            .bind(f64::from(answer.duration_ms.unwrap_or(0)))
+            .bind(answer.created_at)
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(seq))
+    })
 }
 
 /// The message as it will be stored, with `seq` still unknown (0).
@@ -171,8 +380,8 @@ impl Store {
                     .fetch_optional(pool)
                     .await?
             }
-            Db::Sqlite(pool) => {
-                let mut tx = pool.begin_write().await?;
+            Db::Sqlite(sqlite) => {
+                let mut tx = sqlite.write.begin_write().await?;
                 let seq: Option<i64> = sqlx::query_scalar(NEXT_SEQ_SQL)
                     .bind(conversation_id)
                     .bind(message.created_at)
@@ -190,6 +399,50 @@ impl Store {
         };
         message.seq = seq.ok_or(StoreError::NotFound)?;
         Ok(message)
+    }
+
+    /// Starts a chat turn in one transaction: creates the conversation when the turn starts
+    /// it (and the anonymous identity that owns it), applies the turn's topics, title and
+    /// summary, and appends the question with the next seq. [`StoreError::NotFound`] when an
+    /// existing conversation is gone. Not owner-checked: resolve an existing conversation with
+    /// [`Store::get_conversation`] first. On SQLite it is committed with the writes queued
+    /// beside it (see `writer.rs`).
+    pub async fn begin_turn(&self, start: TurnStart) -> Result<TurnStarted, StoreError> {
+        if start.question.role != Role::User {
+            return Err(StoreError::Invalid(
+                "begin_turn takes the user's message".into(),
+            ));
+        }
+        if let Some(s) = &start.summary {
+            if s.token_count < 0 || s.through_seq < 0 {
+                return Err(StoreError::Invalid(
+                    "summary token count and seq must not be negative".into(),
+                ));
+            }
+        }
+        let row = BeginRow {
+            question: prepare(start.conversation_id, start.question)?,
+            new: start.new,
+            topics: start.topics,
+            title: start.title,
+            summary: start.summary,
+        };
+        let (row, seq, summary_stored) = match &self.db {
+            Db::Postgres(pool) => {
+                let (seq, stored) = pg_begin(pool, &row).await?.unzip();
+                (row, seq, stored.unwrap_or(false))
+            }
+            Db::Sqlite(sqlite) => {
+                let (row, (seq, stored)) = sqlite.writer.write(row, sqlite_begin).await?;
+                (row, seq, stored)
+            }
+        };
+        let mut question = row.question;
+        question.seq = seq.ok_or(StoreError::NotFound)?;
+        Ok(TurnStarted {
+            question,
+            summary_stored,
+        })
     }
 
     /// Ends a chat turn: stores the assistant message with the next seq and adds the turn to
@@ -216,39 +469,13 @@ impl Store {
                     .fetch_optional(pool)
                     .await?
             }
-            Db::Sqlite(pool) => {
-                let mut tx = pool.begin_write().await?;
-                let seq: Option<i64> = sqlx::query_scalar(NEXT_SEQ_SQL)
-                    .bind(conversation_id)
-                    .bind(message.created_at)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(seq) = seq {
-                    message.seq = seq;
-                    bind_message!(sqlx::query(INSERT_MESSAGE_SQL), message)
-                        .execute(&mut *tx)
-                        .await?;
-                    let user_tokens: Option<i64> = sqlx::query_scalar(
-                        "SELECT token_count FROM messages \
-                         WHERE conversation_id = $1 AND seq = $2 AND role = 'user'",
-                    )
-                    .bind(conversation_id)
-                    .bind(seq - 1)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let timed = i64::from(message.duration_ms.is_some());
-                    sqlx::query(UPSERT_METRICS_SQL)
-                        .bind(conversation_id)
-                        .bind(1 + i64::from(user_tokens.is_some()))
-                        .bind(tool_calls)
-                        .bind(i64::from(message.token_count) + user_tokens.unwrap_or(0))
-                        .bind(timed)
-                        .bind(f64::from(message.duration_ms.unwrap_or(0)))
-                        .bind(message.created_at)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                }
+            Db::Sqlite(sqlite) => {
+                let row = FinishRow {
+                    answer: message,
+                    tool_calls,
+                };
+                let (row, seq) = sqlite.writer.write(row, sqlite_finish).await?;
+                message = row.answer;
                 seq
             }
         };
@@ -268,7 +495,7 @@ impl Store {
         conversation_id: Uuid,
         after_seq: i64,
     ) -> Result<Vec<Message>, StoreError> {
-        Ok(on_pool!(&self.db, |pool| {
+        Ok(on_read!(&self.db, |pool| {
             sqlx::query_as::<_, Message>(concat!(
                 "SELECT ",
                 message_columns!(),
@@ -287,7 +514,7 @@ impl Store {
         &self,
         conversation_id: Uuid,
     ) -> Result<Option<ConversationMetrics>, StoreError> {
-        Ok(on_pool!(&self.db, |pool| {
+        Ok(on_read!(&self.db, |pool| {
             sqlx::query_as::<_, ConversationMetrics>(
                 "SELECT conversation_id, message_count, tool_call_count, total_tokens, \
                  timed_response_count, avg_response_time_ms, last_activity \

@@ -5,7 +5,8 @@
 //! - One [`Store`] type; the backend is chosen at run time from the URL (`postgres://…` or
 //!   `postgresql://…` → PostgreSQL, `sqlite://path` or `sqlite::memory:` → SQLite). Both
 //!   backends pass the same test suite and behave the same for every method.
-//! - Each query is written once: the `on_pool!` macro expands one body for each pool, with
+//! - Each query is written once: the `on_read!` / `on_write!` macros expand one body for each
+//!   pool, with
 //!   identical SQL text (`$1`-style placeholders work on both; sqlx's SQLite driver binds `$N`
 //!   to the N-th argument). Timestamps and ids are generated in Rust, never by SQL functions.
 //!   The only dialect-specific statements are the two hot-path writes of a chat turn, which
@@ -27,6 +28,7 @@ mod model;
 mod secrets;
 mod sessions;
 mod users;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -42,7 +44,8 @@ pub use conversations::MAX_LIST_LIMIT;
 pub use error::StoreError;
 pub use model::{
     now, AnonymousIdentity, Conversation, ConversationMetrics, ConversationSummary, Email, Message,
-    MessageStatus, NewMessage, Owner, Role, Tier, Title, User,
+    MessageStatus, NewMessage, Owner, Role, SummaryUpdate, Tier, Title, TurnStart, TurnStarted,
+    User,
 };
 
 /// Migrations for PostgreSQL, embedded at compile time.
@@ -50,18 +53,36 @@ static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 /// Migrations for SQLite, embedded at compile time.
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 
-/// Runs `$body` with `$pool` bound to whichever pool the store has. The body is expanded once
-/// per backend, so it must compile against both `PgPool` and `SqlitePool` — which plain
-/// `sqlx::query*` calls with `$N` placeholders and portable SQL do.
-macro_rules! on_pool {
+/// Runs `$body` with `$pool` bound to the pool that reads: PostgreSQL's pool, or SQLite's
+/// readers. The body is expanded once per backend, so it must compile against both `PgPool`
+/// and `SqlitePool`, which plain `sqlx::query*` calls with `$N` placeholders and portable SQL
+/// do.
+macro_rules! on_read {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
             $crate::store::Db::Postgres($pool) => $body,
-            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Sqlite(sqlite) => {
+                let $pool = &sqlite.read;
+                $body
+            }
         }
     };
 }
-pub(crate) use on_pool;
+pub(crate) use on_read;
+
+/// As [`on_read!`], for a body that writes: on SQLite it runs on the one write connection.
+macro_rules! on_write {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Sqlite(sqlite) => {
+                let $pool = &sqlite.write;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_write;
 
 /// Picks the SQL text that filters on the owner's column: `owner_sql!(owner, "… AND ", " = $2")`
 /// expands to `"… AND owner_user_id = $2"` or `"… AND owner_anon_id = $2"` (both `&'static str`).
@@ -101,11 +122,24 @@ impl BeginWrite for SqlitePool {
     }
 }
 
-/// The pool behind a [`Store`].
+/// The pools behind a [`Store`].
 #[derive(Clone)]
 pub(crate) enum Db {
     Postgres(PgPool),
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
+}
+
+/// SQLite in WAL mode: readers never wait for the writer, and there is one writer.
+#[derive(Clone)]
+pub(crate) struct SqliteDb {
+    /// Read-only connections (the same pool as `write` for an in-memory database, which
+    /// exists only on its one connection).
+    pub(crate) read: SqlitePool,
+    /// The one connection that writes, so writers queue here in order instead of sleeping in
+    /// SQLite's busy handler.
+    pub(crate) write: SqlitePool,
+    /// Chat turns' writes, committed in groups on `write`.
+    pub(crate) writer: writer::Writer,
 }
 
 /// Which database a [`Store`] talks to.
@@ -217,7 +251,7 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.db {
             Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
-            Db::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
+            Db::Sqlite(sqlite) => SQLITE_MIGRATOR.run(&sqlite.write).await?,
         }
         tracing::info!(backend = self.backend_name(), "store migrations applied");
         Ok(())
@@ -225,7 +259,7 @@ impl Store {
 
     /// One round trip to the database, for `/readyz` and `fpl-chat doctor`.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(&self.db, |pool| sqlx::query("SELECT 1")
+        on_read!(&self.db, |pool| sqlx::query("SELECT 1")
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;
@@ -248,12 +282,19 @@ impl Store {
     /// Closes every connection, waiting for queries in flight; later calls fail. Call on
     /// shutdown so SQLite checkpoints its WAL.
     pub async fn close(&self) {
-        on_pool!(&self.db, |pool| pool.close().await)
+        match &self.db {
+            Db::Postgres(pool) => pool.close().await,
+            Db::Sqlite(sqlite) => {
+                sqlite.read.close().await;
+                sqlite.write.close().await;
+            }
+        }
     }
 }
 
-/// Opens a SQLite pool for `url`, creating the directory and file when missing.
-async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<SqlitePool, StoreError> {
+/// Opens SQLite for `url` (creating the directory and file when missing): the write
+/// connection, its group-committing writer, and the readers.
+async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<SqliteDb, StoreError> {
     let connect = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -264,19 +305,31 @@ async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<SqlitePool,
     if let Some(dir) = sqlite_parent_dir(&connect, in_memory) {
         std::fs::create_dir_all(dir).map_err(StoreError::Filesystem)?;
     }
-    let mut pool = SqlitePoolOptions::new()
-        .max_connections(options.max_connections.clamp(1, 8))
-        .acquire_timeout(options.acquire_timeout);
-    if in_memory {
-        // An in-memory database lives only while a connection to it is open, and connections
-        // sharing one use table locks that the busy timeout does not cover: keep exactly one.
-        pool = pool
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None);
-    }
-    Ok(pool.connect_with(connect).await?)
+    // One writer. An in-memory database also lives only while its connection is open (and
+    // connections sharing one use table locks the busy timeout does not cover): it is read
+    // on that same connection.
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(options.acquire_timeout)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(connect.clone())
+        .await?;
+    let read = if in_memory {
+        write.clone()
+    } else {
+        SqlitePoolOptions::new()
+            .max_connections(options.max_connections.clamp(1, 8))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect.read_only(true))
+            .await?
+    };
+    Ok(SqliteDb {
+        writer: writer::Writer::start(write.clone()),
+        read,
+        write,
+    })
 }
 
 /// The directory that must exist before the SQLite file can be created, if any.

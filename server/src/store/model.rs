@@ -15,84 +15,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use app::types::{ConversationSummary, MessageStatus, Owner, Tier};
+
 use crate::store::error::StoreError;
 
 /// The current time, truncated to microseconds (the precision of PostgreSQL `timestamptz`), so
 /// that a value read back equals the value written on both backends.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
-}
-
-/// Who owns a conversation: a signed-up user or an anonymous (cookie) identity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "id", rename_all = "lowercase")]
-pub enum Owner {
-    /// A row of `users`.
-    User(Uuid),
-    /// A row of `anonymous_identities`.
-    Anonymous(Uuid),
-}
-
-impl Owner {
-    /// The owner's id, whichever kind it is.
-    pub fn id(&self) -> Uuid {
-        match self {
-            Owner::User(id) | Owner::Anonymous(id) => *id,
-        }
-    }
-}
-
-/// Rate-limit tier. Users are `Default` or `Premium`; `Anonymous` is for identities without an
-/// account and is never stored on a user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    /// No account.
-    Anonymous,
-    /// A signed-up user.
-    Default,
-    /// A user upgraded by an operator (`fpl-chat user set-tier`).
-    Premium,
-}
-
-impl Tier {
-    /// The lowercase name, as stored and as accepted by [`FromStr`].
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Tier::Anonymous => "anonymous",
-            Tier::Default => "default",
-            Tier::Premium => "premium",
-        }
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Tier {
-    type Err = StoreError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "anonymous" => Ok(Tier::Anonymous),
-            "default" => Ok(Tier::Default),
-            "premium" => Ok(Tier::Premium),
-            other => Err(StoreError::Invalid(format!(
-                "unknown tier `{other}`: expected anonymous, default or premium"
-            ))),
-        }
-    }
-}
-
-impl TryFrom<String> for Tier {
-    type Error = StoreError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
 }
 
 /// A normalized email address: trimmed, lowercased, one `@` with a non-empty local part and
@@ -206,6 +136,20 @@ impl Title {
         Ok(Title(title))
     }
 
+    /// A conversation's first title: its first question, on one line, shortened at a word
+    /// to about 60 characters ("New chat" when nothing printable is left).
+    pub fn from_question(question: &str) -> Self {
+        let line = question.split_whitespace().collect::<Vec<_>>().join(" ");
+        let line = if line.chars().count() <= 60 {
+            line
+        } else {
+            let cut: String = line.chars().take(60).collect();
+            let cut = cut.rsplit_once(' ').map(|(head, _)| head).unwrap_or(&cut);
+            format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
+        };
+        Title::parse(&line).unwrap_or_else(|_| Title("New chat".to_string()))
+    }
+
     /// The normalized title.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -261,44 +205,6 @@ impl TryFrom<String> for Role {
             "assistant" => Ok(Role::Assistant),
             other => Err(StoreError::Corrupt(format!(
                 "unknown message role `{other}`"
-            ))),
-        }
-    }
-}
-
-/// How a message ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageStatus {
-    /// Fully written.
-    Complete,
-    /// The client went away or the turn was cancelled; the content is the partial answer.
-    Interrupted,
-    /// The turn failed; `error_code` says why.
-    Error,
-}
-
-impl MessageStatus {
-    /// The stored name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            MessageStatus::Complete => "complete",
-            MessageStatus::Interrupted => "interrupted",
-            MessageStatus::Error => "error",
-        }
-    }
-}
-
-impl TryFrom<String> for MessageStatus {
-    type Error = StoreError;
-
-    fn try_from(s: String) -> Result<Self, StoreError> {
-        match s.as_str() {
-            "complete" => Ok(MessageStatus::Complete),
-            "interrupted" => Ok(MessageStatus::Interrupted),
-            "error" => Ok(MessageStatus::Error),
-            other => Err(StoreError::Corrupt(format!(
-                "unknown message status `{other}`"
             ))),
         }
     }
@@ -370,20 +276,6 @@ pub struct Conversation {
     pub created_at: DateTime<Utc>,
     /// Last message appended (or created, if none yet).
     pub updated_at: DateTime<Utc>,
-}
-
-/// One line of the conversation list.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct ConversationSummary {
-    /// Primary key.
-    pub id: Uuid,
-    /// Shown in the list.
-    #[sqlx(try_from = "String")]
-    pub title: Title,
-    /// Last activity; the list is ordered by it, newest first.
-    pub updated_at: DateTime<Utc>,
-    /// Messages counted by finished turns (from `conversation_metrics`; 0 before the first).
-    pub message_count: i64,
 }
 
 /// A message to store. Build one with [`NewMessage::user`] or [`NewMessage::assistant`] and
@@ -525,6 +417,44 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
 }
 
+/// A summary of a conversation's messages through a seq, from the turn that folded them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummaryUpdate {
+    /// The running summary.
+    pub text: String,
+    /// Its tokens.
+    pub token_count: i32,
+    /// The newest message it covers.
+    pub through_seq: i64,
+}
+
+/// The first write of a chat turn ([`Store::begin_turn`](crate::store::Store::begin_turn)):
+/// its question, with what the turn changes in its conversation.
+#[derive(Clone, Debug)]
+pub struct TurnStart {
+    /// The conversation (new or existing).
+    pub conversation_id: Uuid,
+    /// Set when the turn starts the conversation: it is created with this owner and title.
+    pub new: Option<(Owner, Title)>,
+    /// The user's message.
+    pub question: NewMessage,
+    /// The conversation's topics, when the question changed them.
+    pub topics: Option<Vec<String>>,
+    /// A new title (kept only while the title is the app's, not one the user gave).
+    pub title: Option<Title>,
+    /// Older messages folded into the summary (kept unless a later summary is stored).
+    pub summary: Option<SummaryUpdate>,
+}
+
+/// What [`Store::begin_turn`](crate::store::Store::begin_turn) stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TurnStarted {
+    /// The question as stored (with its seq).
+    pub question: Message,
+    /// The turn's summary was stored (`false`: none, or a later one was there).
+    pub summary_stored: bool,
+}
+
 /// Aggregates of a conversation, maintained by [`Store::finish_turn`](crate::store::Store::finish_turn).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ConversationMetrics {
@@ -547,6 +477,20 @@ pub struct ConversationMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_titles_are_short_single_lines() {
+        let title = Title::from_question("How is\nHaaland  doing?");
+        assert_eq!(title.as_str(), "How is Haaland doing?");
+        let long = Title::from_question(
+            "Who has the easiest fixtures for the next five gameweeks among the teams in the top half?",
+        );
+        assert!(
+            long.as_str().ends_with('…') && long.as_str().chars().count() <= 61,
+            "{long}"
+        );
+        assert_eq!(Title::from_question("\u{7}").as_str(), "New chat");
+    }
 
     #[test]
     fn email_is_trimmed_and_lowercased() {

@@ -5,7 +5,7 @@
 //! Promises: [`Store::secret_or_insert`] returns the same value to every caller for a name,
 //! whichever instance stored it first; a stored value is never replaced.
 use crate::store::model::now;
-use crate::store::{on_pool, Store, StoreError};
+use crate::store::{on_write, Store, StoreError};
 
 impl Store {
     /// The value stored under `name`; `candidate` is stored first when there is none (when
@@ -16,7 +16,7 @@ impl Store {
         candidate: &str,
     ) -> Result<String, StoreError> {
         let created = now();
-        on_pool!(&self.db, |pool| {
+        on_write!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO app_secrets (name, value, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO NOTHING",
@@ -28,7 +28,7 @@ impl Store {
             .await
             .map(|done| done.rows_affected())
         })?;
-        Ok(on_pool!(&self.db, |pool| {
+        Ok(on_write!(&self.db, |pool| {
             sqlx::query_scalar::<_, String>("SELECT value FROM app_secrets WHERE name = $1")
                 .bind(name)
                 .fetch_one(pool)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::store::model::{now, User};
-use crate::store::{on_pool, Store, StoreError};
+use crate::store::{on_read, on_write, Store, StoreError};
 
 impl Store {
     pub async fn create_session(
@@ -16,7 +16,7 @@ impl Store {
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let created = now();
-        on_pool!(&self.db, |pool| {
+        on_write!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
             )
@@ -34,7 +34,7 @@ impl Store {
     /// The user of a session that has not expired.
     pub async fn session_user(&self, id: Uuid) -> Result<Option<User>, StoreError> {
         let at = now();
-        Ok(on_pool!(&self.db, |pool| {
+        Ok(on_read!(&self.db, |pool| {
             sqlx::query_as::<_, User>(
                 "SELECT u.id, u.email, u.password_hash, u.tier, u.created_at \
                  FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -48,7 +48,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, id: Uuid) -> Result<(), StoreError> {
-        on_pool!(&self.db, |pool| {
+        on_write!(&self.db, |pool| {
             sqlx::query("DELETE FROM sessions WHERE id = $1")
                 .bind(id)
                 .execute(pool)
@@ -61,7 +61,7 @@ impl Store {
     /// Removes expired sessions; returns how many.
     pub async fn delete_expired_sessions(&self) -> Result<u64, StoreError> {
         let at = now();
-        Ok(on_pool!(&self.db, |pool| {
+        Ok(on_write!(&self.db, |pool| {
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
                 .bind(at)
                 .execute(pool)

@@ -8,7 +8,7 @@
 use uuid::Uuid;
 
 use crate::store::model::{now, AnonymousIdentity, Email, Tier, User};
-use crate::store::{on_pool, BeginWrite, Store, StoreError};
+use crate::store::{on_read, on_write, BeginWrite, Store, StoreError};
 
 /// Columns read into [`User`].
 macro_rules! user_columns {
@@ -21,7 +21,7 @@ impl Store {
     /// Records that an anonymous identity was seen now, creating it on first sight.
     pub async fn touch_anonymous(&self, id: Uuid) -> Result<(), StoreError> {
         let at = now();
-        on_pool!(&self.db, |pool| {
+        on_write!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO anonymous_identities (id, created_at, last_seen_at) \
                  VALUES ($1, $2, $2) \
@@ -38,7 +38,7 @@ impl Store {
 
     /// The anonymous identity `id`, if it was ever touched.
     pub async fn find_anonymous(&self, id: Uuid) -> Result<Option<AnonymousIdentity>, StoreError> {
-        Ok(on_pool!(&self.db, |pool| {
+        Ok(on_read!(&self.db, |pool| {
             sqlx::query_as::<_, AnonymousIdentity>(
                 "SELECT id, created_at, last_seen_at, claimed_by_user \
                  FROM anonymous_identities WHERE id = $1",
@@ -63,7 +63,7 @@ impl Store {
             tier: Tier::Default,
             created_at: now(),
         };
-        let inserted = on_pool!(&self.db, |pool| {
+        let inserted = on_write!(&self.db, |pool| {
             sqlx::query(
                 "INSERT INTO users (id, email, password_hash, tier, created_at) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -86,7 +86,7 @@ impl Store {
 
     /// The account registered with `email`.
     pub async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        Ok(on_pool!(&self.db, |pool| {
+        Ok(on_read!(&self.db, |pool| {
             sqlx::query_as::<_, User>(concat!(
                 "SELECT ",
                 user_columns!(),
@@ -100,7 +100,7 @@ impl Store {
 
     /// The account `id`.
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, StoreError> {
-        Ok(on_pool!(&self.db, |pool| {
+        Ok(on_read!(&self.db, |pool| {
             sqlx::query_as::<_, User>(concat!(
                 "SELECT ",
                 user_columns!(),
@@ -120,7 +120,7 @@ impl Store {
                 "a user's tier is default or premium, not anonymous".into(),
             ));
         }
-        let done = on_pool!(&self.db, |pool| {
+        let done = on_write!(&self.db, |pool| {
             sqlx::query("UPDATE users SET tier = $2 WHERE email = $1")
                 .bind(email.as_str())
                 .bind(tier.as_str())
@@ -135,7 +135,7 @@ impl Store {
     /// records the claim on the identity; returns how many conversations moved. Fails with
     /// [`StoreError::NotFound`] when the user does not exist. Claiming again moves nothing.
     pub async fn claim_anonymous(&self, anon_id: Uuid, user_id: Uuid) -> Result<u64, StoreError> {
-        let moved = on_pool!(&self.db, |pool| {
+        let moved = on_write!(&self.db, |pool| {
             async {
                 let mut tx = pool.begin_write().await?;
                 let user: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1")

@@ -102,6 +102,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub server: tokio::task::JoinHandle<()>,
+    /// Stops the server as SIGTERM does (see [`TestApp::stop`]).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for TestApp {
@@ -180,8 +182,13 @@ pub async fn spawn_with(vars: HashMap<String, String>) -> TestApp {
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
     let app = Application::build(config).await.expect("app builds");
     let base = format!("http://{}", app.addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        let _ = app.run_until_stopped().await;
+        let _ = app
+            .run_until(async move {
+                let _ = stopped.await;
+            })
+            .await;
     });
     let client = reqwest::Client::builder()
         .cookie_store(true)
@@ -192,6 +199,7 @@ pub async fn spawn_with(vars: HashMap<String, String>) -> TestApp {
         base,
         client,
         server,
+        stop: Some(stop),
     }
 }
 
@@ -201,6 +209,13 @@ impl TestApp {
     }
 
     /// The Prometheus text of `/api/metrics`.
+    /// Stops the server as SIGTERM does: no new connections, the drain, then exit.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     pub async fn metrics(&self) -> String {
         self.client
             .get(self.url("/api/metrics"))
