@@ -24,7 +24,7 @@ use app::types::Tier;
 use uuid::Uuid;
 
 use crate::rate_limit::RateLimiter;
-use crate::redis_conn::RedisConnection;
+use crate::redis_conn::{RedisClient, RedisConnection};
 use crate::store::{Email, Store, StoreError, User};
 use password::Password;
 
@@ -78,7 +78,7 @@ fn unavailable(e: impl std::fmt::Display) -> AccountError {
 impl Accounts {
     pub async fn new(
         store: Store,
-        redis: Option<redis::Client>,
+        redis: Option<RedisClient>,
         prefix: &str,
         limiter: Arc<RateLimiter>,
     ) -> Self {
