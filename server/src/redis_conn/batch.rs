@@ -113,6 +113,18 @@ mod tests {
         }
         let counts: Vec<u64> = write.query(&mut conn).await.unwrap();
         assert_eq!(counts, (100..132).collect::<Vec<u64>>());
+        if let Connection::Cluster(_) = conn {
+            // Why batches exist: the crate refuses a plain pipeline whose keys span slots.
+            let mut pipe = redis::pipe();
+            for key in &keys {
+                pipe.get(key);
+            }
+            let refused = pipe.query_async::<Vec<Value>>(&mut conn).await.unwrap_err();
+            assert_eq!(
+                refused.kind(),
+                redis::ErrorKind::Server(redis::ServerErrorKind::CrossSlot)
+            );
+        }
 
         let mut read = Batch::new();
         for key in keys.iter().rev() {
