@@ -81,3 +81,72 @@ choose_fpl_data() {
   done
   echo "warning: the FPL API is unreachable and FPL_SNAPSHOT_DIR is unset; answers will fail" >&2
 }
+
+# A local Redis Cluster of three masters (no replicas), each node in a temporary directory, for
+# the cluster variants of the Redis tests (scripts/test; by hand: scripts/redis-cluster).
+# start_redis_cluster exports TEST_REDIS_CLUSTER_URL (the nodes, separated by commas) once the
+# cluster answers cluster_state:ok; ports 7001-7003 when they and their bus ports (+10000) are
+# free, else three free ones. stop_redis_cluster [PORT...] stops those nodes (default: the ones
+# started here) and removes their directories.
+REDIS_CLUSTER_STARTED=""
+port_is_free() {
+  python3 -c 'import socket,sys
+for p in map(int, sys.argv[1:]):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", p)); s.close()' "$@" 2>/dev/null
+}
+cluster_ports() {
+  if port_is_free 7001 7002 7003 17001 17002 17003; then echo "7001 7002 7003"; return; fi
+  local ports=() p
+  while [ ${#ports[@]} -lt 3 ]; do
+    p=$((20000 + RANDOM % 20000))
+    port_is_free "$p" $((p + 10000)) && ports+=("$p")
+  done
+  echo "${ports[*]}"
+}
+start_redis_cluster() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  local dir ports p nodes=() urls=()
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/fpl-chat-redis-cluster.XXXXXX")
+  ports=$(cluster_ports)
+  for p in $ports; do
+    mkdir -p "$dir/$p"
+    redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
+      --cluster-config-file nodes.conf --cluster-node-timeout 5000 --dir "$dir/$p" \
+      --save "" --appendonly no --daemonize yes --pidfile "$dir/$p/redis.pid" \
+      --logfile "$dir/$p/redis.log" >/dev/null
+    nodes+=("127.0.0.1:$p") urls+=("redis://127.0.0.1:$p")
+    REDIS_CLUSTER_STARTED="$REDIS_CLUSTER_STARTED $p"
+  done
+  for p in $ports; do
+    for _ in $(seq 1 50); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1 ||
+    { cat "$dir/create.log" >&2; return 1; }
+  rm -f "$dir/create.log"
+  for _ in $(seq 1 100); do
+    local ok=0
+    for p in $ports; do
+      redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' && ok=$((ok + 1))
+    done
+    if [ "$ok" = 3 ]; then
+      TEST_REDIS_CLUSTER_URL=$(IFS=,; echo "${urls[*]}")
+      export TEST_REDIS_CLUSTER_URL
+      return
+    fi
+    sleep 0.1
+  done
+  echo "the Redis Cluster on ports $ports did not reach cluster_state:ok" >&2
+  return 1
+}
+stop_redis_cluster() {
+  local p dir
+  for p in ${*:-$REDIS_CLUSTER_STARTED}; do
+    dir=$(redis-cli -p "$p" config get dir 2>/dev/null | tail -n 1)
+    redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 || true
+    case "$dir" in
+      */fpl-chat-redis-cluster.*/"$p") rm -rf "$dir"; rmdir "${dir%/*}" 2>/dev/null || true ;;
+    esac
+  done
+  REDIS_CLUSTER_STARTED=""
+}

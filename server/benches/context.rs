@@ -149,7 +149,7 @@ async fn context_cache(stored: &[Message]) {
     let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let prefix = format!("bench:{}:", Uuid::new_v4().simple());
     let shared = |local_ttl| {
-        let client = redis::Client::open(url.as_str()).expect("redis url");
+        let client = fpl_chat::testkit::redis::client(&url);
         let cache = Cache::new(Some(client), &prefix, metrics.clone());
         ContextCache::with_local_ttl(&cache, metrics.clone(), local_ttl)
     };

@@ -1,4 +1,5 @@
-//! Load harness: rate-limit decisions per second, against the local Redis (`BENCH_REDIS_URL`,
+//! Load harness: rate-limit decisions per second, against the local Redis (`BENCH_REDIS_URL`, a
+//! cluster's nodes separated by commas;
 //! default redis://127.0.0.1:6379) and in process.
 //!
 //! `cargo bench -p fpl-chat --bench rate_limit`: 10,000 signed-in callers with a limit they
@@ -58,10 +59,7 @@ async fn run() {
     );
     let prefix = format!("bench:{}:", Uuid::new_v4().simple());
     for (name, client) in [
-        (
-            "redis",
-            Some(redis::Client::open(url.as_str()).expect("a Redis URL")),
-        ),
+        ("redis", Some(fpl_chat::testkit::redis::client(&url))),
         ("in-process", None),
     ] {
         let limiter = Arc::new(RateLimiter::new(

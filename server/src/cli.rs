@@ -11,6 +11,7 @@ use crate::config::{redact_url, Config};
 use crate::llm::anthropic::Anthropic;
 use crate::mcp::client::SessionManager;
 use crate::metrics::Metrics;
+use crate::redis_conn::RedisClient;
 use crate::startup::{self, Application};
 use crate::store::{Email, Store, Tier};
 
@@ -85,13 +86,13 @@ pub enum UserCommand {
 }
 
 async fn cache(config: Config, command: CacheCommand) -> ExitCode {
-    let Some(url) = &config.redis_url else {
-        println!("REDIS_URL is not set: each instance caches in its own process only; its figures are in /api/metrics (cache_requests_total)");
-        return ExitCode::SUCCESS;
-    };
-    let client = match redis::Client::open(url.expose()) {
-        Ok(c) => c,
-        Err(_) => return fail("REDIS_URL is not a valid Redis URL"),
+    let client = match RedisClient::from_config(&config) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            println!("REDIS_URL is not set: each instance caches in its own process only; its figures are in /api/metrics (cache_requests_total)");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return fail(&format!("REDIS_URL: {e}")),
     };
     let cache =
         crate::cache::Cache::new(Some(client), &config.redis_prefix, Arc::new(Metrics::new()));
@@ -258,10 +259,7 @@ fn mcp_sessions(config: &Config) -> Result<Option<Arc<SessionManager>>, String> 
     let Some(url) = &config.mcp_server_url else {
         return Ok(None);
     };
-    let redis = match &config.redis_url {
-        Some(url) => Some(redis::Client::open(url.expose()).map_err(|_| "REDIS_URL is not valid")?),
-        None => None,
-    };
+    let redis = RedisClient::from_config(config).map_err(|e| format!("REDIS_URL: {e}"))?;
     startup::mcp_sessions(config, url, redis.as_ref(), &Arc::new(Metrics::new()))
         .map(Some)
         .map_err(|e| e.to_string())
@@ -335,21 +333,24 @@ async fn doctor(config: Config) -> ExitCode {
         ))
     });
     let redis = timed("redis", async {
-        let Some(url) = &config.redis_url else {
+        let (Some(url), Some(client)) = (&config.redis_url, RedisClient::from_config(&config)?)
+        else {
             return Ok("disabled (REDIS_URL unset: in-process state)".into());
         };
-        let client =
-            redis::Client::open(url.expose()).map_err(|_| "not a valid URL".to_string())?;
         let mut conn = client
-            .get_multiplexed_async_connection()
+            .connect()
             .await
             .map_err(|e| format!("unreachable ({:?})", e.kind()))?;
         let pong: String = redis::cmd("PING")
             .query_async(&mut conn)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("{:?}", e.kind()))?;
+        let topology = match client.is_cluster() {
+            Some(true) => "cluster",
+            _ => "single node",
+        };
         Ok(format!(
-            "{pong} from {} (prefix {})",
+            "{pong} from {} ({topology}, prefix {})",
             redact_url(url.expose()),
             config.redis_prefix
         ))

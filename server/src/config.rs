@@ -153,11 +153,26 @@ pub struct ToolPolicy {
     pub breaker_cooldown: Duration,
 }
 
+/// What `REDIS_URL` names (`REDIS_CLUSTER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedisTopology {
+    /// Unset: the first connection asks the node (`INFO cluster`); several seed nodes in
+    /// `REDIS_URL` mean a cluster.
+    Detect,
+    /// `REDIS_CLUSTER=false`: a single node, never asked.
+    Single,
+    /// `REDIS_CLUSTER=true`: a Redis Cluster, `REDIS_URL`'s nodes its seeds.
+    Cluster,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub addr: SocketAddr,
     pub database_url: String,
+    /// `REDIS_URL`: one node, or several seed nodes of a cluster separated by commas.
     pub redis_url: Option<Secret>,
+    /// Whether `REDIS_URL` is a single node or a cluster (`REDIS_CLUSTER`).
+    pub redis_topology: RedisTopology,
     pub redis_prefix: String,
     pub claude: Option<ClaudeConfig>,
     /// Model names are kept even without a key, so that `doctor` can show them.
@@ -243,13 +258,25 @@ impl Config {
 
         let redis_url = var("REDIS_URL");
         if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            let node = |u: &str| u.starts_with("redis://") || u.starts_with("rediss://");
+            if !url.split(',').map(str::trim).all(node) {
                 return Err(err(
                     "REDIS_URL",
-                    "expected redis://… or rediss://… (the value is not shown)".into(),
+                    "expected redis://… or rediss://…, or several separated by commas (the value is not shown)".into(),
                 ));
             }
         }
+        let redis_topology = match var("REDIS_CLUSTER").as_deref().map(str::trim) {
+            None => RedisTopology::Detect,
+            Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => RedisTopology::Cluster,
+            Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => RedisTopology::Single,
+            Some(v) => {
+                return Err(err(
+                    "REDIS_CLUSTER",
+                    format!("expected true or false, got {v:?}"),
+                ))
+            }
+        };
 
         let url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
             let value = var(name).unwrap_or_else(|| default.to_string());
@@ -440,6 +467,7 @@ impl Config {
             addr,
             database_url,
             redis_url: redis_url.map(Secret::new),
+            redis_topology,
             redis_prefix,
             claude,
             claude_model,
@@ -484,9 +512,13 @@ pub const MIN_TOKEN_CHARS: usize = 16;
 
 /// A URL as it may be shown (logs, `doctor`, `/readyz`, errors): user, password, query and
 /// fragment removed, e.g. `postgres://u:pw@db:5432/app?sslmode=require` → `postgres://db:5432/app`.
-/// Something that is not a URL shows as `[redacted]`.
+/// Something that is not a URL shows as `[redacted]`; a list of URLs separated by commas (a
+/// Redis Cluster's seeds) shows each one so.
 pub fn redact_url(raw: &str) -> String {
     let raw = raw.trim();
+    if raw.matches("://").count() > 1 {
+        return raw.split(',').map(redact_url).collect::<Vec<_>>().join(",");
+    }
     let Some((scheme, rest)) = raw.split_once("://") else {
         return match raw.split_once(':') {
             // `sqlite:data.db`, `sqlite::memory:`: no authority, nothing secret but a query.
@@ -551,6 +583,7 @@ mod tests {
         assert_eq!(c.rate_limits.premium.to_string(), "40/60s");
         assert_eq!(c.rate_limits.ip.to_string(), "60/60s");
         assert_eq!(c.redis_prefix, "fplchat:");
+        assert_eq!(c.redis_topology, RedisTopology::Detect);
         assert_eq!(c.context_token_limit, 100_000);
         assert_eq!(c.tool_max_depth, 5);
         assert!(!c.trust_proxy_headers);
@@ -573,6 +606,8 @@ mod tests {
             ("PORT", "eighty"),
             ("DATABASE_URL", "mysql://x"),
             ("REDIS_URL", "http://x"),
+            ("REDIS_URL", "redis://a:7001,http://b"),
+            ("REDIS_CLUSTER", "maybe"),
             ("RATE_LIMIT_DEFAULT", "20 per minute"),
             ("RATE_LIMIT_IP", "0/60s"),
             ("TOOL_MAX_DEPTH", "0"),
@@ -632,6 +667,10 @@ mod tests {
             ),
             ("rediss://default:hunter2@redis:6380", "rediss://redis:6380"),
             ("redis://:hunter2@redis/0", "redis://redis/0"),
+            (
+                "redis://:hunter2@a:7001, redis://:hunter2@b:7002",
+                "redis://a:7001,redis://b:7002",
+            ),
             (
                 "https://user:hunter2@tools.example/mcp?token=hunter2#x",
                 "https://tools.example/mcp",

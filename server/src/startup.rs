@@ -30,6 +30,7 @@ use crate::mcp::sessions::{MemorySessions, RedisSessions, SessionStore};
 use crate::metrics::Metrics;
 use crate::pages::PagesBackend;
 use crate::rate_limit::RateLimiter;
+use crate::redis_conn::RedisClient;
 use crate::store::Store;
 use crate::tools::{BuiltinTools, ToolBackend};
 
@@ -99,7 +100,7 @@ pub fn fpl_source(config: &Config, cache: &Cache) -> Result<FplSource, StartErro
 pub fn mcp_sessions(
     config: &Config,
     url: &str,
-    redis: Option<&redis::Client>,
+    redis: Option<&RedisClient>,
     metrics: &Arc<Metrics>,
 ) -> Result<Arc<SessionManager>, StartError> {
     let store: Arc<dyn SessionStore> = match redis {
@@ -139,11 +140,11 @@ impl Application {
             .await
             .map_err(|e| StartError::Database(format!("migrations failed: {e}")))?;
 
-        let redis = match &config.redis_url {
-            Some(url) => Some(
-                redis::Client::open(url.expose())
-                    .map_err(|_| StartError::Redis("not a valid Redis URL".into()))?,
-            ),
+        let redis = match RedisClient::from_config(&config).map_err(StartError::Redis)? {
+            Some(client) => {
+                tracing::info!(topology = ?config.redis_topology, "Redis (REDIS_URL)");
+                Some(client)
+            }
             None => {
                 tracing::info!(
                     "REDIS_URL is not set: state is kept in this process (one instance only)"

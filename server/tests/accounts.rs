@@ -1,7 +1,10 @@
-//! Accounts over HTTP: sign-up, log-in, log-out, sessions (database and Redis), the moving of
-//! anonymous conversations, tiers and their limits, and the guards around passwords.
+//! Accounts over HTTP: sign-up, log-in, log-out, sessions (in the database, with and without
+//! Redis), the moving of
+//! anonymous conversations, tiers and their limits, and the guards around passwords. Redis
+//! variants run on a single node (`node::…`) and on a Redis Cluster (`cluster::…`).
 mod common;
 
+use app::types::ChatEvent;
 use common::*;
 use serde_json::{json, Value};
 
@@ -55,18 +58,21 @@ fn cookie_of(response: &reqwest::Response) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
-async fn account_lifecycle(db: TestDb, redis: bool) {
-    let mut vars = base_vars(&db);
-    if redis {
-        let url =
-            std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+/// The base variables, with Redis at `redis` under a fresh prefix when given.
+fn vars_with(db: &TestDb, redis: Option<String>) -> std::collections::HashMap<String, String> {
+    let mut vars = base_vars(db);
+    if let Some(url) = redis {
         vars.insert("REDIS_URL".into(), url);
         vars.insert(
             "REDIS_PREFIX".into(),
             format!("test:{}:", uuid::Uuid::new_v4().simple()),
         );
     }
-    let app = spawn_with(vars).await;
+    vars
+}
+
+async fn account_lifecycle(db: TestDb, redis: Option<String>) {
+    let app = spawn_with(vars_with(&db, redis)).await;
     let browser = &app.client;
 
     // Anonymous first: a conversation, and the anonymous limit.
@@ -159,23 +165,64 @@ async fn account_lifecycle(db: TestDb, redis: bool) {
 
 #[tokio::test]
 async fn an_account_lives_with_sessions_in_the_database_sqlite() {
-    account_lifecycle(TestDb::sqlite(), false).await;
+    account_lifecycle(TestDb::sqlite(), None).await;
 }
 
 #[tokio::test]
 async fn an_account_lives_with_sessions_in_the_database_postgres() {
-    account_lifecycle(TestDb::postgres().await, false).await;
+    account_lifecycle(TestDb::postgres().await, None).await;
 }
 
+async fn an_account_lives_with_redis_configured(url: String) {
+    account_lifecycle(TestDb::sqlite(), Some(url)).await;
+}
+
+/// Sessions live in the database: with Redis configured but unreachable, signing up, staying
+/// signed in and chatting all work.
 #[tokio::test]
-async fn an_account_lives_with_sessions_in_redis() {
-    account_lifecycle(TestDb::sqlite(), true).await;
+async fn a_redis_outage_signs_nobody_out() {
+    let db = TestDb::sqlite();
+    let mut vars = base_vars(&db);
+    vars.insert("REDIS_URL".into(), "redis://127.0.0.1:1".into());
+    let app = spawn_with(vars).await;
+    let signed_up = auth(
+        &app,
+        &app.client,
+        "signup",
+        "outage@example.com",
+        "long enough pw",
+    )
+    .await;
+    assert_eq!(signed_up.status(), 200);
+    for _ in 0..3 {
+        assert_eq!(me(&app, &app.client).await["email"], "outage@example.com");
+    }
+    let events = app.chat("How is Haaland doing?", None).await;
+    assert!(
+        matches!(events.last(), Some(ChatEvent::Done { .. })),
+        "{events:?}"
+    );
+    assert_eq!(me(&app, &app.client).await["email"], "outage@example.com");
 }
 
 #[tokio::test]
 async fn a_failed_log_in_does_not_say_which_part_was_wrong_and_is_limited() {
+    failed_log_ins_are_limited(None).await;
+}
+
+async fn failed_log_ins_are_limited_in_redis(url: String) {
+    failed_log_ins_are_limited(Some(url)).await;
+}
+
+fpl_chat::redis_tests!(
+    an_account_lives_with_redis_configured,
+    failed_log_ins_are_limited_in_redis,
+);
+
+/// Failed log-ins are counted (in Redis when `redis` is given, else in process).
+async fn failed_log_ins_are_limited(redis: Option<String>) {
     let db = TestDb::sqlite();
-    let app = spawn_app(&db).await;
+    let app = spawn_with(vars_with(&db, redis)).await;
     let email = "keeper@example.com";
     assert_eq!(
         auth(&app, &app.client, "signup", email, "the right one")

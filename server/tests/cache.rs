@@ -1,42 +1,38 @@
 //! The layered cache suite, on Redis (two handles on one prefix standing for two instances)
-//! and in process.
+//! and in process; each Redis test runs on a single node (`node::…`) and on a Redis Cluster
+//! (`cluster::…`, see `fpl_chat::testkit::redis`).
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use fpl_chat::cache::{Cache, Layered};
 use fpl_chat::metrics::Metrics;
+use fpl_chat::testkit::redis::client;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Note(String);
 fpl_chat::json_codec!(Note);
 
-fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
 /// How each "instance" of a test gets its cache.
 #[derive(Clone)]
 enum Setup {
-    Redis(String),
+    Redis { url: String, prefix: String },
     Local,
 }
 
 impl Setup {
-    fn all() -> [Setup; 2] {
+    /// Redis at `url` under a fresh prefix, and the process alone.
+    fn all(url: &str) -> [Setup; 2] {
         let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-        [Setup::Redis(prefix), Setup::Local]
+        let url = url.to_string();
+        [Setup::Redis { url, prefix }, Setup::Local]
     }
 
     fn instance(&self) -> (Cache, Arc<Metrics>) {
         let metrics = Arc::new(Metrics::new());
         let cache = match self {
-            Setup::Redis(prefix) => Cache::new(
-                Some(redis::Client::open(redis_url()).unwrap()),
-                prefix,
-                metrics.clone(),
-            ),
+            Setup::Redis { url, prefix } => Cache::new(Some(client(url)), prefix, metrics.clone()),
             Setup::Local => Cache::new(None, "", metrics.clone()),
         };
         (cache, metrics)
@@ -51,13 +47,22 @@ impl Setup {
     }
 
     fn shared(&self) -> bool {
-        matches!(self, Setup::Redis(_))
+        matches!(self, Setup::Redis { .. })
     }
 }
 
 fn note(s: &str) -> Note {
     Note(s.to_string())
 }
+
+fpl_chat::redis_tests!(
+    values_round_trip_in_batches_and_expire,
+    a_local_copy_never_outlives_the_redis_entry,
+    patterns_invalidate_exactly_the_matching_keys_in_both_layers,
+    concurrent_misses_load_once_and_failures_are_not_cached,
+    stats_list_what_redis_holds_and_every_instance_hits,
+    the_cli_shows_and_clears_the_shared_cache,
+);
 
 fn keys(k: &[&str]) -> Vec<String> {
     k.iter().map(|s| s.to_string()).collect()
@@ -77,9 +82,8 @@ fn counter(metrics: &Metrics, layer: &str, result: &str) -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::test]
-async fn values_round_trip_in_batches_and_expire() {
-    for setup in Setup::all() {
+async fn values_round_trip_in_batches_and_expire(url: String) {
+    for setup in Setup::all(&url) {
         let (notes, _) = setup.notes();
         notes
             .set_many(&[
@@ -113,9 +117,8 @@ async fn values_round_trip_in_batches_and_expire() {
     }
 }
 
-#[tokio::test]
-async fn a_local_copy_never_outlives_the_redis_entry() {
-    let [setup, _] = Setup::all();
+async fn a_local_copy_never_outlives_the_redis_entry(url: String) {
+    let [setup, _] = Setup::all(&url);
     let (writer, _) = setup.notes();
     writer
         .set("k:1", note("v"), Duration::from_millis(600))
@@ -129,9 +132,8 @@ async fn a_local_copy_never_outlives_the_redis_entry() {
     assert!(reader.get("k:1").await.is_none());
 }
 
-#[tokio::test]
-async fn patterns_invalidate_exactly_the_matching_keys_in_both_layers() {
-    for setup in Setup::all() {
+async fn patterns_invalidate_exactly_the_matching_keys_in_both_layers(url: String) {
+    for setup in Setup::all(&url) {
         let (notes, _) = setup.notes();
         let ttl = Duration::from_secs(60);
         for k in [
@@ -173,9 +175,8 @@ async fn patterns_invalidate_exactly_the_matching_keys_in_both_layers() {
     }
 }
 
-#[tokio::test]
-async fn concurrent_misses_load_once_and_failures_are_not_cached() {
-    for setup in Setup::all() {
+async fn concurrent_misses_load_once_and_failures_are_not_cached(url: String) {
+    for setup in Setup::all(&url) {
         let (notes, _) = setup.notes();
         let notes = Arc::new(notes);
         let loads = Arc::new(AtomicUsize::new(0));
@@ -227,7 +228,7 @@ async fn a_dead_redis_leaves_the_process_layer_working() {
     let metrics = Arc::new(Metrics::new());
     // Nothing listens on port 1.
     let cache = Cache::new(
-        Some(redis::Client::open("redis://127.0.0.1:1").unwrap()),
+        Some(client("redis://127.0.0.1:1")),
         "dead:",
         metrics.clone(),
     );
@@ -245,9 +246,8 @@ async fn a_dead_redis_leaves_the_process_layer_working() {
     assert!(cache.stats().await.unwrap().is_err());
 }
 
-#[tokio::test]
-async fn stats_list_what_redis_holds_and_every_instance_hits() {
-    let [setup, _] = Setup::all();
+async fn stats_list_what_redis_holds_and_every_instance_hits(url: String) {
+    let [setup, _] = Setup::all(&url);
     let (cache, _) = setup.instance();
     let notes: Layered<Note> = cache.layered("notes", 10, Duration::from_secs(60));
     for k in ["fpl:es:1", "fpl:es:2", "fpl:bootstrap"] {
@@ -289,17 +289,15 @@ async fn cli(args: &[&str], vars: &[(&str, &str)]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-#[tokio::test]
-async fn the_cli_shows_and_clears_the_shared_cache() {
-    let [setup, _] = Setup::all();
-    let Setup::Redis(prefix) = &setup else {
+async fn the_cli_shows_and_clears_the_shared_cache(url: String) {
+    let [setup, _] = Setup::all(&url);
+    let Setup::Redis { prefix, .. } = &setup else {
         unreachable!()
     };
     let (notes, _) = setup.notes();
     for k in ["fpl:es:1", "fpl:es:2", "fpl:bootstrap"] {
         notes.set(k, note("v"), Duration::from_secs(60)).await;
     }
-    let url = redis_url();
     let vars = [
         ("REDIS_URL", url.as_str()),
         ("REDIS_PREFIX", prefix.as_str()),

@@ -788,8 +788,10 @@ async fn token_estimates_are_corrected_by_what_claude_reports() {
     assert!((2.8..3.2).contains(&ratio), "{before} → {after}");
 }
 
-#[tokio::test]
-async fn earlier_tool_calls_go_back_to_claude_and_contexts_are_shared_by_instances() {
+fpl_chat::redis_tests!(earlier_tool_calls_go_back_to_claude_and_contexts_are_shared_by_instances);
+
+/// On a single Redis node (`node::…`) and on a Redis Cluster (`cluster::…`).
+async fn earlier_tool_calls_go_back_to_claude_and_contexts_are_shared_by_instances(redis: String) {
     let db = TestDb::sqlite();
     let claude = ClaudeStandIn::start().await;
     claude.push([
@@ -805,7 +807,6 @@ async fn earlier_tool_calls_go_back_to_claude_and_contexts_are_shared_by_instanc
         Sse::new().text(&["Both are fine."]).end("end_turn"),
     ]);
     let prefix = format!("test:{}:", Uuid::new_v4().simple());
-    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let shared = [
         ("REDIS_URL", redis.as_str()),
         ("REDIS_PREFIX", prefix.as_str()),

@@ -206,11 +206,10 @@ fn manager(url: &str, store: Arc<dyn SessionStore>, metrics: &Arc<Metrics>) -> A
     Arc::new(SessionManager::new(url, store, policy, metrics.clone()).unwrap())
 }
 
-fn redis_store() -> Arc<dyn SessionStore> {
-    let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+fn redis_store(url: &str) -> Arc<dyn SessionStore> {
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     Arc::new(RedisSessions::new(
-        redis::Client::open(url).unwrap(),
+        fpl_chat::testkit::redis::client(url),
         &prefix,
     ))
 }
@@ -282,10 +281,12 @@ fn text_of(metrics: &Metrics) -> String {
     metrics.encode_prometheus()
 }
 
-#[tokio::test]
-async fn our_client_uses_server_everything_with_records_in_redis() {
-    client_suite(redis_store()).await;
+/// On a single node (`node::…`) and on a Redis Cluster (`cluster::…`).
+async fn our_client_uses_server_everything_with_records_in_redis(url: String) {
+    client_suite(redis_store(&url)).await;
 }
+
+fpl_chat::redis_tests!(our_client_uses_server_everything_with_records_in_redis);
 
 #[tokio::test]
 async fn our_client_uses_server_everything_with_records_in_process() {

@@ -1,5 +1,6 @@
 //! Rate limits: the limiter suite on Redis and in process, instances sharing one limit, a burst
-//! of parallel requests, Redis going away and coming back, and the 429 contract over HTTP.
+//! of parallel requests, Redis going away and coming back, and the 429 contract over HTTP. Redis
+//! tests run on a single node (`node::…`) and on a Redis Cluster (`cluster::…`).
 mod common;
 
 use std::net::IpAddr;
@@ -13,6 +14,7 @@ use common::*;
 use fpl_chat::config::{DailyTokens, RateLimit, RateLimits};
 use fpl_chat::metrics::Metrics;
 use fpl_chat::rate_limit::RateLimiter;
+use fpl_chat::testkit::redis::client;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -40,17 +42,12 @@ fn limits() -> RateLimits {
     }
 }
 
-fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
 fn unique_prefix() -> String {
     format!("test:{}:", Uuid::new_v4().simple())
 }
 
 fn limiter(redis: Option<&str>, prefix: &str, metrics: &Arc<Metrics>) -> RateLimiter {
-    let client = redis.map(|url| redis::Client::open(url).unwrap());
-    RateLimiter::new(limits(), prefix, client, metrics.clone())
+    RateLimiter::new(limits(), prefix, redis.map(client), metrics.clone())
 }
 
 fn anonymous(ip: &str) -> Viewer {
@@ -136,23 +133,29 @@ async fn suite(redis: Option<&str>) {
     assert!(text.contains(r#"rate_limit_decisions_total{tier="premium",result="refused"} 4"#));
 }
 
-#[tokio::test]
-async fn the_redis_limiter_keeps_the_promises() {
-    suite(Some(&redis_url())).await;
+async fn the_redis_limiter_keeps_the_promises(url: String) {
+    suite(Some(&url)).await;
 }
+
+fpl_chat::redis_tests!(
+    the_redis_limiter_keeps_the_promises,
+    instances_on_one_redis_hold_one_limit,
+    a_hundred_parallel_requests_never_pass_more_than_the_limit,
+    a_used_up_daily_token_budget_in_redis_refuses_the_next_turn,
+    two_app_instances_on_one_redis_share_a_visitors_limit,
+);
 
 #[tokio::test]
 async fn the_in_process_limiter_keeps_the_promises() {
     suite(None).await;
 }
 
-#[tokio::test]
-async fn instances_on_one_redis_hold_one_limit() {
+async fn instances_on_one_redis_hold_one_limit(url: String) {
     let prefix = unique_prefix();
     let metrics = Arc::new(Metrics::new());
     let (one, two) = (
-        limiter(Some(&redis_url()), &prefix, &metrics),
-        limiter(Some(&redis_url()), &prefix, &metrics),
+        limiter(Some(&url), &prefix, &metrics),
+        limiter(Some(&url), &prefix, &metrics),
     );
     let viewer = user(Tier::Default);
     let mut through = 0;
@@ -163,10 +166,9 @@ async fn instances_on_one_redis_hold_one_limit() {
     assert_eq!(through, 4);
 }
 
-#[tokio::test]
-async fn a_hundred_parallel_requests_never_pass_more_than_the_limit() {
+async fn a_hundred_parallel_requests_never_pass_more_than_the_limit(url: String) {
     let metrics = Arc::new(Metrics::new());
-    let limiter = Arc::new(limiter(Some(&redis_url()), &unique_prefix(), &metrics));
+    let limiter = Arc::new(limiter(Some(&url), &unique_prefix(), &metrics));
     let viewer = user(Tier::Premium);
     let tasks: Vec<_> = (0..100)
         .map(|_| {
@@ -312,7 +314,24 @@ async fn over_the_limit_a_chat_is_a_429_with_the_headers_and_the_tiers_message()
 
 #[tokio::test]
 async fn a_used_up_daily_token_budget_refuses_the_next_turn() {
+    budget_refuses_the_next_turn(None).await;
+}
+
+async fn a_used_up_daily_token_budget_in_redis_refuses_the_next_turn(url: String) {
+    budget_refuses_the_next_turn(Some(url)).await;
+}
+
+/// Budgets counted in Redis at `redis` when given, else in process.
+async fn budget_refuses_the_next_turn(redis: Option<String>) {
     let db = TestDb::sqlite();
+    let prefix = unique_prefix();
+    let mut extra = vec![("TOKEN_BUDGET_ANONYMOUS", "2000")];
+    if let Some(url) = &redis {
+        extra.extend([
+            ("REDIS_URL", url.as_str()),
+            ("REDIS_PREFIX", prefix.as_str()),
+        ]);
+    }
     let claude = fpl_chat::testkit::claude::ClaudeStandIn::start().await;
     claude.set_fallback(fpl_chat::testkit::claude::Fallback::Always(
         fpl_chat::testkit::claude::Sse::new()
@@ -320,7 +339,7 @@ async fn a_used_up_daily_token_budget_refuses_the_next_turn() {
             .text(&["Hello!"])
             .end("end_turn"),
     ));
-    let app = spawn_with_claude(&db, &claude.base_url, &[("TOKEN_BUDGET_ANONYMOUS", "2000")]).await;
+    let app = spawn_with_claude(&db, &claude.base_url, &extra).await;
     let mut remaining = Vec::new();
     for _ in 0..2 {
         let response = app
@@ -374,13 +393,12 @@ async fn a_used_up_daily_token_budget_refuses_the_next_turn() {
     );
 }
 
-#[tokio::test]
-async fn two_app_instances_on_one_redis_share_a_visitors_limit() {
+async fn two_app_instances_on_one_redis_share_a_visitors_limit(url: String) {
     let prefix = unique_prefix();
     let instance = |db: &TestDb| {
         let mut vars = base_vars(db);
         vars.insert("RATE_LIMIT_ANONYMOUS".into(), "3/60s".into());
-        vars.insert("REDIS_URL".into(), redis_url());
+        vars.insert("REDIS_URL".into(), url.clone());
         vars.insert("REDIS_PREFIX".into(), prefix.clone());
         vars
     };

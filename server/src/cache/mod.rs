@@ -48,7 +48,11 @@ pub struct Cache {
 
 impl Cache {
     /// Redis under `prefix` when a client is given, else the process only.
-    pub fn new(redis: Option<::redis::Client>, prefix: &str, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        redis: Option<crate::redis_conn::RedisClient>,
+        prefix: &str,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             redis: redis.map(|c| Arc::new(RedisLayer::new(c, prefix, REDIS_TIMEOUT))),
             metrics,

@@ -9,14 +9,15 @@
 //! - `{prefix}cache-indexes`: the same for the index names, so that `stats` can list them;
 //! - `{prefix}cache-stats`: hits and misses per cache name, kept for a week after the last one.
 //!
-//! Promises: a batch read or write is one round trip (a pipeline, not `MULTI`: no command
-//! touches two keys, so the same code runs on Redis Cluster); no `KEYS` or `SCAN`; reads report
-//! the entry's remaining TTL so the process layer never outlives it.
+//! Promises: a batch read or write is one [`Batch`] (not `MULTI`: no command touches two keys,
+//! so the same code runs on Redis Cluster, where a batch is one pipeline per hash slot sent at
+//! once; on a single node it is one round trip); no `KEYS` or `SCAN`; reads report the entry's
+//! remaining TTL so the process layer never outlives it.
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::Value;
+use redis::{Cmd, Value};
 
-use crate::redis_conn::{RedisConnection, RedisError};
+use crate::redis_conn::{Batch, RedisClient, RedisConnection, RedisError};
 
 const STATS_TTL_MS: u64 = 7 * 24 * 3600 * 1000;
 
@@ -55,7 +56,7 @@ pub fn patterns_of(key: &str) -> Vec<String> {
 }
 
 impl RedisLayer {
-    pub fn new(client: redis::Client, prefix: &str, timeout: Duration) -> Self {
+    pub fn new(client: RedisClient, prefix: &str, timeout: Duration) -> Self {
         Self {
             conn: RedisConnection::new(client, timeout),
             prefix: prefix.to_string(),
@@ -83,15 +84,12 @@ impl RedisLayer {
         &self,
         keys: &[String],
     ) -> Result<Vec<Option<(Vec<u8>, Duration)>>, RedisError> {
-        let mut pipe = redis::pipe();
+        let mut batch = Batch::new();
         for k in keys {
             let k = self.entry_key(k);
-            pipe.cmd("GET").arg(&k).cmd("PTTL").arg(&k);
+            batch.add(Cmd::get(&k)).add(Cmd::pttl(&k));
         }
-        let values: Vec<Value> = self
-            .conn
-            .run(|mut c| async move { pipe.query_async(&mut c).await })
-            .await?;
+        let values: Vec<Value> = self.conn.batch(batch).await?;
         Ok(values
             .chunks(2)
             .map(|pair| match pair {
@@ -109,70 +107,36 @@ impl RedisLayer {
         entries: &[(String, Vec<u8>, Duration)],
     ) -> Result<(), RedisError> {
         let now = now_ms();
-        let mut pipe = redis::pipe();
+        let mut batch = Batch::new();
         for (key, bytes, ttl) in entries {
             let ttl_ms = (ttl.as_millis() as u64).max(1);
-            pipe.cmd("SET")
-                .arg(self.entry_key(key))
+            let mut set = redis::cmd("SET");
+            set.arg(self.entry_key(key))
                 .arg(bytes.as_slice())
                 .arg("PX")
-                .arg(ttl_ms)
-                .ignore();
+                .arg(ttl_ms);
+            batch.quiet(set);
             for pattern in patterns_of(key) {
                 let index = self.index_key(&pattern);
-                self.add_member(&mut pipe, &index, key, now, ttl_ms);
-                self.add_member(&mut pipe, &self.indexes_key(), &pattern, now, ttl_ms);
+                add_member(&mut batch, &index, key, now, ttl_ms);
+                add_member(&mut batch, &self.indexes_key(), &pattern, now, ttl_ms);
             }
         }
-        self.conn
-            .run(|mut c| async move { pipe.query_async::<()>(&mut c).await })
-            .await
-    }
-
-    /// `member` in the sorted set `set` (`GT` adds it, or moves its expiry only later), the set
-    /// expiring with its newest member; expired members pruned.
-    fn add_member(&self, pipe: &mut redis::Pipeline, set: &str, member: &str, now: u64, ttl: u64) {
-        pipe.cmd("ZADD")
-            .arg(set)
-            .arg("GT")
-            .arg(now + ttl)
-            .arg(member)
-            .ignore()
-            .cmd("ZREMRANGEBYSCORE")
-            .arg(set)
-            .arg("-inf")
-            .arg(now)
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(set)
-            .arg(ttl)
-            .arg("NX")
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(set)
-            .arg(ttl)
-            .arg("GT")
-            .ignore();
+        self.conn.batch(batch).await
     }
 
     /// Deletes the keys and takes them out of their indexes.
     pub async fn invalidate(&self, keys: &[String]) -> Result<u64, RedisError> {
-        let mut pipe = redis::pipe();
+        let mut batch = Batch::new();
         for key in keys {
-            pipe.cmd("DEL").arg(self.entry_key(key));
+            batch.add(Cmd::del(self.entry_key(key)));
         }
         for key in keys {
             for pattern in patterns_of(key) {
-                pipe.cmd("ZREM")
-                    .arg(self.index_key(&pattern))
-                    .arg(key)
-                    .ignore();
+                batch.quiet(Cmd::zrem(self.index_key(&pattern), key));
             }
         }
-        let deleted: Vec<u64> = self
-            .conn
-            .run(|mut c| async move { pipe.query_async(&mut c).await })
-            .await?;
+        let deleted: Vec<u64> = self.conn.batch(batch).await?;
         Ok(deleted.iter().sum())
     }
 
@@ -198,21 +162,11 @@ impl RedisLayer {
         } else {
             self.invalidate(&members).await?
         };
-        let (indexes, pattern) = (self.indexes_key(), pattern.to_string());
-        self.conn
-            .run(|mut c| async move {
-                redis::pipe()
-                    .cmd("DEL")
-                    .arg(&index)
-                    .ignore()
-                    .cmd("ZREM")
-                    .arg(&indexes)
-                    .arg(&pattern)
-                    .ignore()
-                    .query_async::<()>(&mut c)
-                    .await
-            })
-            .await?;
+        let mut batch = Batch::new();
+        batch
+            .quiet(Cmd::del(&index))
+            .quiet(Cmd::zrem(self.indexes_key(), pattern));
+        self.conn.batch::<()>(batch).await?;
         Ok(deleted)
     }
 
@@ -246,22 +200,15 @@ impl RedisLayer {
     /// Every live index with its entries and their bytes, and the hit counters by cache name.
     pub async fn stats(&self) -> Result<(Vec<IndexStats>, Vec<(String, HitStats)>), RedisError> {
         let now = now_ms();
-        let (indexes, stats) = (self.indexes_key(), self.stats_key());
-        let (patterns, counters): (Vec<String>, Vec<(String, u64)>) = self
-            .conn
-            .run(|mut c| async move {
-                redis::pipe()
-                    .cmd("ZRANGE")
-                    .arg(&indexes)
-                    .arg(now)
-                    .arg("+inf")
-                    .arg("BYSCORE")
-                    .cmd("HGETALL")
-                    .arg(&stats)
-                    .query_async(&mut c)
-                    .await
-            })
-            .await?;
+        let mut live = redis::cmd("ZRANGE");
+        live.arg(self.indexes_key())
+            .arg(now)
+            .arg("+inf")
+            .arg("BYSCORE");
+        let mut batch = Batch::new();
+        batch.add(live).add(Cmd::hgetall(self.stats_key()));
+        let (patterns, counters): (Vec<String>, Vec<(String, u64)>) =
+            self.conn.batch(batch).await?;
         let mut out = Vec::with_capacity(patterns.len());
         for pattern in patterns {
             let index = self.index_key(&pattern);
@@ -277,16 +224,14 @@ impl RedisLayer {
                         .await
                 })
                 .await?;
-            let mut pipe = redis::pipe();
+            let mut batch = Batch::new();
             for m in &members {
-                pipe.cmd("STRLEN").arg(self.entry_key(m));
+                batch.add(Cmd::strlen(self.entry_key(m)));
             }
-            let sizes: Vec<u64> = if members.is_empty() {
+            let sizes: Vec<u64> = if batch.is_empty() {
                 Vec::new()
             } else {
-                self.conn
-                    .run(|mut c| async move { pipe.query_async(&mut c).await })
-                    .await?
+                self.conn.batch(batch).await?
             };
             out.push(IndexStats {
                 pattern,
@@ -315,6 +260,21 @@ impl RedisLayer {
         }
         hits.sort_by(|a, b| a.0.cmp(&b.0));
         Ok((out, hits))
+    }
+}
+
+/// `member` in the sorted set `set` (`GT` adds it, or moves its expiry only later), the set
+/// expiring with its newest member; expired members pruned.
+fn add_member(batch: &mut Batch, set: &str, member: &str, now: u64, ttl: u64) {
+    let mut add = redis::cmd("ZADD");
+    add.arg(set).arg("GT").arg(now + ttl).arg(member);
+    let mut prune = redis::cmd("ZREMRANGEBYSCORE");
+    prune.arg(set).arg("-inf").arg(now);
+    batch.quiet(add).quiet(prune);
+    for when in ["NX", "GT"] {
+        let mut expire = redis::cmd("PEXPIRE");
+        expire.arg(set).arg(ttl).arg(when);
+        batch.quiet(expire);
     }
 }
 

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::redis_conn::RedisConnection;
+use crate::redis_conn::{RedisClient, RedisConnection};
 
 const WEIGHT: f64 = 0.2;
 const MIN: f64 = 0.5;
@@ -26,7 +26,7 @@ pub struct Calibration {
 }
 
 impl Calibration {
-    pub fn new(redis: Option<redis::Client>, prefix: &str) -> Self {
+    pub fn new(redis: Option<RedisClient>, prefix: &str) -> Self {
         Self {
             redis: redis.map(|c| RedisConnection::new(c, Duration::from_millis(250))),
             key: format!("{prefix}tokens:calibration"),
@@ -127,12 +127,11 @@ mod tests {
         suite(&Calibration::new(None, "x:")).await;
     }
 
-    #[tokio::test]
-    async fn redis_factors_are_shared_by_instances() {
-        let url =
-            std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    crate::redis_tests!(redis_factors_are_shared_by_instances);
+
+    async fn redis_factors_are_shared_by_instances(url: String) {
         let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-        let client = || Some(redis::Client::open(url.as_str()).unwrap());
+        let client = || Some(crate::testkit::redis::client(&url));
         let one = Calibration::new(client(), &prefix);
         suite(&one).await;
         let other = Calibration::new(client(), &prefix);
@@ -144,13 +143,7 @@ mod tests {
         let key = format!("{prefix}tokens:calibration");
         let _: () = redis::cmd("DEL")
             .arg(key)
-            .query_async(
-                &mut client()
-                    .unwrap()
-                    .get_multiplexed_async_connection()
-                    .await
-                    .unwrap(),
-            )
+            .query_async(&mut client().unwrap().connect().await.unwrap())
             .await
             .unwrap();
     }

@@ -316,15 +316,14 @@ mod tests {
         );
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn instances_share_one_copy_of_the_api_through_redis() {
+    crate::redis_tests!(instances_share_one_copy_of_the_api_through_redis);
+
+    async fn instances_share_one_copy_of_the_api_through_redis(url: String) {
         let (server, fixture_hits) = api_double(0);
-        let url =
-            std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
         let instance = || {
             let cache = crate::cache::Cache::new(
-                Some(redis::Client::open(url.as_str()).unwrap()),
+                Some(crate::testkit::redis::client(&url)),
                 &prefix,
                 Arc::new(crate::metrics::Metrics::new()),
             );

@@ -41,7 +41,7 @@ pub struct AppState {
     /// Sign and verify identity cookies (shared by every instance: see [`cookies`]).
     pub cookie_keys: cookies::CookieKeys,
     /// Parsed `REDIS_URL` (connections are opened by the features that use Redis).
-    pub redis: Option<redis::Client>,
+    pub redis: Option<crate::redis_conn::RedisClient>,
     pub backend: SharedBackend,
     pub accounts: Arc<crate::accounts::Accounts>,
     /// The built-in FPL tools, served at `/mcp`.

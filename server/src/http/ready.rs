@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 
 use super::AppState;
-use crate::redis_conn::RedisConnection;
+use crate::redis_conn::{RedisClient, RedisConnection};
 
 /// How old a report may be when it is served.
 pub const MAX_AGE: Duration = Duration::from_secs(2);
@@ -54,7 +54,7 @@ pub struct ReadyCheck {
 }
 
 impl ReadyCheck {
-    pub fn new(redis: Option<redis::Client>) -> Self {
+    pub fn new(redis: Option<RedisClient>) -> Self {
         Self {
             redis: redis.map(|c| RedisConnection::new(c, CHECK_TIMEOUT)),
             last: Mutex::new(None),

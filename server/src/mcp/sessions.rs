@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
-use crate::redis_conn::RedisConnection;
+use crate::redis_conn::{Connection, RedisClient, RedisConnection};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
@@ -130,7 +130,7 @@ pub struct RedisSessions {
 }
 
 impl RedisSessions {
-    pub fn new(client: redis::Client, prefix: &str) -> Self {
+    pub fn new(client: RedisClient, prefix: &str) -> Self {
         Self {
             redis: RedisConnection::new(client, Duration::from_secs(2)),
             prefix: prefix.to_string(),
@@ -147,7 +147,7 @@ impl RedisSessions {
 
     async fn run<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
     where
-        F: FnOnce(redis::aio::MultiplexedConnection) -> Fut,
+        F: FnOnce(Connection) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         self.redis
@@ -159,11 +159,7 @@ impl RedisSessions {
 
 /// Lets the index live at least `ttl_ms` more (never shortens it): it expires with the last
 /// record it lists.
-async fn extend_expiry(
-    c: &mut redis::aio::MultiplexedConnection,
-    key: &str,
-    ttl_ms: u64,
-) -> redis::RedisResult<()> {
+async fn extend_expiry(c: &mut Connection, key: &str, ttl_ms: u64) -> redis::RedisResult<()> {
     redis::Script::new(
         r"local left = redis.call('PTTL', KEYS[1])
           if left == -1 or (left >= 0 and left < tonumber(ARGV[1])) then
@@ -407,12 +403,11 @@ mod tests {
         suite(&MemorySessions::default()).await;
     }
 
-    #[tokio::test]
-    async fn the_redis_store_keeps_the_promises() {
-        let url =
-            std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    crate::redis_tests!(the_redis_store_keeps_the_promises);
+
+    async fn the_redis_store_keeps_the_promises(url: String) {
         let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-        let store = RedisSessions::new(redis::Client::open(url).unwrap(), &prefix);
+        let store = RedisSessions::new(crate::testkit::redis::client(&url), &prefix);
         suite(&store).await;
         // Nothing is left behind: the index went with its last record.
         let index = store.index();

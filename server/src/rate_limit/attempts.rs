@@ -7,15 +7,15 @@
 //! right password from another. Failures are counted, not attempts. A success clears the
 //! (email, IP) count, not the IP's (logging in to one's own account must not renew a guesser's
 //! allowance). Every sign-up is counted per IP (each creates an account or tests a password).
-//! With Redis, a check is one pipelined round trip and so is a count (one key, one hash tag per
-//! count); without it, or while it cannot be reached, counts live in this process.
+//! With Redis, a check is one batch of single-key commands and so is a count (one key, one hash
+//! tag per count; one round trip on a single node, one per slot at once on a cluster); without it, or while it cannot be reached, counts live in this process.
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{network_of, Decision, RateLimiter};
-use crate::redis_conn::{RedisConnection, RedisError};
+use crate::redis_conn::{Batch, RedisConnection, RedisError};
 
 /// Failed log-ins per (email, IP), and per IP, in [`ATTEMPT_WINDOW`].
 pub const FAILURES_PER_EMAIL_AND_IP: u32 = 10;
@@ -182,15 +182,13 @@ impl RateLimiter {
 
 /// Each key's count and the milliseconds left of its window.
 async fn read(redis: &RedisConnection, keys: Vec<String>) -> Result<Vec<(u32, u64)>, RedisError> {
-    let out: Vec<Option<i64>> = redis
-        .run(|mut c| async move {
-            let mut pipe = ::redis::pipe();
-            for key in &keys {
-                pipe.get(key).pttl(key);
-            }
-            pipe.query_async(&mut c).await
-        })
-        .await?;
+    let mut batch = Batch::new();
+    for key in &keys {
+        batch
+            .add(::redis::Cmd::get(key))
+            .add(::redis::Cmd::pttl(key));
+    }
+    let out: Vec<Option<i64>> = redis.batch(batch).await?;
     Ok(out
         .chunks(2)
         .map(|pair| {
@@ -204,32 +202,20 @@ async fn read(redis: &RedisConnection, keys: Vec<String>) -> Result<Vec<(u32, u6
 /// Adds one to each key; a key's window starts with its first count.
 async fn add(redis: &RedisConnection, keys: Vec<String>) -> Result<(), RedisError> {
     let window = ATTEMPT_WINDOW.as_millis() as u64;
-    redis
-        .run(|mut c| async move {
-            let mut pipe = ::redis::pipe();
-            for key in &keys {
-                pipe.cmd("SET")
-                    .arg(key)
-                    .arg(0)
-                    .arg("PX")
-                    .arg(window)
-                    .arg("NX")
-                    .ignore()
-                    .incr(key, 1)
-                    .ignore();
-            }
-            pipe.query_async::<()>(&mut c).await
-        })
-        .await
+    let mut batch = Batch::new();
+    for key in &keys {
+        let mut start = ::redis::cmd("SET");
+        start.arg(key).arg(0).arg("PX").arg(window).arg("NX");
+        batch.quiet(start).quiet(::redis::Cmd::incr(key, 1));
+    }
+    redis.batch(batch).await
 }
 
+/// Deletes each key (one DEL per key: keys of different slots cannot share one on a cluster).
 async fn forget(redis: &RedisConnection, keys: Vec<String>) -> Result<(), RedisError> {
-    redis
-        .run(|mut c| async move {
-            ::redis::cmd("DEL")
-                .arg(&keys)
-                .query_async::<()>(&mut c)
-                .await
-        })
-        .await
+    let mut batch = Batch::new();
+    for key in &keys {
+        batch.quiet(::redis::Cmd::del(key));
+    }
+    redis.batch(batch).await
 }

@@ -67,7 +67,7 @@ impl RateLimiter {
     pub fn new(
         limits: RateLimits,
         prefix: &str,
-        client: Option<::redis::Client>,
+        client: Option<crate::redis_conn::RedisClient>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {

@@ -4,11 +4,11 @@
 //! yet: the `redis` crate's `Script` does that); Redis's own clock, so instances with skewed
 //! clocks agree; every key of one decision shares a hash tag (Redis Cluster) and expires when
 //! its limit is whole again, so no cleanup job is needed. Token budgets are read and charged
-//! in one pipeline of single-key commands.
+//! in one batch of single-key commands (one pipeline, or one per hash slot on a cluster).
 use std::time::Duration;
 
 use super::gcra::{Decision, Rule};
-use crate::redis_conn::{RedisConnection, RedisError};
+use crate::redis_conn::{Batch, RedisClient, RedisConnection, RedisError};
 
 /// GCRA over KEYS with ARGV = count1, window1_ms, count2, window2_ms, … (see `gcra.rs`).
 /// Returns {allowed, limit, remaining, reset_ms, retry_after_ms}.
@@ -48,7 +48,7 @@ pub struct RedisLimits {
 
 impl RedisLimits {
     /// `timeout` bounds each decision: past it, the caller falls back.
-    pub fn new(client: redis::Client, timeout: Duration) -> Self {
+    pub fn new(client: RedisClient, timeout: Duration) -> Self {
         Self {
             redis: RedisConnection::new(client, timeout),
             script: redis::Script::new(SCRIPT),
@@ -60,24 +60,18 @@ impl RedisLimits {
         &self.redis
     }
 
-    /// Tokens counted on each budget key: one pipeline of GETs (each key has its own hash
-    /// tag, so no cross-slot MGET).
+    /// Tokens counted on each budget key: one batch of GETs (each key has its own hash tag,
+    /// so no cross-slot MGET).
     pub async fn used(&self, keys: &[String]) -> Result<Vec<u64>, RedisError> {
-        let keys = keys.to_vec();
-        let used: Vec<Option<u64>> = self
-            .redis
-            .run(|mut c| async move {
-                let mut pipe = ::redis::pipe();
-                for key in &keys {
-                    pipe.get(key);
-                }
-                pipe.query_async(&mut c).await
-            })
-            .await?;
+        let mut batch = Batch::new();
+        for key in keys {
+            batch.add(::redis::Cmd::get(key));
+        }
+        let used: Vec<Option<u64>> = self.redis.batch(batch).await?;
         Ok(used.into_iter().map(Option::unwrap_or_default).collect())
     }
 
-    /// Adds tokens to each budget key, which expires after `ttl`: one pipeline, not a
+    /// Adds tokens to each budget key, which expires after `ttl`: one batch, not a
     /// transaction (the keys live in different slots).
     pub async fn spend(
         &self,
@@ -85,19 +79,13 @@ impl RedisLimits {
         tokens: u64,
         ttl: Duration,
     ) -> Result<(), RedisError> {
-        let keys = keys.to_vec();
-        self.redis
-            .run(|mut c| async move {
-                let mut pipe = ::redis::pipe();
-                for key in &keys {
-                    pipe.incr(key, tokens)
-                        .ignore()
-                        .pexpire(key, ttl.as_millis() as i64)
-                        .ignore();
-                }
-                pipe.query_async::<()>(&mut c).await
-            })
-            .await
+        let mut batch = Batch::new();
+        for key in keys {
+            batch
+                .quiet(::redis::Cmd::incr(key, tokens))
+                .quiet(::redis::Cmd::pexpire(key, ttl.as_millis() as i64));
+        }
+        self.redis.batch(batch).await
     }
 
     /// One decision for `keys` (same hash tag) under their `rules`.

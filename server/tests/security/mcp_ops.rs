@@ -58,10 +58,6 @@ async fn list_tools(app: &TestApp, session: &str) -> StatusCode {
     status
 }
 
-fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
 /// Four requests from one address under `RATE_LIMIT_MCP=3/60s`: the fourth is refused.
 async fn fourth_request_is_refused(extra: &[(&str, String)]) {
     let db = TestDb::sqlite();
@@ -97,10 +93,16 @@ async fn mcp_requests_over_the_rate_limit_are_refused_in_process() {
     fourth_request_is_refused(&[]).await;
 }
 
-#[tokio::test]
-async fn mcp_requests_over_the_rate_limit_are_refused_through_redis() {
+fpl_chat::redis_tests!(
+    mcp_requests_over_the_rate_limit_are_refused_through_redis,
+    readyz_asks_its_dependencies_at_most_every_two_seconds,
+    urls_with_credentials_are_redacted_in_logs_and_doctor,
+);
+
+/// On a single Redis node (`node::…`) and on a Redis Cluster (`cluster::…`).
+async fn mcp_requests_over_the_rate_limit_are_refused_through_redis(url: String) {
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-    fourth_request_is_refused(&[("REDIS_URL", redis_url()), ("REDIS_PREFIX", prefix)]).await;
+    fourth_request_is_refused(&[("REDIS_URL", url), ("REDIS_PREFIX", prefix)]).await;
 }
 
 #[tokio::test]
@@ -194,14 +196,18 @@ fn with_password(url: &str, user: &str) -> String {
     url.to_string()
 }
 
-/// The app's variables with a password in `DATABASE_URL`, `REDIS_URL` and
-/// `EXPRESS_MCP_SERVER_PRIVATE` (the MCP server `mcp_base`).
-fn vars_with_credentials(db: &TestDb, mcp_base: &str) -> Vec<(String, String)> {
+/// The app's variables with a password in `DATABASE_URL`, `REDIS_URL` (each node of `redis`)
+/// and `EXPRESS_MCP_SERVER_PRIVATE` (the MCP server `mcp_base`).
+fn vars_with_credentials(db: &TestDb, mcp_base: &str, redis: &str) -> Vec<(String, String)> {
+    let redis: Vec<String> = redis
+        .split(',')
+        .map(|node| with_password(node, "default"))
+        .collect();
     let mut vars: Vec<(String, String)> = base_vars(db).into_iter().collect();
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     vars.extend([
         ("DATABASE_URL".into(), with_password(&db.url(), "postgres")),
-        ("REDIS_URL".into(), with_password(&redis_url(), "default")),
+        ("REDIS_URL".into(), redis.join(",")),
         ("REDIS_PREFIX".into(), prefix),
         (
             "EXPRESS_MCP_SERVER_PRIVATE".into(),
@@ -255,12 +261,12 @@ async fn listening_address(lines: &Mutex<Vec<String>>) -> String {
     );
 }
 
-#[tokio::test]
-async fn urls_with_credentials_are_redacted_in_logs_and_doctor() {
+/// With a single Redis node (`node::…`) and with a Redis Cluster's seeds (`cluster::…`).
+async fn urls_with_credentials_are_redacted_in_logs_and_doctor(redis: String) {
     let mcp_db = TestDb::sqlite();
     let remote = spawn_app(&mcp_db).await;
     let db = TestDb::postgres().await;
-    let vars = vars_with_credentials(&db, &remote.base);
+    let vars = vars_with_credentials(&db, &remote.base, &redis);
 
     // A start that uses every URL: the database, Redis and a session with the MCP server.
     let mut server = fpl_chat(&vars, &["serve"])
@@ -300,6 +306,12 @@ async fn urls_with_credentials_are_redacted_in_logs_and_doctor() {
     assert!(table.contains("8 tools"), "{table}");
     assert!(!table.contains(PASSWORD), "a password in doctor:\n{table}");
     assert!(table.contains("127.0.0.1:5432"), "{table}");
+    let topology = if redis.contains(',') {
+        "(cluster,"
+    } else {
+        "(single node,"
+    };
+    assert!(table.contains(topology), "{table}");
 
     // An MCP server that cannot be reached: its error does not show the password either.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -338,14 +350,13 @@ async fn readyz(app: &TestApp) -> Value {
     response.json().await.unwrap()
 }
 
-#[tokio::test]
-async fn readyz_asks_its_dependencies_at_most_every_two_seconds() {
+async fn readyz_asks_its_dependencies_at_most_every_two_seconds(redis: String) {
     let remote_db = TestDb::sqlite();
     let remote = spawn_app(&remote_db).await;
     let db = TestDb::sqlite();
     let mut vars = base_vars(&db);
     vars.insert("EXPRESS_MCP_SERVER_PRIVATE".into(), remote.base.clone());
-    vars.insert("REDIS_URL".into(), redis_url());
+    vars.insert("REDIS_URL".into(), redis);
     vars.insert(
         "REDIS_PREFIX".into(),
         format!("test:{}:", uuid::Uuid::new_v4().simple()),

@@ -1,26 +1,33 @@
-//! One lazily opened, self-healing Redis connection with a deadline on every command.
+//! One lazily opened, self-healing Redis connection with a deadline on every command, to a
+//! single node or to a Redis Cluster ([`client`]).
 //!
 //! Promises: the connection is opened on first use, not at start (a Redis that is down does not
 //! stop the app); every command gets `timeout`, and a command that times out or fails at the
 //! network drops the connection, so the next use opens a new one (Redis restarted, failover);
-//! errors say what kind of failure it was, never the URL (it may hold a password).
+//! errors say what kind of failure it was, never the URL (it may hold a password). Callers'
+//! commands, pipelines and scripts run unchanged on both topologies as long as each one's keys
+//! share a hash slot; commands on keys of different slots go in a [`Batch`].
+pub mod batch;
+pub mod client;
+
 use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
+pub use batch::Batch;
+pub use client::{Connection, RedisClient};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct RedisError(String);
 
 pub struct RedisConnection {
-    client: redis::Client,
+    client: RedisClient,
     timeout: Duration,
-    slot: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    slot: tokio::sync::Mutex<Option<Connection>>,
 }
 
 impl RedisConnection {
-    pub fn new(client: redis::Client, timeout: Duration) -> Self {
+    pub fn new(client: RedisClient, timeout: Duration) -> Self {
         Self {
             client,
             timeout,
@@ -28,12 +35,12 @@ impl RedisConnection {
         }
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, RedisError> {
+    async fn connection(&self) -> Result<Connection, RedisError> {
         let mut slot = self.slot.lock().await;
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
-        let c = tokio::time::timeout(self.timeout, self.client.get_multiplexed_async_connection())
+        let c = tokio::time::timeout(self.timeout, self.client.connect())
             .await
             .map_err(|_| RedisError("Redis did not answer in time".into()))?
             .map_err(|e| RedisError(format!("Redis unreachable ({:?})", e.kind())))?;
@@ -44,7 +51,7 @@ impl RedisConnection {
     /// Runs commands on the connection, within the deadline.
     pub async fn run<T, F, Fut>(&self, f: F) -> Result<T, RedisError>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let conn = self.connection().await?;
@@ -61,5 +68,11 @@ impl RedisConnection {
                 Err(RedisError("Redis did not answer in time".into()))
             }
         }
+    }
+
+    /// Runs `batch` (see [`Batch::query`]) within the deadline.
+    pub async fn batch<T: redis::FromRedisValue>(&self, batch: Batch) -> Result<T, RedisError> {
+        self.run(|mut c| async move { batch.query(&mut c).await })
+            .await
     }
 }
