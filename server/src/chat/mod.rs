@@ -37,7 +37,7 @@ use crate::context::{compress, tokens, ContextService, Pending, MAX_ANSWER_TOKEN
 use crate::llm::{LlmRequest, Provider};
 use crate::metrics::Metrics;
 use crate::rate_limit::{Budget, BudgetScope, Decision, RateLimiter};
-use crate::store::{NewMessage, Store, StoreError, Title, TurnStart};
+use crate::store::{NewMessage, Store, StoreError, Title, TurnStart, TurnStarted};
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolSpec};
 use prompt::SYSTEM_PROMPT;
@@ -378,27 +378,7 @@ impl ChatService {
         let inner = &self.inner;
         let started = Instant::now();
         let started_at = Utc::now();
-        let tool_loop = ToolLoop {
-            provider: inner.provider.as_ref(),
-            tools: inner.tools.as_ref(),
-            breaker: &inner.breaker,
-            tool_timeout: inner.tool_timeout,
-            max_depth: inner.max_depth,
-            events: &events,
-            metrics: &inner.metrics,
-        };
-        // The question is written while the model answers; a failed write ends the turn.
-        let write = inner.store.begin_turn(plan.start);
-        let answering = tool_loop.run(plan.request);
-        tokio::pin!(write, answering);
-        let answered = tokio::select! {
-            biased;
-            output = &mut answering => write.await.map(|question| (output, question)),
-            question = &mut write => match question {
-                Ok(question) => Ok((answering.await, question)),
-                Err(e) => Err(e),
-            },
-        };
+        let answered = self.answer(plan.start, plan.request, &events).await;
         let (mut output, question) = match answered {
             Ok(answered) => answered,
             Err(e) => {
@@ -407,18 +387,11 @@ impl ChatService {
                     .metrics
                     .record_turn(inner.provider.name(), "error", started.elapsed());
                 drop(permit);
-                let failed = [
-                    ChatEvent::Error {
-                        code: ErrorCode::Internal,
-                        message: "Your question could not be saved. Please try again.".into(),
-                    },
-                    ChatEvent::Done {
-                        stop_reason: "error".into(),
-                    },
-                ];
-                for event in failed {
-                    let _ = events.send(event).await;
-                }
+                let error = (
+                    ErrorCode::Internal,
+                    "Your question could not be saved. Please try again.".to_string(),
+                );
+                send_all(&events, vec![error_event(error), done("error")]).await;
                 return;
             }
         };
@@ -438,10 +411,8 @@ impl ChatService {
             .contexts
             .commit(plan.conversation_id, plan.pending, turn, reported)
             .await;
-        inner
-            .limiter
-            .spend(&plan.viewer, output.input_tokens + output.output_tokens)
-            .await;
+        let used = output.input_tokens + output.output_tokens;
+        inner.limiter.spend(&plan.viewer, used).await;
         inner
             .metrics
             .record_turn(inner.provider.name(), outcome, started.elapsed());
@@ -457,20 +428,62 @@ impl ChatService {
             input_tokens: output.input_tokens,
             output_tokens: output.output_tokens,
         }];
-        if let Some((code, message)) = error {
-            tail.push(ChatEvent::Error { code, message });
-        }
+        tail.extend(error.map(error_event));
         if stored.is_err() {
-            tail.push(ChatEvent::Error {
-                code: ErrorCode::Internal,
-                message: "The answer could not be saved. Please try again.".into(),
-            });
+            let message = "The answer could not be saved. Please try again.".to_string();
+            tail.push(error_event((ErrorCode::Internal, message)));
         }
-        tail.push(ChatEvent::Done { stop_reason });
-        for event in tail {
-            if events.send(event).await.is_err() {
-                return;
+        tail.push(done(&stop_reason));
+        send_all(&events, tail).await;
+    }
+
+    /// The model's answer (the tool loop), while the question is written beside it: both, or
+    /// the write's failure (which stops the answer, as it could not be stored).
+    async fn answer(
+        &self,
+        start: TurnStart,
+        request: LlmRequest,
+        events: &mpsc::Sender<ChatEvent>,
+    ) -> Result<(LoopOutput, TurnStarted), StoreError> {
+        let inner = &self.inner;
+        let tool_loop = ToolLoop {
+            provider: inner.provider.as_ref(),
+            tools: inner.tools.as_ref(),
+            breaker: &inner.breaker,
+            tool_timeout: inner.tool_timeout,
+            max_depth: inner.max_depth,
+            events,
+            metrics: &inner.metrics,
+        };
+        let write = inner.store.begin_turn(start);
+        let answering = tool_loop.run(request);
+        tokio::pin!(write, answering);
+        tokio::select! {
+            biased;
+            output = &mut answering => write.await.map(|question| (output, question)),
+            question = &mut write => {
+                let question = question?;
+                Ok((answering.await, question))
             }
+        }
+    }
+}
+
+fn error_event((code, message): (ErrorCode, String)) -> ChatEvent {
+    ChatEvent::Error { code, message }
+}
+
+fn done(stop_reason: &str) -> ChatEvent {
+    ChatEvent::Done {
+        stop_reason: stop_reason.to_string(),
+    }
+}
+
+/// Sends `tail` in order, until the client is gone.
+async fn send_all(events: &mpsc::Sender<ChatEvent>, tail: Vec<ChatEvent>) {
+    for event in tail {
+        if events.send(event).await.is_err() {
+            return;
         }
     }
 }
