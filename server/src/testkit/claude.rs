@@ -408,7 +408,10 @@ impl ClaudeStandIn {
     /// Streams open now, and the most open at once so far.
     pub fn streams(&self) -> (usize, usize) {
         let s = &self.shared.streams;
-        (s.open.load(Ordering::Relaxed), s.max.load(Ordering::Relaxed))
+        (
+            s.open.load(Ordering::Relaxed),
+            s.max.load(Ordering::Relaxed),
+        )
     }
 
     /// Every request so far, oldest first.
@@ -457,7 +460,10 @@ async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
         },
     };
     if let Some(tag) = tag_of(&body) {
-        lock(&shared.arrivals).push(Arrival { tag, unix_us: unix_us() });
+        lock(&shared.arrivals).push(Arrival {
+            tag,
+            unix_us: unix_us(),
+        });
     }
     let skip = shared.skip_bodies.load(Ordering::Relaxed);
     lock(&shared.requests).push(Recorded {
@@ -589,7 +595,9 @@ fn tag_of(body: &Value) -> Option<String> {
             .join(" "),
         _ => return None,
     };
-    let word = text.split_whitespace().find_map(|w| w.strip_prefix("tag="))?;
+    let word = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("tag="))?;
     Some(word.to_string())
 }
 

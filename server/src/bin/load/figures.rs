@@ -92,8 +92,11 @@ pub fn add_resources(figures: &mut Figures, r: &Resources) {
         let peak = peak.max(idle);
         figures.insert("rss_idle_mib".into(), idle as f64 / 1024.0);
         figures.insert("rss_peak_mib".into(), peak as f64 / 1024.0);
-        let per = (peak - idle) as f64 / r.in_flight_max.max(1) as f64;
-        figures.insert("rss_per_stream_kib".into(), per);
+        // With a few turns in flight the growth is mostly noise.
+        if r.in_flight_max >= 10 {
+            let per = (peak - idle) as f64 / r.in_flight_max as f64;
+            figures.insert("rss_per_stream_kib".into(), per);
+        }
     }
 }
 

@@ -20,7 +20,10 @@ const ROWS: [(&str, &str); 8] = [
     ("direct_ttlb", "last byte, straight to upstream"),
     ("added_ttlb", "added by the app"),
     ("upstream_seen", "request -> upstream sees it, app"),
-    ("direct_upstream_seen", "request -> upstream sees it, direct"),
+    (
+        "direct_upstream_seen",
+        "request -> upstream sees it, direct",
+    ),
 ];
 
 pub fn table(s: &Scenario, f: &Figures, verdicts: &[Verdict], runs: &[RunResult]) {

@@ -60,6 +60,7 @@ async fn one(args: &Args, s: &Scenario, run: usize) -> Res<RunResult> {
     measured
 }
 
+/// One run on running processes: warm-up, the direct clients, then the app's users.
 async fn measure(
     s: &Scenario,
     stand_in: &StandIn,
@@ -69,7 +70,10 @@ async fn measure(
 ) -> Res<RunResult> {
     let client = users::client();
     let mut figures = Figures::new();
-    figures.insert("load_average_1m".into(), sample::load_average().unwrap_or(-1.0));
+    figures.insert(
+        "load_average_1m".into(),
+        sample::load_average().unwrap_or(-1.0),
+    );
     let warm_turns = warm_up(&client, s, stand_in, app, run).await;
 
     let plan = Plan {
@@ -96,7 +100,8 @@ async fn measure(
     let max_streams = upstream["streams_max"].as_f64().unwrap_or(-1.0);
     figures.insert("upstream_max_streams".into(), max_streams);
     if let Some(minutes) = s.minutes {
-        let warm_up = Duration::from_secs_f64((minutes * 6.0).max(10.0));
+        // The first tenth of the run, at least 10 s.
+        let warm_up = Duration::from_secs_f64((minutes * 60.0 / 10.0).max(10.0));
         figures::add_drift(&mut figures, &resources.samples, warm_up);
     }
     let ok = figures.get("turns_ok").copied().unwrap_or(0.0);
@@ -180,7 +185,9 @@ async fn drive_app(
     let sampler = Sampler::start(app.pid);
     let started = Instant::now();
     let plan = Plan {
-        until: s.minutes.map(|m| started + Duration::from_secs_f64(m * 60.0)),
+        until: s
+            .minutes
+            .map(|m| started + Duration::from_secs_f64(m * 60.0)),
         ..plan
     };
     let in_flight = InFlight::default();
@@ -195,9 +202,8 @@ async fn drive_app(
     let cpu_after = sample::cpu_seconds(app.pid);
     let machine = machine_before.zip(sample::machine_jiffies());
     let resources = Resources {
-        machine_busy_pct: machine.map(|((b0, t0), (b1, t1))| {
-            (b1 - b0) as f64 / (t1 - t0).max(1) as f64 * 100.0
-        }),
+        machine_busy_pct: machine
+            .map(|((b0, t0), (b1, t1))| (b1 - b0) as f64 / (t1 - t0).max(1) as f64 * 100.0),
         elapsed,
         cpu_seconds: cpu_before.zip(cpu_after).map(|(b, a)| a - b),
         rss_idle_kib,
