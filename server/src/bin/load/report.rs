@@ -49,10 +49,12 @@ pub fn table(s: &Scenario, f: &Figures, verdicts: &[Verdict], runs: &[RunResult]
         get("turns_ok"), get("turns_failed"), get("turns_per_s"), get("cpu_s_per_1000_turns"),
         get("machine_busy_pct"), get("load_average_1m")
     );
+    let per_stream = f
+        .get("rss_per_stream_kib")
+        .map_or("-".into(), |v| format!("{v:.0}"));
     println!(
-        "RSS: idle {:.1} MiB, peak {:.1} MiB, {:.0} KiB per active stream ({} turns in flight at most); upstream: {} streams at once at most",
-        get("rss_idle_mib"), get("rss_peak_mib"), get("rss_per_stream_kib"),
-        get("in_flight_max"), get("upstream_max_streams")
+        "RSS: idle {:.1} MiB, peak {:.1} MiB, {per_stream} KiB per active stream ({} turns in flight at most); upstream: {} streams at once at most",
+        get("rss_idle_mib"), get("rss_peak_mib"), get("in_flight_max"), get("upstream_max_streams")
     );
     println!(
         "stored messages: {} of {} expected (questions and answers, warm-up included)",
