@@ -1,10 +1,14 @@
 //! `claude-stand-in [ADDR]`: the scripted stand-in for Claude's Messages API
 //! (`fpl_chat::testkit::claude`), for the browser tests and for measuring the app against an
 //! upstream that answers at once. Listens on ADDR (default 127.0.0.1:0) and prints its base URL.
+//!
+//! `STAND_IN_PACE_MS` (default 15): the pause before each event. `STAND_IN_TOKENS=K` (for
+//! `scripts/load`): every question gets the same answer of K text pieces instead of the
+//! scripted FPL model, and request bodies are not kept (a long run would pile them up).
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use fpl_chat::testkit::claude::{ClaudeStandIn, Fallback};
+use fpl_chat::testkit::claude::{ClaudeStandIn, Fallback, Sse};
 
 #[tokio::main]
 async fn main() {
@@ -26,9 +30,19 @@ async fn main() {
             std::process::exit(1)
         }
     };
-    stand_in.set_fallback(Fallback::Scripted {
-        pace: Duration::from_millis(pace_ms),
-    });
+    let pace = Duration::from_millis(pace_ms);
+    let tokens: Option<usize> = std::env::var("STAND_IN_TOKENS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    match tokens {
+        Some(tokens) => {
+            let pieces = vec![" word"; tokens.max(1)];
+            let reply = Sse::new().pace(pace).text(&pieces).end("end_turn");
+            stand_in.set_fallback(Fallback::Always(reply));
+            stand_in.keep_bodies(false);
+        }
+        None => stand_in.set_fallback(Fallback::Scripted { pace }),
+    }
     println!("{}", stand_in.base_url);
     let _ = tokio::signal::ctrl_c().await;
 }

@@ -10,11 +10,16 @@
 //! ([`Fallback::Scripted`]: a small FPL "model" that calls a tool and then summarises its
 //! result); every request is recorded with its arrival time, headers and JSON body before it
 //! is answered; a stream the client dropped before its end is recorded as cancelled, with the
-//! time it was noticed.
+//! time it was noticed; the streams open at once are counted (now and the most so far).
+//!
+//! For load runs against the binary (`claude-stand-in`), `GET /stand-in/stats` answers those
+//! counts and when each tagged request arrived ([`Arrival`]), and `POST /stand-in/reset` starts
+//! them afresh; [`ClaudeStandIn::keep_bodies`]`(false)` stops keeping every request's body.
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::Path;
@@ -308,11 +313,36 @@ pub struct Recorded {
     pub body: Value,
 }
 
+/// When a request whose question carries a tag (a word `tag=…`, e.g. `tag=u12.3`) arrived:
+/// a load driver, on the same machine, compares it with when it sent the question.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Arrival {
+    /// The word after `tag=`.
+    pub tag: String,
+    /// Wall-clock arrival, microseconds since the Unix epoch (shared by every process here).
+    pub unix_us: u64,
+}
+
+/// The streamed answers open at once: how a load run sees whether the app admits its turns
+/// to the upstream in parallel or one after another.
+#[derive(Default)]
+struct StreamCount {
+    /// Streams answered and not yet ended or dropped.
+    open: AtomicUsize,
+    /// The most open at once since the start (or the last reset).
+    max: AtomicUsize,
+}
+
 #[derive(Default)]
 struct Shared {
     queue: Mutex<VecDeque<Reply>>,
     fallback: Mutex<Fallback>,
     requests: Mutex<Vec<Recorded>>,
+    /// Whether `requests` drops bodies: a long load run would keep gigabytes of them.
+    skip_bodies: AtomicBool,
+    /// Tagged arrivals, for load runs (cleared by a reset).
+    arrivals: Mutex<Vec<Arrival>>,
+    streams: StreamCount,
     cancelled: Mutex<Vec<Instant>>,
     changed: Notify,
 }
@@ -345,6 +375,8 @@ impl ClaudeStandIn {
         let router = Router::new()
             .route("/v1/messages", post(messages))
             .route("/v1/models/{model}", get(model))
+            .route("/stand-in/stats", get(stats))
+            .route("/stand-in/reset", post(reset))
             .with_state(shared.clone());
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -366,6 +398,20 @@ impl ClaudeStandIn {
 
     pub fn set_fallback(&self, fallback: Fallback) {
         *lock(&self.shared.fallback) = fallback;
+    }
+
+    /// Whether requests keep their bodies (they do unless told otherwise).
+    pub fn keep_bodies(&self, keep: bool) {
+        self.shared.skip_bodies.store(!keep, Ordering::Relaxed);
+    }
+
+    /// Streams open now, and the most open at once so far.
+    pub fn streams(&self) -> (usize, usize) {
+        let s = &self.shared.streams;
+        (
+            s.open.load(Ordering::Relaxed),
+            s.max.load(Ordering::Relaxed),
+        )
     }
 
     /// Every request so far, oldest first.
@@ -413,10 +459,17 @@ async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
             Fallback::Scripted { pace } => scripted(&body, *pace),
         },
     };
+    if let Some(tag) = tag_of(&body) {
+        lock(&shared.arrivals).push(Arrival {
+            tag,
+            unix_us: unix_us(),
+        });
+    }
+    let skip = shared.skip_bodies.load(Ordering::Relaxed);
     lock(&shared.requests).push(Recorded {
         at: Instant::now(),
         headers,
-        body,
+        body: if skip { Value::Null } else { body },
     });
     shared.changed.notify_waiters();
     respond(reply, shared).await
@@ -457,8 +510,11 @@ async fn respond(reply: Reply, shared: Arc<Shared>) -> Response {
             response.body(Body::from(body)).expect("a valid response")
         }
         Reply::Stream(chunks) => {
+            // Made before the body is first polled, so a body dropped unpolled still counts.
+            let guard = CancelGuard::open(shared);
             let stream = async_stream::stream! {
-                let mut guard = CancelGuard { shared, finished: false };
+                // The whole guard moves in (a closure would capture only the field it sets).
+                let mut guard = guard;
                 for chunk in chunks {
                     if !chunk.delay.is_zero() {
                         tokio::time::sleep(chunk.delay).await;
@@ -481,19 +537,75 @@ async fn respond(reply: Reply, shared: Arc<Shared>) -> Response {
     }
 }
 
-/// Records a stream dropped before its end.
+/// Counts a stream open while it lives; records it as cancelled if dropped before its end.
 struct CancelGuard {
     shared: Arc<Shared>,
     finished: bool,
 }
 
+impl CancelGuard {
+    fn open(shared: Arc<Shared>) -> Self {
+        let open = shared.streams.open.fetch_add(1, Ordering::Relaxed) + 1;
+        shared.streams.max.fetch_max(open, Ordering::Relaxed);
+        Self {
+            shared,
+            finished: false,
+        }
+    }
+}
+
 impl Drop for CancelGuard {
     fn drop(&mut self) {
+        self.shared.streams.open.fetch_sub(1, Ordering::Relaxed);
         if !self.finished {
             lock(&self.shared.cancelled).push(Instant::now());
             self.shared.changed.notify_waiters();
         }
     }
+}
+
+/// `GET /stand-in/stats`: requests so far, streams open now and at most, tagged arrivals.
+async fn stats(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
+    axum::Json(json!({
+        "requests": lock(&shared.requests).len(),
+        "streams_open": shared.streams.open.load(Ordering::Relaxed),
+        "streams_max": shared.streams.max.load(Ordering::Relaxed),
+        "arrivals": *lock(&shared.arrivals),
+    }))
+}
+
+/// `POST /stand-in/reset`: forgets requests and arrivals; the most streams becomes those open.
+async fn reset(State(shared): State<Arc<Shared>>) -> StatusCode {
+    lock(&shared.requests).clear();
+    lock(&shared.arrivals).clear();
+    let open = shared.streams.open.load(Ordering::Relaxed);
+    shared.streams.max.store(open, Ordering::Relaxed);
+    StatusCode::NO_CONTENT
+}
+
+/// The word after `tag=` in the last message's text, if any.
+fn tag_of(body: &Value) -> Option<String> {
+    let last = body["messages"].as_array()?.last()?;
+    let text = match &last["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => return None,
+    };
+    let word = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("tag="))?;
+    Some(word.to_string())
+}
+
+fn unix_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or_default()
 }
 
 /// A request without streaming (a summary): a JSON message that names the model and counts the

@@ -1,0 +1,229 @@
+//! The simulated users: each sends its turns one after the other, through the app
+//! (`POST /api/chat`, its own cookie, a new conversation then follow-ups) or straight to the
+//! stand-in (`POST /v1/messages`), and notes when each turn was sent, when its first token and
+//! its last event arrived, and whether it failed.
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use app::types::SseParser;
+use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use serde_json::{json, Value};
+
+/// One turn as its client saw it.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    /// The word after `tag=` in its question: how the stand-in's arrival is matched to it.
+    pub tag: String,
+    /// When it was sent, microseconds since the Unix epoch.
+    pub sent_unix_us: u64,
+    /// Until the first token: the app's first `text` event, the stand-in's first
+    /// `content_block_delta`.
+    pub first_token_ms: Option<f64>,
+    /// Until the last event (`done`, `message_stop`) or the failure.
+    pub last_byte_ms: f64,
+    /// Why it failed (an HTTP status, an `error` event, a cut stream), if it did.
+    pub failure: Option<String>,
+}
+
+/// What each user does.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub turns: usize,
+    /// Keep sending turns until then instead (the soak).
+    pub until: Option<Instant>,
+    pub conversation_turns: usize,
+}
+
+impl Plan {
+    fn goes_on(&self, sent: usize) -> bool {
+        match self.until {
+            Some(deadline) => Instant::now() < deadline,
+            None => sent < self.turns,
+        }
+    }
+}
+
+/// Turns in flight now and at most (all users together).
+#[derive(Debug, Default)]
+pub struct InFlight {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl InFlight {
+    fn enter(&self) {
+        let now = self.now.fetch_add(1, Ordering::Relaxed) + 1;
+        self.max.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn max(&self) -> usize {
+        self.max.load(Ordering::Relaxed)
+    }
+}
+
+/// The HTTP client all users share (connections are per request in flight, as browsers'
+/// would be); each user keeps its own cookie.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .tcp_nodelay(true)
+        .build()
+        .expect("HTTP client")
+}
+
+/// One user of the app: `plan`'s turns, tagged `{prefix}.{user}.{turn}`.
+pub async fn app_user(
+    client: &reqwest::Client,
+    base: &str,
+    prefix: &str,
+    user: usize,
+    plan: Plan,
+    in_flight: &InFlight,
+) -> Vec<Turn> {
+    let mut cookie: Option<String> = None;
+    let mut conversation: Option<String> = None;
+    let mut turns = Vec::new();
+    while plan.goes_on(turns.len()) {
+        if turns.len() % plan.conversation_turns == 0 {
+            conversation = None;
+        }
+        let tag = format!("{prefix}.{user}.{}", turns.len());
+        let body = json!({
+            "message": format!("tag={tag} How is Haaland doing this season?"),
+            "conversation_id": conversation,
+        });
+        let mut request = client
+            .post(format!("{base}/api/chat"))
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        if let Some(c) = &cookie {
+            request = request.header(COOKIE, c.clone());
+        }
+        in_flight.enter();
+        let (turn, seen) = send(request, tag, "text", "done", &mut cookie).await;
+        in_flight.leave();
+        conversation = seen.conversation.or(conversation);
+        turns.push(turn);
+    }
+    turns
+}
+
+/// One client straight to the stand-in, sending the same number of requests.
+pub async fn direct_user(
+    client: &reqwest::Client,
+    base: &str,
+    prefix: &str,
+    user: usize,
+    plan: Plan,
+) -> Vec<Turn> {
+    let mut turns = Vec::new();
+    let mut no_cookie = None;
+    while plan.goes_on(turns.len()) {
+        let tag = format!("{prefix}.{user}.{}", turns.len());
+        let body = json!({"model": "claude-stand-in", "max_tokens": 1024, "stream": true,
+            "messages": [{"role": "user", "content": format!("tag={tag} How is Haaland doing?")}]});
+        let request = client
+            .post(format!("{base}/v1/messages"))
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        let events = ("content_block_delta", "message_stop");
+        let (turn, _) = send(request, tag, events.0, events.1, &mut no_cookie).await;
+        turns.push(turn);
+    }
+    turns
+}
+
+/// What a turn's stream told besides its timing.
+#[derive(Debug, Default)]
+struct Seen {
+    /// The `meta` event's conversation.
+    conversation: Option<String>,
+}
+
+/// Sends one turn and reads its events: the first `first` is the first token, `last` ends it.
+async fn send(
+    request: reqwest::RequestBuilder,
+    tag: String,
+    first: &str,
+    last: &str,
+    cookie: &mut Option<String>,
+) -> (Turn, Seen) {
+    let sent_unix_us = unix_us();
+    let started = Instant::now();
+    let mut turn = Turn {
+        tag,
+        sent_unix_us,
+        first_token_ms: None,
+        last_byte_ms: 0.0,
+        failure: None,
+    };
+    let mut seen = Seen::default();
+    match request.send().await {
+        Ok(response) if response.status() == 200 => {
+            if cookie.is_none() {
+                *cookie = cookie_of(&response);
+            }
+            read(response, started, (first, last), &mut turn, &mut seen).await;
+        }
+        Ok(response) => turn.failure = Some(format!("HTTP {}", response.status().as_u16())),
+        Err(e) => turn.failure = Some(format!("request: {e}")),
+    }
+    turn.last_byte_ms = ms(started.elapsed());
+    (turn, seen)
+}
+
+async fn read(
+    mut response: reqwest::Response,
+    started: Instant,
+    (first, last): (&str, &str),
+    turn: &mut Turn,
+    seen: &mut Seen,
+) {
+    let mut parser = SseParser::default();
+    let mut ended = false;
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                turn.failure = Some(format!("body: {e}"));
+                return;
+            }
+        };
+        for (name, data) in parser.push(&chunk) {
+            if name == first && turn.first_token_ms.is_none() {
+                turn.first_token_ms = Some(ms(started.elapsed()));
+            } else if name == "meta" {
+                let meta: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+                seen.conversation = meta["conversation_id"].as_str().map(str::to_string);
+            } else if name == "error" {
+                turn.failure = Some(format!("error event: {data}"));
+            }
+            ended |= name == last;
+        }
+    }
+    if !ended && turn.failure.is_none() {
+        turn.failure = Some(format!("the stream ended without `{last}`"));
+    }
+}
+
+/// The `name=value` of the response's first `Set-Cookie`.
+fn cookie_of(response: &reqwest::Response) -> Option<String> {
+    let value = response.headers().get(SET_COOKIE)?.to_str().ok()?;
+    Some(value.split(';').next()?.trim().to_string())
+}
+
+pub fn unix_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
