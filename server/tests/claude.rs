@@ -133,7 +133,7 @@ async fn claude_streams_text_and_tool_calls_through_the_tool_loop() {
     let specs = BuiltinTools::new(source).list_tools().await.unwrap();
     let sent = first.body["tools"].as_array().unwrap();
     assert_eq!(sent.len(), specs.len());
-    for (sent, spec) in sent.iter().zip(&specs) {
+    for (sent, spec) in sent.iter().zip(specs.iter()) {
         assert_eq!(sent["name"], spec.name.as_str());
         assert_eq!(sent["input_schema"], spec.input_schema);
     }

@@ -39,7 +39,7 @@ use crate::metrics::Metrics;
 use crate::rate_limit::{Budget, BudgetScope, Decision, RateLimiter};
 use crate::store::{NewMessage, Store, StoreError, Title, TurnStart, TurnStarted};
 use crate::tools::breaker::CircuitBreaker;
-use crate::tools::{ToolBackend, ToolSpec};
+use crate::tools::{ToolBackend, ToolList};
 use prompt::SYSTEM_PROMPT;
 use tool_loop::{LoopEnd, LoopOutput, ToolLoop};
 use turn_slots::{Full, TurnPermit, TurnSlots};
@@ -309,14 +309,14 @@ impl ChatService {
             ),
             None => None,
         };
-        let tools: Vec<ToolSpec> = match inner.tools.list_tools().await {
+        let tools: ToolList = match inner.tools.list_tools().await {
             Ok(tools) => tools,
             Err(e) => {
                 tracing::warn!(error = %e, "tool list unavailable; answering without tools");
-                Vec::new()
+                ToolList::from([])
             }
         };
-        let request = (inner.provider.model(), tools.as_slice(), SYSTEM_PROMPT);
+        let request = (inner.provider.model(), &*tools, SYSTEM_PROMPT);
         let context = inner
             .contexts
             .prepare(

@@ -375,7 +375,7 @@ mod tests {
     use crate::llm::anthropic::Anthropic;
     use crate::testkit::claude::{ClaudeStandIn, Sse};
     use crate::tools::breaker::BreakerState;
-    use crate::tools::{ToolError, ToolSpec};
+    use crate::tools::{ToolError, ToolList};
 
     /// Answers only when `n` calls are in flight at once (proof that calls run in parallel).
     struct Rendezvous(Barrier);
@@ -388,8 +388,8 @@ mod tests {
 
     #[async_trait]
     impl ToolBackend for Rendezvous {
-        async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolError> {
-            Ok(Vec::new())
+        async fn list_tools(&self) -> Result<ToolList, ToolError> {
+            Ok(ToolList::from([]))
         }
         async fn call(&self, name: &str, _: Value) -> Result<ToolOutput, ToolError> {
             self.0.wait().await;
@@ -399,8 +399,8 @@ mod tests {
 
     #[async_trait]
     impl ToolBackend for Flaky {
-        async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolError> {
-            Ok(Vec::new())
+        async fn list_tools(&self) -> Result<ToolList, ToolError> {
+            Ok(ToolList::from([]))
         }
         async fn call(&self, _: &str, _: Value) -> Result<ToolOutput, ToolError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
@@ -433,7 +433,7 @@ mod tests {
                 role: Role::User,
                 content: vec![ContentBlock::Text { text: "q".into() }],
             }],
-            tools: Vec::new(),
+            tools: ToolList::from([]),
             max_tokens: 100,
         }
     }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::tools::ToolSpec;
+use crate::tools::ToolList;
 
 pub mod anthropic;
 pub mod exchange;
@@ -53,7 +53,7 @@ pub struct Message {
 pub struct LlmRequest {
     pub system: String,
     pub messages: Vec<Message>, // first is a user message; roles alternate
-    pub tools: Vec<ToolSpec>,
+    pub tools: ToolList,
     pub max_tokens: u32,
 }
 

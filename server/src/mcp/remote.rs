@@ -17,14 +17,14 @@ use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
 use super::client::{McpError, SessionManager};
-use crate::tools::{ToolBackend, ToolError, ToolOutput, ToolSpec};
+use crate::tools::{ToolBackend, ToolError, ToolList, ToolOutput, ToolSpec};
 
 /// How long a tools/list answer is used before it is asked again.
 pub const TOOLS_TTL: Duration = Duration::from_secs(300);
 
 pub struct RemoteTools {
     sessions: Arc<SessionManager>,
-    cache: Mutex<Option<(Instant, Vec<ToolSpec>)>>,
+    cache: Mutex<Option<(Instant, ToolList)>>,
 }
 
 impl RemoteTools {
@@ -50,7 +50,7 @@ fn spec(tool: Tool) -> ToolSpec {
 
 #[async_trait]
 impl ToolBackend for RemoteTools {
-    async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolError> {
+    async fn list_tools(&self) -> Result<ToolList, ToolError> {
         let mut cache = self.cache.lock().await;
         if let Some((at, tools)) = cache.as_ref() {
             if at.elapsed() < TOOLS_TTL {
@@ -59,7 +59,7 @@ impl ToolBackend for RemoteTools {
         }
         match self.sessions.list_tools().await {
             Ok(tools) => {
-                let specs: Vec<ToolSpec> = tools.into_iter().map(spec).collect();
+                let specs: ToolList = tools.into_iter().map(spec).collect();
                 *cache = Some((Instant::now(), specs.clone()));
                 Ok(specs)
             }

@@ -72,7 +72,7 @@ impl ServerHandler for FplMcp {
             ErrorData::internal_error("the FPL tools are unavailable right now", None)
         })?;
         Ok(ListToolsResult::with_all_items(
-            specs.into_iter().map(to_tool).collect(),
+            specs.iter().cloned().map(to_tool).collect(),
         ))
     }
 

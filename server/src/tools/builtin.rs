@@ -7,8 +7,6 @@
 //! source itself fails. A call runs on the blocking pool, never on an async worker: matching
 //! names and building answers is CPU work, and a costly call must not stall other requests.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use tokio::runtime::Handle;
@@ -16,14 +14,14 @@ use tokio::runtime::Handle;
 use crate::fpl::FplSource;
 use crate::tools::fpl::{comparison, difficulty, fixture, form, gameweek, league, player, team};
 use crate::tools::input::{schema_of, ToolInput};
-use crate::tools::{ToolBackend, ToolError, ToolOutput, ToolSpec};
+use crate::tools::{ToolBackend, ToolError, ToolList, ToolOutput, ToolSpec};
 
 /// The built-in FPL tools.
 #[derive(Debug, Clone)]
 pub struct BuiltinTools {
     source: FplSource,
     /// Shared, so that each call's copy of the backend (moved to the blocking pool) is cheap.
-    specs: Arc<Vec<ToolSpec>>,
+    specs: ToolList,
 }
 
 fn spec<T: ToolInput>(name: &str, description: &str) -> ToolSpec {
@@ -53,7 +51,7 @@ impl BuiltinTools {
     pub fn new(source: FplSource) -> Self {
         Self {
             source,
-            specs: Arc::new(tool_specs()),
+            specs: tool_specs().into(),
         }
     }
 
@@ -110,8 +108,8 @@ fn invalid(tool: &str, message: String) -> ToolOutput {
 
 #[async_trait]
 impl ToolBackend for BuiltinTools {
-    async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolError> {
-        Ok(self.specs.to_vec())
+    async fn list_tools(&self) -> Result<ToolList, ToolError> {
+        Ok(self.specs.clone())
     }
 
     async fn call(&self, name: &str, input: Value) -> Result<ToolOutput, ToolError> {
@@ -253,7 +251,7 @@ mod tests {
             ),
         ];
         assert_eq!(specs.len(), 8);
-        for ((name, fields, required), spec) in expected.iter().zip(&specs) {
+        for ((name, fields, required), spec) in expected.iter().zip(specs.iter()) {
             assert_eq!(spec.name, *name);
             let schema = &spec.input_schema;
             assert_eq!(schema["type"], "object", "{name}");

@@ -41,9 +41,13 @@ pub enum ToolError {
     Unavailable(String),
 }
 
+/// A backend's tool definitions, shared: every turn's request carries them, and a copy per
+/// turn would cost tens of KiB of JSON values each.
+pub type ToolList = std::sync::Arc<[ToolSpec]>;
+
 #[async_trait]
 pub trait ToolBackend: Send + Sync + 'static {
-    async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolError>;
+    async fn list_tools(&self) -> Result<ToolList, ToolError>;
     async fn call(&self, name: &str, input: Value) -> Result<ToolOutput, ToolError>;
 }
 

@@ -265,7 +265,7 @@ mod tests {
                     ],
                 },
             ],
-            tools: vec![tool("a"), tool("b")],
+            tools: vec![tool("a"), tool("b")].into(),
             max_tokens: 1024,
         }
     }

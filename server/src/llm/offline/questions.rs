@@ -12,7 +12,7 @@ use crate::fpl::test_support::snapshot_dir;
 use crate::fpl::FplSource;
 use crate::llm::offline::OfflineAnalyst;
 use crate::llm::{ContentBlock, LlmEvent, LlmRequest, Message, Provider, Role, StopReason};
-use crate::tools::{BuiltinTools, ToolBackend};
+use crate::tools::{BuiltinTools, ToolBackend, ToolList};
 
 /// One finished turn.
 pub struct Turn {
@@ -984,7 +984,7 @@ async fn streams_small_pieces_with_pacing_and_ids() {
     let req = |messages: Vec<Message>| LlmRequest {
         system: String::new(),
         messages,
-        tools: Vec::new(),
+        tools: ToolList::from([]),
         max_tokens: 512,
     };
     let events: Vec<LlmEvent> = analyst
@@ -1073,7 +1073,7 @@ async fn measure_time_to_first_text() {
         let req = |messages: Vec<Message>| LlmRequest {
             system: String::new(),
             messages,
-            tools: Vec::new(),
+            tools: ToolList::from([]),
             max_tokens: 512,
         };
         let events: Vec<LlmEvent> = analyst
