@@ -5,10 +5,12 @@ import { defineConfig } from "@playwright/test";
 // (the project's stand-in for it, `claude-stand-in`), MCP_APP_URL an app whose tools come from
 // the first app's /mcp (a remote MCP server), LIMITED_APP_URL an app with a tight anonymous
 // rate limit, LONG_APP_URL an offline app with limits loose enough for a 200-turn conversation.
+// LB_APP_URL, set by scripts/e2e-lb, is HAProxy round-robin in front of two instances sharing
+// one PostgreSQL and one Redis; its project exists only when it is set.
 export default defineConfig({
   testDir: "./tests",
   projects: [
-    { name: "offline", testIgnore: /(claude|mcp|limits|long)\.spec\.ts/ },
+    { name: "offline", testIgnore: /(claude|mcp|limits|long|load-balancer)\.spec\.ts/ },
     {
       name: "claude",
       testMatch: /claude\.spec\.ts/,
@@ -29,6 +31,9 @@ export default defineConfig({
       testMatch: /mcp\.spec\.ts/,
       use: { baseURL: process.env.MCP_APP_URL ?? "http://127.0.0.1:3003" },
     },
+    ...(process.env.LB_APP_URL
+      ? [{ name: "lb", testMatch: /load-balancer\.spec\.ts/, use: { baseURL: process.env.LB_APP_URL } }]
+      : []),
   ],
   timeout: 60_000,
   expect: { timeout: 15_000 },

@@ -150,3 +150,43 @@ stop_redis_cluster() {
   done
   REDIS_CLUSTER_STARTED=""
 }
+
+# Release instances for the browser tests (scripts/test, scripts/e2e-lb), started as the container
+# runs them. The callers set: bin (the release binary), site (the site it serves), snapshot (FPL
+# data, see e2e_snapshot), scratch (a directory for the instances' files and logs) and pids (an
+# array the caller kills at exit; start_app appends to it).
+
+# e2e_snapshot: FPL_SNAPSHOT_DIR, else the shared gw7 snapshot, else nothing (the live API).
+e2e_snapshot() {
+  local dir
+  if [ -n "${FPL_SNAPSHOT_DIR:-}" ]; then echo "$FPL_SNAPSHOT_DIR"; return; fi
+  for dir in ../shared/fpl-data/2025-26_gw7 ../../shared/fpl-data/2025-26_gw7; do
+    [ -f "$dir/bootstrap-static.json" ] && { (cd "$dir" && pwd); return; }
+  done
+  return 0
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_app NAME PORT [VAR=VALUE ...]: the release binary with a clean environment, in
+# $scratch/NAME, on SQLite there unless a VAR names another DATABASE_URL; returns once /healthz
+# answers, else prints the instance's log and exits.
+start_app() {
+  local name=$1 port=$2
+  shift 2
+  mkdir -p "$scratch/$name"
+  (
+    cd "$scratch/$name"
+    exec env -i PATH="$PATH" HOME="$HOME" \
+      LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+      DATABASE_URL="sqlite://$scratch/$name/e2e.db" FPL_SNAPSHOT_DIR="$snapshot" \
+      METRICS_AUTH_TOKEN=e2e-metrics-token RUST_LOG=warn "$@" \
+      "$bin" serve >"$scratch/$name.log" 2>&1
+  ) &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  cat "$scratch/$name.log"; exit 1
+}
