@@ -1,4 +1,4 @@
-//! Messages, chat turns and conversation metrics.
+//! Messages, chat turns (their first and last writes) and conversation metrics.
 //!
 //! Promises:
 //! - [`Store::append_message`] gives each message the next `seq` of its conversation (1, 2, 3 …)
@@ -11,9 +11,14 @@
 //!   message), `tool_call_count` by the length of `tool_calls`, `total_tokens` by both messages'
 //!   `token_count`, and `avg_response_time_ms` is the running mean of the assistant messages'
 //!   `duration_ms` (messages without one are not counted in it).
-//! - Both are one round trip on PostgreSQL (a single statement with data-modifying CTEs, which is
-//!   atomic by itself) and one `BEGIN IMMEDIATE` transaction on SQLite (which has no
-//!   data-modifying CTEs). The column list and the metrics formula are shared text.
+//! - [`Store::begin_turn`] stores a turn's question with everything the turn changes in its
+//!   conversation (created when new, with its anonymous identity; topics, title, summary) in one
+//!   transaction; the summary is kept only if no later one is stored.
+//! - `begin_turn` and `finish_turn` are one round trip each on PostgreSQL (a single statement
+//!   with data-modifying CTEs, atomic by itself); on SQLite (which has no data-modifying CTEs)
+//!   they are queued to the group-committing writer (`writer.rs`), each in its own savepoint of
+//!   a `BEGIN IMMEDIATE` transaction, acknowledged after the commit. The column list and the
+//!   metrics formula are shared text.
 //! - Returned messages equal what [`Store::list_messages`] reads back afterwards.
 
 use chrono::SubsecRound;

@@ -10,7 +10,10 @@
 //!   identical SQL text (`$1`-style placeholders work on both; sqlx's SQLite driver binds `$N`
 //!   to the N-th argument). Timestamps and ids are generated in Rust, never by SQL functions.
 //!   The only dialect-specific statements are the two hot-path writes of a chat turn, which
-//!   PostgreSQL does in one round trip (see `messages.rs`).
+//!   PostgreSQL does in one round trip each and SQLite commits in groups (see `messages.rs`,
+//!   `writer.rs`).
+//! - SQLite: reads on read-only connections (never waiting for a writer, WAL), every write on
+//!   the one write connection.
 //! - Methods that take an [`Owner`] only ever see or change that owner's rows: another owner
 //!   gets `None`, `false` or an empty list, never an error that tells the row exists.
 //! - [`Store::migrate`] runs the migrations embedded at compile time for the backend
