@@ -35,6 +35,43 @@ async fn stored_answer(db: &TestDb, conversation: Uuid) -> fpl_chat::store::Mess
     messages.pop().expect("an answer")
 }
 
+/// A 200-word answer, one word every 50 ms (10 s in all), for the next request.
+fn queue_long_answer(claude: &ClaudeStandIn) {
+    let pieces: Vec<String> = (0..200).map(|i| format!("word{i} ")).collect();
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    claude.push([Sse::new()
+        .pace(Duration::from_millis(50))
+        .text(&pieces)
+        .end("end_turn")]);
+}
+
+/// Starts a turn and reads it until three pieces of text arrived: the open stream and the
+/// conversation.
+async fn start_long_turn(app: &TestApp) -> (reqwest::Response, Uuid) {
+    let mut response = app
+        .client
+        .post(app.url("/api/chat"))
+        .json(&json!({"message": "Tell me everything about Haaland"}))
+        .send()
+        .await
+        .unwrap();
+    let mut parser = app::types::SseParser::default();
+    let (mut conversation, mut texts) = (None, 0);
+    while texts < 3 {
+        let chunk = response.chunk().await.unwrap().expect("more events");
+        for (name, data) in parser.push(&chunk) {
+            match ChatEvent::from_sse(&name, &data).unwrap() {
+                ChatEvent::Meta {
+                    conversation_id, ..
+                } => conversation = Some(conversation_id),
+                ChatEvent::Text { .. } => texts += 1,
+                _ => {}
+            }
+        }
+    }
+    (response, conversation.expect("a meta event"))
+}
+
 fn gaps(requests: &[Recorded]) -> Vec<Duration> {
     requests.windows(2).map(|w| w[1].at - w[0].at).collect()
 }
@@ -443,34 +480,9 @@ async fn the_depth_limit_ends_endless_tool_calls() {
 async fn the_client_leaving_cancels_the_upstream_request_at_once() {
     let db = TestDb::sqlite();
     let claude = ClaudeStandIn::start().await;
-    let pieces: Vec<String> = (0..200).map(|i| format!("word{i} ")).collect();
-    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
-    claude.push([Sse::new()
-        .pace(Duration::from_millis(50))
-        .text(&pieces)
-        .end("end_turn")]);
+    queue_long_answer(&claude);
     let app = spawn_with_claude(&db, &claude.base_url, &[]).await;
-    let mut response = app
-        .client
-        .post(app.url("/api/chat"))
-        .json(&json!({"message": "Tell me everything about Haaland"}))
-        .send()
-        .await
-        .unwrap();
-    let mut parser = app::types::SseParser::default();
-    let (mut conversation, mut texts) = (None, 0);
-    while texts < 3 {
-        let chunk = response.chunk().await.unwrap().expect("more events");
-        for (name, data) in parser.push(&chunk) {
-            match ChatEvent::from_sse(&name, &data).unwrap() {
-                ChatEvent::Meta {
-                    conversation_id, ..
-                } => conversation = Some(conversation_id),
-                ChatEvent::Text { .. } => texts += 1,
-                _ => {}
-            }
-        }
-    }
+    let (response, conversation) = start_long_turn(&app).await;
     let left = Instant::now();
     drop(response);
     assert!(
@@ -485,7 +497,6 @@ async fn the_client_leaving_cancels_the_upstream_request_at_once() {
         "cancelled after {noticed:?}"
     );
 
-    let conversation = conversation.unwrap();
     let mut answer = None;
     for _ in 0..100 {
         let a = stored_answer(&db, conversation).await;
@@ -517,34 +528,9 @@ async fn the_client_leaving_cancels_the_upstream_request_at_once() {
 async fn a_stop_drains_then_stores_running_turns_as_interrupted() {
     let db = TestDb::sqlite();
     let claude = ClaudeStandIn::start().await;
-    let pieces: Vec<String> = (0..200).map(|i| format!("word{i} ")).collect();
-    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
-    claude.push([Sse::new()
-        .pace(Duration::from_millis(50))
-        .text(&pieces)
-        .end("end_turn")]);
+    queue_long_answer(&claude);
     let mut app = spawn_with_claude(&db, &claude.base_url, &[("SHUTDOWN_DRAIN_SECS", "1")]).await;
-    let mut response = app
-        .client
-        .post(app.url("/api/chat"))
-        .json(&json!({"message": "Tell me everything about Haaland"}))
-        .send()
-        .await
-        .unwrap();
-    let mut parser = app::types::SseParser::default();
-    let (mut conversation, mut texts) = (None, 0);
-    while texts < 3 {
-        let chunk = response.chunk().await.unwrap().expect("more events");
-        for (name, data) in parser.push(&chunk) {
-            match ChatEvent::from_sse(&name, &data).unwrap() {
-                ChatEvent::Meta {
-                    conversation_id, ..
-                } => conversation = Some(conversation_id),
-                ChatEvent::Text { .. } => texts += 1,
-                _ => {}
-            }
-        }
-    }
+    let (mut response, conversation) = start_long_turn(&app).await;
     let stopped = Instant::now();
     app.stop();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -565,7 +551,7 @@ async fn a_stop_drains_then_stores_running_turns_as_interrupted() {
         !claude.cancelled().is_empty(),
         "the upstream request was cancelled"
     );
-    let answer = stored_answer(&db, conversation.unwrap()).await;
+    let answer = stored_answer(&db, conversation).await;
     assert_eq!(answer.role, fpl_chat::store::Role::Assistant);
     assert_eq!(answer.status, MessageStatus::Interrupted);
     assert!(

@@ -335,12 +335,11 @@ impl ChatService {
             Some(_) => None,
             None => Some((viewer.owner, Title::from_question(message.as_str()))),
         };
-        let tokens = tokens::count(message.as_str());
         let changes = context.changes;
         let start = TurnStart {
             conversation_id: conversation.map_or_else(Uuid::new_v4, |c| c.id),
             new,
-            question: NewMessage::user(message.into_inner(), tokens as i32),
+            question: NewMessage::user(message.into_inner(), context.question_tokens as i32),
             topics: changes.topics,
             title: changes.title,
             summary: changes.summary,

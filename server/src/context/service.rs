@@ -59,6 +59,8 @@ pub struct TurnContext {
     pub compressed: bool,
     /// Model tokens the summarizer spent for this turn (the caller's to pay).
     pub summarizer_tokens: u64,
+    /// The question's tokens (counted once here, stored with it).
+    pub question_tokens: u32,
     /// What the turn changes in the conversation, written with its question.
     pub changes: Changes,
     /// What [`ContextService::commit`] needs after the answer.
@@ -122,12 +124,13 @@ impl ContextService {
             .summary
             .as_deref()
             .map(|s| topics::lead_summary(s, &topics));
+        let question_tokens = tokens::count(question);
         let mut context = before.messages.clone();
         history::push_text(
             &mut context,
             Role::User,
             question.to_string(),
-            tokens::count(question),
+            question_tokens,
         );
         // Estimates are in tiktoken's tokens; the model's factor turns them into its own.
         let factor = self.parts.calibration.factor(model).await;
@@ -157,6 +160,7 @@ impl ContextService {
             tokens: (estimate as f64 * factor).round() as u64,
             compressed: !fitted.strategies.is_empty(),
             summarizer_tokens: fitted.summarizer_tokens,
+            question_tokens,
             changes,
             pending: Pending {
                 before,
