@@ -160,6 +160,9 @@ pub struct Metrics {
     pub http_duration: Family<HttpLabels, Histogram, fn() -> Histogram>,
     pub chat_turns: Family<TurnLabels, Counter>,
     pub chat_turn_duration: Family<TurnLabels, Histogram, fn() -> Histogram>,
+    /// Turns holding a place under the concurrency caps now: back to 0 when the instance is
+    /// idle, whatever happened to the turns (client gone, upstream failed, shutdown).
+    pub chat_turns_running: Gauge,
     pub tool_calls: Family<ToolLabels, Counter>,
     pub tool_duration: Family<ToolLabels, Histogram, fn() -> Histogram>,
     pub llm_requests: Family<LlmLabels, Counter>,
@@ -385,6 +388,12 @@ impl Metrics {
             "Cache lookups by cache, layer (memory, redis) and result (hit, miss, error); stale contexts found",
             cache_requests.clone(),
         );
+        let chat_turns_running = Gauge::default();
+        registry.register(
+            "chat_turns_running",
+            "Chat turns running now (holding a place under the concurrency caps)",
+            chat_turns_running.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector));
         Self {
             registry,
@@ -392,6 +401,7 @@ impl Metrics {
             http_duration,
             chat_turns,
             chat_turn_duration,
+            chat_turns_running,
             tool_calls,
             tool_duration,
             llm_requests,
@@ -710,6 +720,15 @@ impl Collector for ProcessCollector {
             None,
             threads.metric_type(),
         )?)?;
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let tasks = ConstGauge::new(runtime.metrics().num_alive_tasks() as i64);
+            tasks.encode(encoder.encode_descriptor(
+                "tokio_alive_tasks",
+                "Tasks alive in the async runtime (a leak shows as a count that only grows)",
+                None,
+                tasks.metric_type(),
+            )?)?;
+        }
         if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
             let open = ConstGauge::new(fds.count() as i64);
             open.encode(encoder.encode_descriptor(

@@ -5,10 +5,12 @@
 //! `STAND_IN_PACE_MS` (default 15): the pause before each event. `STAND_IN_TOKENS=K` (for
 //! `scripts/load`): every question gets the same answer of K text pieces instead of the
 //! scripted FPL model, and request bodies are not kept (a long run would pile them up).
+//! `STAND_IN_STATUS=S` (for the harness's 529 storm): every request is answered with the API
+//! error of status S (529 `overloaded_error`, 429 `rate_limit_error`, else `api_error`).
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use fpl_chat::testkit::claude::{ClaudeStandIn, Fallback, Sse};
+use fpl_chat::testkit::claude::{ClaudeStandIn, Fallback, Reply, Sse};
 
 #[tokio::main]
 async fn main() {
@@ -34,14 +36,26 @@ async fn main() {
     let tokens: Option<usize> = std::env::var("STAND_IN_TOKENS")
         .ok()
         .and_then(|v| v.parse().ok());
-    match tokens {
-        Some(tokens) => {
+    let status: Option<u16> = std::env::var("STAND_IN_STATUS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    match (status, tokens) {
+        (Some(status), _) => {
+            let kind = match status {
+                529 => "overloaded_error",
+                429 => "rate_limit_error",
+                _ => "api_error",
+            };
+            stand_in.set_fallback(Fallback::Always(Reply::error(status, kind)));
+            stand_in.keep_bodies(false);
+        }
+        (None, Some(tokens)) => {
             let pieces = vec![" word"; tokens.max(1)];
             let reply = Sse::new().pace(pace).text(&pieces).end("end_turn");
             stand_in.set_fallback(Fallback::Always(reply));
             stand_in.keep_bodies(false);
         }
-        None => stand_in.set_fallback(Fallback::Scripted { pace }),
+        (None, None) => stand_in.set_fallback(Fallback::Scripted { pace }),
     }
     println!("{}", stand_in.base_url);
     let _ = tokio::signal::ctrl_c().await;

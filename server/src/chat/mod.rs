@@ -193,7 +193,7 @@ impl ChatService {
                 tools,
                 limiter,
                 contexts,
-                slots: TurnSlots::new(limits.concurrency),
+                slots: TurnSlots::new(limits.concurrency, metrics.chat_turns_running.clone()),
                 breaker,
                 tool_timeout: limits.tools.timeout,
                 metrics,

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::types::Owner;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::TurnConcurrency;
@@ -32,6 +33,8 @@ type Running = Arc<Mutex<HashMap<Owner, u32>>>;
 
 pub struct TurnSlots {
     limits: TurnConcurrency,
+    /// Turns holding a permit now, as exported (`chat_turns_running`).
+    gauge: Gauge,
     instance: Arc<Semaphore>,
     /// Turns running per identity (identities with none are not kept).
     running: Running,
@@ -42,6 +45,7 @@ pub struct TurnPermit {
     _instance: OwnedSemaphorePermit,
     owner: Owner,
     running: Running,
+    gauge: Gauge,
 }
 
 fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<Owner, u32>> {
@@ -49,9 +53,10 @@ fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<Owner, u32>> {
 }
 
 impl TurnSlots {
-    pub fn new(limits: TurnConcurrency) -> Self {
+    pub fn new(limits: TurnConcurrency, gauge: Gauge) -> Self {
         Self {
             limits,
+            gauge,
             instance: Arc::new(Semaphore::new(limits.per_instance as usize)),
             running: Arc::default(),
         }
@@ -84,16 +89,19 @@ impl TurnSlots {
             .try_acquire_owned()
             .map_err(|_| Full::Instance(self.limits.per_instance))?;
         running.insert(owner, mine + 1);
+        self.gauge.inc();
         Ok(TurnPermit {
             _instance: instance,
             owner,
             running: self.running.clone(),
+            gauge: self.gauge.clone(),
         })
     }
 }
 
 impl Drop for TurnPermit {
     fn drop(&mut self) {
+        self.gauge.dec();
         let mut running = lock(&self.running);
         if let Some(n) = running.get_mut(&self.owner) {
             *n -= 1;
@@ -111,11 +119,15 @@ mod tests {
 
     #[test]
     fn permits_count_until_dropped() {
-        let slots = TurnSlots::new(TurnConcurrency {
-            per_identity: 2,
-            per_instance: 3,
-            drain: Duration::from_secs(1),
-        });
+        let gauge = Gauge::default();
+        let slots = TurnSlots::new(
+            TurnConcurrency {
+                per_identity: 2,
+                per_instance: 3,
+                drain: Duration::from_secs(1),
+            },
+            gauge.clone(),
+        );
         let (a, b) = (
             Owner::Anonymous(Uuid::new_v4()),
             Owner::Anonymous(Uuid::new_v4()),
@@ -128,5 +140,6 @@ mod tests {
         drop(first);
         let _again = slots.try_acquire(a).unwrap();
         assert_eq!(lock(&slots.running).len(), 2);
+        assert_eq!(gauge.get(), 3, "the gauge counts the permits held");
     }
 }

@@ -564,10 +564,12 @@ impl Drop for CancelGuard {
     }
 }
 
-/// `GET /stand-in/stats`: requests so far, streams open now and at most, tagged arrivals.
+/// `GET /stand-in/stats`: requests so far, streams open now and at most, streams the client
+/// dropped before their end, tagged arrivals.
 async fn stats(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
     axum::Json(json!({
         "requests": lock(&shared.requests).len(),
+        "streams_cancelled": lock(&shared.cancelled).len(),
         "streams_open": shared.streams.open.load(Ordering::Relaxed),
         "streams_max": shared.streams.max.load(Ordering::Relaxed),
         "arrivals": *lock(&shared.arrivals),

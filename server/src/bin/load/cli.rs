@@ -68,6 +68,9 @@ pub enum Preset {
     Throughput,
     /// A steady moderate load for `--minutes` (default 10): RSS and open files over time.
     Soak,
+    /// Faults under load: Redis stopped and back, PostgreSQL restarted, a 529 storm, 200
+    /// clients hanging up mid-answer, SIGTERM.
+    Faults,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]

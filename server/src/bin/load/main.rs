@@ -12,12 +12,14 @@
 //! budgets print PASS/OVER and fail the command only with `--check`.
 mod budget;
 mod cli;
+mod faults;
 mod figures;
 mod procs;
 mod report;
 mod run;
 mod sample;
 mod scenario;
+mod services;
 mod stats;
 mod users;
 

@@ -21,7 +21,11 @@ pub struct StandIn {
 
 impl StandIn {
     pub async fn start(bin: &Path, scenario: &Scenario) -> Res<Self> {
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if let Some(status) = scenario.upstream_status {
+            command.env("STAND_IN_STATUS", status.to_string());
+        }
+        let mut child = command
             .env("STAND_IN_TOKENS", scenario.upstream_tokens.to_string())
             .env("STAND_IN_PACE_MS", scenario.upstream_pace_ms.to_string())
             .stdout(Stdio::piped())
@@ -71,7 +75,7 @@ pub struct Store {
 pub struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> Res<Self> {
+    pub fn new() -> Res<Self> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let dir = std::env::temp_dir().join(format!("fpl-chat-load-{}", &id[..12]));
         std::fs::create_dir_all(&dir)?;
@@ -89,8 +93,25 @@ impl Drop for TempDir {
     }
 }
 
+/// The servers a PostgreSQL run uses: the machine's (TEST_DATABASE_URL, TEST_REDIS_URL) or a
+/// fault scenario's own.
+pub struct Servers {
+    /// The admin URL: a database is created there for the run.
+    pub postgres: Option<String>,
+    pub redis: Option<String>,
+}
+
+impl Servers {
+    pub fn shared() -> Self {
+        Self {
+            postgres: std::env::var("TEST_DATABASE_URL").ok(),
+            redis: std::env::var("TEST_REDIS_URL").ok(),
+        }
+    }
+}
+
 impl Store {
-    pub async fn fresh(db: Db) -> Res<Self> {
+    pub async fn fresh(db: Db, servers: &Servers) -> Res<Self> {
         let dir = TempDir::new()?;
         if db == Db::Sqlite {
             let url = format!("sqlite://{}/load.db", dir.path().display());
@@ -102,8 +123,10 @@ impl Store {
             });
         }
         use sqlx::Connection;
-        let admin = std::env::var("TEST_DATABASE_URL")
-            .map_err(|_| "PostgreSQL runs need TEST_DATABASE_URL")?;
+        let admin = servers
+            .postgres
+            .clone()
+            .ok_or("PostgreSQL runs need TEST_DATABASE_URL")?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let name = format!("fplchat_load_{id}");
         let mut conn = sqlx::PgConnection::connect(&admin).await?;
@@ -111,8 +134,10 @@ impl Store {
             .execute(&mut conn)
             .await?;
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        let redis =
-            std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let redis = servers
+            .redis
+            .clone()
+            .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
         Ok(Self {
             url: format!("{base}/{name}"),
             redis: Some((redis, format!("fplchat-load-{}:", &id[..12]))),
@@ -121,10 +146,19 @@ impl Store {
         })
     }
 
+    /// The run's Redis key prefix (PostgreSQL runs only).
+    pub fn redis_prefix(&self) -> Option<&str> {
+        self.redis.as_ref().map(|(_, prefix)| prefix.as_str())
+    }
+
     /// Messages stored (questions and answers), read after the run.
     pub async fn stored_messages(&self) -> Res<i64> {
+        self.count("SELECT count(*) FROM messages").await
+    }
+
+    /// The one number a `SELECT count(*) …` gives, on either store.
+    pub async fn count(&self, sql: &str) -> Res<i64> {
         use sqlx::Connection;
-        let sql = "SELECT count(*) FROM messages";
         if self.postgres.is_some() {
             let mut conn = sqlx::PgConnection::connect(&self.url).await?;
             Ok(sqlx::query_scalar(sql).fetch_one(&mut conn).await?)
@@ -132,6 +166,31 @@ impl Store {
             let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
             Ok(sqlx::query_scalar(sql).fetch_one(&mut conn).await?)
         }
+    }
+
+    /// Every stored question's text, with whether an answer follows it (and its status).
+    pub async fn questions(&self) -> Res<Vec<(String, Option<String>)>> {
+        use sqlx::Connection;
+        let sql = "SELECT q.content, a.status FROM messages q LEFT JOIN messages a \
+                   ON a.conversation_id = q.conversation_id AND a.seq = q.seq + 1 \
+                   AND a.role = 'assistant' WHERE q.role = 'user'";
+        if self.postgres.is_some() {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+            Ok(sqlx::query_as(sql).fetch_all(&mut conn).await?)
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
+            Ok(sqlx::query_as(sql).fetch_all(&mut conn).await?)
+        }
+    }
+
+    /// Answers stored without the question right before them.
+    pub async fn answers_without_question(&self) -> Res<i64> {
+        self.count(
+            "SELECT count(*) FROM messages a WHERE a.role = 'assistant' AND NOT EXISTS \
+             (SELECT 1 FROM messages q WHERE q.conversation_id = a.conversation_id \
+              AND q.seq = a.seq - 1 AND q.role = 'user')",
+        )
+        .await
     }
 
     /// Drops the database and the Redis keys (the temp dir goes with `self`).
@@ -186,10 +245,12 @@ pub struct App {
     pub log: PathBuf,
 }
 
-/// Paths the app needs besides the store and the upstream.
+/// Paths the app needs besides the store and the upstream, and variables a scenario adds.
 pub struct AppFiles<'a> {
     pub bin: &'a Path,
     pub snapshot: &'a Path,
+    /// Set after the harness's own (a fault scenario's drain time, metrics token).
+    pub env: &'a [(&'a str, String)],
 }
 
 impl App {
@@ -208,6 +269,7 @@ impl App {
             .arg("serve")
             .env_clear()
             .envs(app_env(files.snapshot, store, upstream, users, port))
+            .envs(files.env.iter().map(|(k, v)| (*k, v)))
             .current_dir(store.dir.path())
             .stdout(std::fs::File::create(&log)?)
             .stderr(std::fs::File::create(log.with_extension("err"))?)
@@ -243,6 +305,43 @@ impl App {
 
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+
+    /// Sends SIGTERM (what Railway, Kubernetes or systemd send to stop it).
+    pub fn terminate(&self) -> Res<()> {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("kill -TERM {} failed", self.pid).into())
+        }
+    }
+
+    /// Waits for it to exit, at most `limit`: its exit code (None: still running, or killed
+    /// by a signal).
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(Ok(status)) => status.code(),
+            _ => None,
+        }
+    }
+
+    /// One sample's value from `GET /api/metrics` (e.g. `chat_turns_running`), read with the
+    /// bearer token the app was given.
+    pub async fn metric(&self, client: &reqwest::Client, token: &str, name: &str) -> Res<f64> {
+        let text = client
+            .get(format!("{}/api/metrics", self.base))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .ok_or_else(|| format!("no sample `{name}` in /api/metrics").into())
     }
 }
 

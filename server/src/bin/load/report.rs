@@ -27,6 +27,18 @@ const ROWS: [(&str, &str); 8] = [
 ];
 
 pub fn table(s: &Scenario, f: &Figures, verdicts: &[Verdict], runs: &[RunResult]) {
+    if let Some(fault) = s.fault {
+        println!(
+            "\n== {}: {}, {} users, fault {fault:?}; median of {} run(s)",
+            s.name,
+            s.db.label(),
+            s.users,
+            runs.len()
+        );
+        let figures: Vec<String> = f.iter().map(|(k, v)| format!("{k} {v:.1}")).collect();
+        println!("{}", figures.join(", "));
+        return verdict_lines(verdicts);
+    }
     let get = |k: &str| f.get(k).copied().unwrap_or(f64::NAN);
     let work = match s.minutes {
         Some(m) => format!("{} users for {m} min", s.users),
@@ -64,6 +76,10 @@ pub fn table(s: &Scenario, f: &Figures, verdicts: &[Verdict], runs: &[RunResult]
     if s.minutes.is_some() {
         soak_lines(f, runs);
     }
+    verdict_lines(verdicts);
+}
+
+fn verdict_lines(verdicts: &[Verdict]) {
     for v in verdicts {
         let value = v.value.map_or("none".into(), |x| format!("{x:.2}"));
         let verdict = if v.pass { "PASS" } else { "OVER" };

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 
 use crate::cli::Args;
+use crate::faults;
 use crate::figures::{self, Figures, Phase, Resources};
-use crate::procs::{App, AppFiles, StandIn, Store};
+use crate::procs::{App, AppFiles, Servers, StandIn, Store};
 use crate::report;
 use crate::sample::{self, Sampler};
 use crate::scenario::{self, Scenario};
@@ -22,7 +23,11 @@ pub async fn all(args: Args) -> Res<bool> {
         let mut runs = Vec::new();
         for run in 0..args.repeat.max(1) {
             eprintln!("load: {} run {}/{}", s.name, run + 1, args.repeat.max(1));
-            runs.push(one(&args, &s, run).await?);
+            let result = match s.fault {
+                Some(fault) => faults::run(&args, &s, fault).await?,
+                None => one(&args, &s, run).await?,
+            };
+            runs.push(result);
         }
         let figures: Vec<Figures> = runs.iter().map(|r| r.figures.clone()).collect();
         let medians = stats::medians(&figures);
@@ -43,10 +48,11 @@ pub struct RunResult {
 
 async fn one(args: &Args, s: &Scenario, run: usize) -> Res<RunResult> {
     let stand_in = StandIn::start(&args.stand_in_bin, s).await?;
-    let store = Store::fresh(s.db).await?;
+    let store = Store::fresh(s.db, &Servers::shared()).await?;
     let files = AppFiles {
         bin: &args.app_bin,
         snapshot: &args.snapshot,
+        env: &[],
     };
     let measured = match App::start(files, &store, &stand_in.base, s.users).await {
         Ok(app) => {
@@ -76,11 +82,7 @@ async fn measure(
     );
     let warm_turns = warm_up(&client, s, stand_in, app, run).await;
 
-    let plan = Plan {
-        turns: s.turns,
-        until: None,
-        conversation_turns: s.conversation_turns,
-    };
+    let plan = Plan::turns(s.turns, s.conversation_turns);
     let direct_plan = Plan {
         turns: if s.minutes.is_some() { 3 } else { s.turns },
         ..plan
@@ -124,11 +126,7 @@ async fn warm_up(
     app: &App,
     run: usize,
 ) -> usize {
-    let plan = Plan {
-        turns: 2,
-        until: None,
-        conversation_turns: 2,
-    };
+    let plan = Plan::turns(2, 2);
     let users = s.users.min(20);
     let in_flight = InFlight::default();
     let prefix = format!("w{run}");

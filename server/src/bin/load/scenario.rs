@@ -3,6 +3,7 @@ use serde::Serialize;
 
 use crate::budget::Budget;
 use crate::cli::{Args, Db, Preset};
+use crate::faults::{self, Fault};
 
 /// One scenario, run `--repeat` times.
 #[derive(Debug, Clone, Serialize)]
@@ -22,6 +23,10 @@ pub struct Scenario {
     pub upstream_pace_ms: u64,
     /// A run of this many minutes (every user sends turns until then) instead of `turns`.
     pub minutes: Option<f64>,
+    /// The stand-in answers every request with this API error status instead (529 storm).
+    pub upstream_status: Option<u16>,
+    /// What goes wrong during the run (fault scenarios: no direct client, their own checks).
+    pub fault: Option<Fault>,
     /// What the issue asks of this scenario.
     #[serde(skip)]
     pub budgets: Vec<Budget>,
@@ -52,6 +57,8 @@ fn custom(db: Db) -> Scenario {
         upstream_tokens: 2,
         upstream_pace_ms: 0,
         minutes: None,
+        upstream_status: None,
+        fault: None,
         budgets: Vec::new(),
     }
 }
@@ -78,6 +85,9 @@ fn db_key(db: Db) -> &'static str {
 }
 
 fn preset_scenarios(preset: Preset, short: bool, db: Option<Db>) -> Vec<Scenario> {
+    if preset == Preset::Faults {
+        return faults::scenarios(short);
+    }
     let dbs = match (preset, db) {
         (_, Some(db)) => vec![db],
         (Preset::Ttft, None) => vec![Db::Sqlite, Db::Postgres],
@@ -89,11 +99,12 @@ fn preset_scenarios(preset: Preset, short: bool, db: Option<Db>) -> Vec<Scenario
             Preset::Burst => vec![burst(db, short)],
             Preset::Throughput => vec![throughput(db, short)],
             Preset::Soak => vec![soak(db, short)],
+            Preset::Faults => Vec::new(),
         })
         .collect()
 }
 
-fn base(name: &str, db: Db, users: usize, turns: usize) -> Scenario {
+pub fn base(name: &str, db: Db, users: usize, turns: usize) -> Scenario {
     Scenario {
         name: format!("{name}-{}", db_key(db)),
         users,

@@ -23,6 +23,10 @@ pub struct Turn {
     pub last_byte_ms: f64,
     /// Why it failed (an HTTP status, an `error` event, a cut stream), if it did.
     pub failure: Option<String>,
+    /// The `code` of its `error` event, if it ended with one.
+    pub error_code: Option<String>,
+    /// Whether the app admitted it (200 and a stream).
+    pub admitted: bool,
 }
 
 /// What each user does.
@@ -32,9 +36,24 @@ pub struct Plan {
     /// Keep sending turns until then instead (the soak).
     pub until: Option<Instant>,
     pub conversation_turns: usize,
+    /// Drop the response at the first token (a client that goes away mid-answer).
+    pub hang_up: bool,
+    /// Stop after the first turn that failed (a user whose server is going away).
+    pub stop_after_failure: bool,
 }
 
 impl Plan {
+    /// `turns` turns, `conversation_turns` to a conversation, each read to its end.
+    pub fn turns(turns: usize, conversation_turns: usize) -> Self {
+        Self {
+            turns,
+            until: None,
+            conversation_turns,
+            hang_up: false,
+            stop_after_failure: false,
+        }
+    }
+
     fn goes_on(&self, sent: usize) -> bool {
         match self.until {
             Some(deadline) => Instant::now() < deadline,
@@ -58,6 +77,10 @@ impl InFlight {
 
     fn leave(&self) {
         self.now.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn now(&self) -> usize {
+        self.now.load(Ordering::Relaxed)
     }
 
     pub fn max(&self) -> usize {
@@ -103,11 +126,20 @@ pub async fn app_user(
         if let Some(c) = &cookie {
             request = request.header(COOKIE, c.clone());
         }
+        let ends = Ends {
+            first: "text",
+            last: "done",
+            hang_up: plan.hang_up,
+        };
         in_flight.enter();
-        let (turn, seen) = send(request, tag, "text", "done", &mut cookie).await;
+        let (turn, seen) = send(request, tag, ends, &mut cookie).await;
         in_flight.leave();
         conversation = seen.conversation.or(conversation);
+        let failed = turn.failure.is_some();
         turns.push(turn);
+        if failed && plan.stop_after_failure {
+            break;
+        }
     }
     turns
 }
@@ -130,8 +162,12 @@ pub async fn direct_user(
             .post(format!("{base}/v1/messages"))
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_string());
-        let events = ("content_block_delta", "message_stop");
-        let (turn, _) = send(request, tag, events.0, events.1, &mut no_cookie).await;
+        let ends = Ends {
+            first: "content_block_delta",
+            last: "message_stop",
+            hang_up: false,
+        };
+        let (turn, _) = send(request, tag, ends, &mut no_cookie).await;
         turns.push(turn);
     }
     turns
@@ -144,12 +180,19 @@ struct Seen {
     conversation: Option<String>,
 }
 
-/// Sends one turn and reads its events: the first `first` is the first token, `last` ends it.
+/// The events that mark a turn's first token and its end, and whether to hang up at the first.
+#[derive(Debug, Clone, Copy)]
+struct Ends {
+    first: &'static str,
+    last: &'static str,
+    hang_up: bool,
+}
+
+/// Sends one turn and reads its events.
 async fn send(
     request: reqwest::RequestBuilder,
     tag: String,
-    first: &str,
-    last: &str,
+    ends: Ends,
     cookie: &mut Option<String>,
 ) -> (Turn, Seen) {
     let sent_unix_us = unix_us();
@@ -160,6 +203,8 @@ async fn send(
         first_token_ms: None,
         last_byte_ms: 0.0,
         failure: None,
+        error_code: None,
+        admitted: false,
     };
     let mut seen = Seen::default();
     match request.send().await {
@@ -167,7 +212,8 @@ async fn send(
             if cookie.is_none() {
                 *cookie = cookie_of(&response);
             }
-            read(response, started, (first, last), &mut turn, &mut seen).await;
+            turn.admitted = true;
+            read(response, started, ends, &mut turn, &mut seen).await;
         }
         Ok(response) => turn.failure = Some(format!("HTTP {}", response.status().as_u16())),
         Err(e) => turn.failure = Some(format!("request: {e}")),
@@ -179,10 +225,11 @@ async fn send(
 async fn read(
     mut response: reqwest::Response,
     started: Instant,
-    (first, last): (&str, &str),
+    ends: Ends,
     turn: &mut Turn,
     seen: &mut Seen,
 ) {
+    let Ends { first, last, .. } = ends;
     let mut parser = SseParser::default();
     let mut ended = false;
     loop {
@@ -197,10 +244,17 @@ async fn read(
         for (name, data) in parser.push(&chunk) {
             if name == first && turn.first_token_ms.is_none() {
                 turn.first_token_ms = Some(ms(started.elapsed()));
+                if ends.hang_up {
+                    // Dropping the response closes its connection: the client is gone.
+                    turn.failure = Some("hung up".into());
+                    return;
+                }
             } else if name == "meta" {
                 let meta: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
                 seen.conversation = meta["conversation_id"].as_str().map(str::to_string);
             } else if name == "error" {
+                let error: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+                turn.error_code = error["code"].as_str().map(str::to_string);
                 turn.failure = Some(format!("error event: {data}"));
             }
             ended |= name == last;
