@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use app::backend::Viewer;
-use app::types::{ChatEvent, ErrorCode, MessageError, MessageStatus, UserMessage};
+use app::types::{ChatEvent, ErrorCode, MessageError, MessageStatus, Owner, UserMessage};
 use chrono::Utc;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -37,7 +37,7 @@ use crate::context::{compress, tokens, ContextService, Pending, MAX_ANSWER_TOKEN
 use crate::llm::{LlmRequest, Provider};
 use crate::metrics::Metrics;
 use crate::rate_limit::{Budget, BudgetScope, Decision, RateLimiter};
-use crate::store::{NewMessage, Store, StoreError, Title, TurnStart, TurnStarted};
+use crate::store::{Conversation, NewMessage, Store, StoreError, Title, TurnStart, TurnStarted};
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolList};
 use prompt::SYSTEM_PROMPT;
@@ -267,21 +267,25 @@ impl ChatService {
                 Full::Identity(n) => ChatError::TooManyTurns(n),
                 Full::Instance(n) => ChatError::Busy(n),
             })?;
-        let limit = inner.limiter.check(&viewer).await;
+        // Independent reads (Redis, Redis, the database): at once, not one after the other.
+        let (limit, budget, conversation) = tokio::join!(
+            inner.limiter.check(&viewer),
+            inner.limiter.budget(&viewer),
+            self.conversation(viewer.owner, conversation_id),
+        );
         if !limit.allowed {
             return Err(ChatError::RateLimited {
                 message: inner.limiter.message(viewer.tier, &limit),
                 decision: limit,
             });
         }
-        let budget = inner.limiter.budget(&viewer).await;
         if budget.exhausted() {
             return Err(ChatError::BudgetExhausted {
                 message: inner.limiter.budget_message(&budget),
                 budget,
             });
         }
-        let plan = self.plan(viewer, conversation_id, message).await?;
+        let plan = self.plan(viewer, conversation?, message).await?;
         let context = ChatEvent::Context {
             tokens: plan.1,
             limit: u64::from(inner.contexts.limit()),
@@ -290,25 +294,26 @@ impl ChatService {
         Ok((plan.0, permit, limit, budget, context))
     }
 
+    /// The caller's conversation `id` (none: a new one), or `NotFound` when it is not theirs.
+    async fn conversation(
+        &self,
+        owner: Owner,
+        id: Option<Uuid>,
+    ) -> Result<Option<Conversation>, ChatError> {
+        let Some(id) = id else { return Ok(None) };
+        let found = self.inner.store.get_conversation(owner, id).await?;
+        found.map(Some).ok_or(ChatError::NotFound)
+    }
+
     /// The turn's model request and first write; with the context's tokens and whether it was
     /// compressed.
     async fn plan(
         &self,
         viewer: Viewer,
-        conversation_id: Option<Uuid>,
+        conversation: Option<Conversation>,
         message: UserMessage,
     ) -> Result<(TurnPlan, u64, bool), ChatError> {
         let inner = &self.inner;
-        let conversation = match conversation_id {
-            Some(id) => Some(
-                inner
-                    .store
-                    .get_conversation(viewer.owner, id)
-                    .await?
-                    .ok_or(ChatError::NotFound)?,
-            ),
-            None => None,
-        };
         let tools: ToolList = match inner.tools.list_tools().await {
             Ok(tools) => tools,
             Err(e) => {

@@ -14,7 +14,8 @@
 //!
 //! For load runs against the binary (`claude-stand-in`), `GET /stand-in/stats` answers those
 //! counts and when each tagged request arrived ([`Arrival`]), and `POST /stand-in/reset` starts
-//! them afresh; [`ClaudeStandIn::keep_bodies`]`(false)` stops keeping every request's body.
+//! them afresh; `GET /stand-in/last-body` gives the last streaming request's body as it came;
+//! [`ClaudeStandIn::keep_bodies`]`(false)` stops keeping every request's body.
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -344,6 +345,10 @@ struct Shared {
     arrivals: Mutex<Vec<Arrival>>,
     streams: StreamCount,
     cancelled: Mutex<Vec<Instant>>,
+    /// The raw body of the last streaming request: the load harness's direct client sends the
+    /// same request as the app (system prompt, tools, history), so that the two are compared
+    /// on equal upstream work.
+    last_body: Mutex<Bytes>,
     changed: Notify,
 }
 
@@ -377,6 +382,7 @@ impl ClaudeStandIn {
             .route("/v1/models/{model}", get(model))
             .route("/stand-in/stats", get(stats))
             .route("/stand-in/reset", post(reset))
+            .route("/stand-in/last-body", get(last_body))
             .with_state(shared.clone());
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -444,8 +450,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, raw: Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    if body["stream"] != false {
+        *lock(&shared.last_body) = raw;
+    }
     let queued = if body["stream"] == false {
         None
     } else {
@@ -574,6 +583,11 @@ async fn stats(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
         "streams_max": shared.streams.max.load(Ordering::Relaxed),
         "arrivals": *lock(&shared.arrivals),
     }))
+}
+
+/// `GET /stand-in/last-body`: the last streaming request's body, as it came.
+async fn last_body(State(shared): State<Arc<Shared>>) -> Bytes {
+    lock(&shared.last_body).clone()
 }
 
 /// `POST /stand-in/reset`: forgets requests and arrivals; the most streams becomes those open.

@@ -50,6 +50,12 @@ impl StandIn {
         Ok(client.get(url).send().await?.json().await?)
     }
 
+    /// The last streaming request it received, as it came.
+    pub async fn last_body(&self, client: &reqwest::Client) -> Res<String> {
+        let url = format!("{}/stand-in/last-body", self.base);
+        Ok(client.get(url).send().await?.error_for_status()?.text().await?)
+    }
+
     /// Forgets arrivals; the most streams starts again from those open.
     pub async fn reset(&self, client: &reqwest::Client) -> Res<()> {
         let url = format!("{}/stand-in/reset", self.base);

@@ -13,7 +13,7 @@ use crate::report;
 use crate::sample::{self, Sampler};
 use crate::scenario::{self, Scenario};
 use crate::stats;
-use crate::users::{self, InFlight, Plan};
+use crate::users::{self, InFlight, Plan, Template};
 use crate::Res;
 
 /// Every scenario the command line asks for; false when `--check` found a budget over.
@@ -81,13 +81,19 @@ async fn measure(
         sample::load_average().unwrap_or(-1.0),
     );
     let warm_turns = warm_up(&client, s, stand_in, app, run).await;
+    let template = app_request(&client, stand_in, app, run).await?;
 
     let plan = Plan::turns(s.turns, s.conversation_turns);
     let direct_plan = Plan {
         turns: if s.minutes.is_some() { 3 } else { s.turns },
         ..plan
     };
-    drive_direct(&client, s.users, stand_in, run, direct_plan, &mut figures).await?;
+    let direct = Direct {
+        users: s.users,
+        plan: direct_plan,
+        template: &template,
+    };
+    drive_direct(&client, direct, stand_in, run, &mut figures).await?;
 
     stand_in.reset(&client).await?;
     let (turns, resources) = drive_app(&client, s, app, run, plan).await;
@@ -107,7 +113,7 @@ async fn measure(
         figures::add_drift(&mut figures, &resources.samples, warm_up);
     }
     let ok = figures.get("turns_ok").copied().unwrap_or(0.0);
-    figures.insert("expected_messages".into(), 2.0 * (ok + warm_turns as f64));
+    figures.insert("expected_messages".into(), 2.0 * (ok + warm_turns as f64 + 1.0));
     if let Ok(stored) = store.stored_messages().await {
         figures.insert("stored_messages".into(), stored as f64);
     }
@@ -133,7 +139,7 @@ async fn warm_up(
     let warm = join_all((0..users).map(|u| {
         let (prefix, in_flight) = (&prefix, &in_flight);
         async move {
-            users::direct_user(client, &stand_in.base, prefix, u, plan).await;
+            users::direct_user(client, &stand_in.base, (prefix, u), plan, None).await;
             users::app_user(client, &app.base, prefix, u, plan, in_flight).await
         }
     }))
@@ -143,20 +149,44 @@ async fn warm_up(
     warm.iter().filter(|t| t.failure.is_none()).count()
 }
 
-/// The same number of clients straight to the stand-in, all starting at once.
+/// One app turn, a new conversation's first, whose request the stand-in keeps: the direct
+/// client's template.
+async fn app_request(
+    client: &reqwest::Client,
+    stand_in: &StandIn,
+    app: &App,
+    run: usize,
+) -> Res<Template> {
+    let prefix = format!("t{run}");
+    let in_flight = InFlight::default();
+    let plan = Plan::turns(1, 1);
+    users::app_user(client, &app.base, &prefix, 0, plan, &in_flight).await;
+    let body = stand_in.last_body(client).await?;
+    Template::new(body).ok_or_else(|| "the app's upstream request has no tag".into())
+}
+
+/// The direct clients: how many, what each sends.
+struct Direct<'a> {
+    users: usize,
+    plan: Plan,
+    template: &'a Template,
+}
+
+/// The same number of clients straight to the stand-in, all starting at once, each sending
+/// the app's request.
 async fn drive_direct(
     client: &reqwest::Client,
-    users: usize,
+    d: Direct<'_>,
     stand_in: &StandIn,
     run: usize,
-    plan: Plan,
     figures: &mut Figures,
 ) -> Res<()> {
     stand_in.reset(client).await?;
     let prefix = format!("d{run}");
-    let direct = join_all((0..users).map(|u| {
+    let direct = join_all((0..d.users).map(|u| {
         let prefix = &prefix;
-        async move { users::direct_user(client, &stand_in.base, prefix, u, plan).await }
+        let (plan, template) = (d.plan, Some(d.template));
+        async move { users::direct_user(client, &stand_in.base, (prefix, u), plan, template).await }
     }))
     .await
     .concat();

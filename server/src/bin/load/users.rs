@@ -144,24 +144,52 @@ pub async fn app_user(
     turns
 }
 
-/// One client straight to the stand-in, sending the same number of requests.
+/// A request body the app sent upstream, to be sent again by the direct client with another
+/// tag: both then ask the same upstream work (system prompt, tools, history).
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub body: String,
+    /// `tag=…` as it is in `body`.
+    pub tag: String,
+}
+
+impl Template {
+    /// `body` with its tag's word in the last message, if it has one.
+    pub fn new(body: String) -> Option<Self> {
+        let start = body.rfind("tag=")?;
+        let end = body[start..].find([' ', '"']).map_or(body.len(), |e| start + e);
+        let tag = body[start..end].to_string();
+        Some(Self { body, tag })
+    }
+
+    fn with_tag(&self, tag: &str) -> String {
+        self.body.replacen(&self.tag, &format!("tag={tag}"), 1)
+    }
+}
+
+/// One client straight to the stand-in, sending the same number of requests: the app's own
+/// request (`template`) when there is one, else a minimal one.
 pub async fn direct_user(
     client: &reqwest::Client,
     base: &str,
-    prefix: &str,
-    user: usize,
+    (prefix, user): (&str, usize),
     plan: Plan,
+    template: Option<&Template>,
 ) -> Vec<Turn> {
     let mut turns = Vec::new();
     let mut no_cookie = None;
     while plan.goes_on(turns.len()) {
         let tag = format!("{prefix}.{user}.{}", turns.len());
-        let body = json!({"model": "claude-stand-in", "max_tokens": 1024, "stream": true,
-            "messages": [{"role": "user", "content": format!("tag={tag} How is Haaland doing?")}]});
+        let body = match template {
+            Some(t) => t.with_tag(&tag),
+            None => json!({"model": "claude-stand-in", "max_tokens": 1024, "stream": true,
+                "messages": [{"role": "user", "content": format!("tag={tag} How is Haaland doing?")}]})
+            .to_string(),
+        };
         let request = client
             .post(format!("{base}/v1/messages"))
             .header(CONTENT_TYPE, "application/json")
-            .body(body.to_string());
+            .body(body);
         let ends = Ends {
             first: "content_block_delta",
             last: "message_stop",

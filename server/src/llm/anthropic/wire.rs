@@ -5,106 +5,162 @@
 //! empty text block, and puts a user message's tool_result blocks first. Every stream event
 //! type and content block type the API documents is read; unknown ones parse as `Unknown` /
 //! `Other` and are skipped by the decoder, so a new API feature never breaks a turn.
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::llm::{ContentBlock, LlmRequest, Message, Role, StopReason};
 
 /// The `anthropic-version` header.
 pub const API_VERSION: &str = "2023-06-01";
 
-const EPHEMERAL: fn() -> Value = || json!({"type": "ephemeral"});
-
-/// The JSON body of a streaming `POST /v1/messages`.
-pub fn request_body(model: &str, request: &LlmRequest) -> Value {
-    let mut body = json!({
-        "model": model,
-        "max_tokens": request.max_tokens,
-        "stream": true,
-        "system": [{
-            "type": "text",
-            "text": request.system,
-            "cache_control": EPHEMERAL(),
-        }],
-        "messages": messages(&request.messages),
-    });
-    if !request.tools.is_empty() {
-        let count = request.tools.len();
-        let tools: Vec<Value> = request
-            .tools
-            .iter()
-            .enumerate()
-            .map(|(i, tool)| {
-                let mut t = json!({
-                    "name": tool.name,
-                    "description": tool.description,
-                    "input_schema": tool.input_schema,
-                });
-                if i + 1 == count {
-                    t["cache_control"] = EPHEMERAL();
-                }
-                t
-            })
-            .collect();
-        body["tools"] = Value::Array(tools);
-    }
-    body
+/// The JSON body of a streaming `POST /v1/messages`, borrowing the request: serialized
+/// straight to bytes, without copying the tools, the system prompt or the history into an
+/// intermediate JSON tree (they are most of the body, and it is built for every round).
+#[derive(Debug, Serialize)]
+pub struct RequestBody<'a> {
+    model: &'a str,
+    max_tokens: u32,
+    stream: bool,
+    system: [Block<'a>; 1],
+    messages: Vec<WireMessage<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<WireTool<'a>>,
 }
 
-fn messages(messages: &[Message]) -> Vec<Value> {
-    let mut out: Vec<Value> = messages
+/// `{"type": "ephemeral"}`: a prompt-cache breakpoint.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Ephemeral {
+    r#type: &'static str,
+}
+
+const EPHEMERAL: Ephemeral = Ephemeral {
+    r#type: "ephemeral",
+};
+
+#[derive(Debug, Serialize)]
+struct WireTool<'a> {
+    name: &'a str,
+    description: &'a str,
+    input_schema: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_control: Option<Ephemeral>,
+}
+
+#[derive(Debug, Serialize)]
+struct WireMessage<'a> {
+    role: &'static str,
+    content: Vec<Block<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Block<'a> {
+    #[serde(flatten)]
+    kind: BlockKind<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_control: Option<Ephemeral>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockKind<'a> {
+    Text {
+        text: &'a str,
+    },
+    ToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: &'a Value,
+    },
+    ToolResult {
+        tool_use_id: &'a str,
+        content: &'a str,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        is_error: bool,
+    },
+}
+
+impl<'a> From<BlockKind<'a>> for Block<'a> {
+    fn from(kind: BlockKind<'a>) -> Self {
+        Block {
+            kind,
+            cache_control: None,
+        }
+    }
+}
+
+/// The body of a streaming request for `model`.
+pub fn request_body<'a>(model: &'a str, request: &'a LlmRequest) -> RequestBody<'a> {
+    let count = request.tools.len();
+    let tools = request
+        .tools
+        .iter()
+        .enumerate()
+        .map(|(i, tool)| WireTool {
+            name: &tool.name,
+            description: &tool.description,
+            input_schema: &tool.input_schema,
+            cache_control: (i + 1 == count).then_some(EPHEMERAL),
+        })
+        .collect();
+    RequestBody {
+        model,
+        max_tokens: request.max_tokens,
+        stream: true,
+        system: [Block {
+            kind: BlockKind::Text {
+                text: &request.system,
+            },
+            cache_control: Some(EPHEMERAL),
+        }],
+        messages: messages(&request.messages),
+        tools,
+    }
+}
+
+fn messages(messages: &[Message]) -> Vec<WireMessage<'_>> {
+    let mut out: Vec<WireMessage> = messages
         .iter()
         .map(|m| {
             let mut blocks: Vec<&ContentBlock> = m.content.iter().collect();
             // The API wants a user message's tool results before anything else in it.
             blocks.sort_by_key(|b| !matches!(b, ContentBlock::ToolResult { .. }));
-            let content: Vec<Value> = blocks.into_iter().filter_map(block).collect();
-            let content = if content.is_empty() {
-                vec![json!({"type": "text", "text": "(empty)"})]
-            } else {
-                content
-            };
-            json!({
-                "role": match m.role { Role::User => "user", Role::Assistant => "assistant" },
-                "content": content,
-            })
+            let mut content: Vec<Block> = blocks.into_iter().filter_map(block).collect();
+            if content.is_empty() {
+                content.push(BlockKind::Text { text: "(empty)" }.into());
+            }
+            WireMessage {
+                role: match m.role {
+                    Role::User => "user",
+                    Role::Assistant => "assistant",
+                },
+                content,
+            }
         })
         .collect();
     // The conversation so far is the cacheable prefix of the next round and the next turn.
-    if let Some(last) = out
-        .last_mut()
-        .and_then(|m| m["content"].as_array_mut())
-        .and_then(|c| c.last_mut())
-    {
-        last["cache_control"] = EPHEMERAL();
+    if let Some(last) = out.last_mut().and_then(|m| m.content.last_mut()) {
+        last.cache_control = Some(EPHEMERAL);
     }
     out
 }
 
-fn block(block: &ContentBlock) -> Option<Value> {
-    Some(match block {
+fn block(block: &ContentBlock) -> Option<Block<'_>> {
+    let kind = match block {
         ContentBlock::Text { text } if text.trim().is_empty() => return None,
-        ContentBlock::Text { text } => json!({"type": "text", "text": text}),
-        ContentBlock::ToolUse { id, name, input } => {
-            json!({"type": "tool_use", "id": id, "name": name, "input": input})
-        }
+        ContentBlock::Text { text } => BlockKind::Text { text },
+        ContentBlock::ToolUse { id, name, input } => BlockKind::ToolUse { id, name, input },
         ContentBlock::ToolResult {
             tool_use_id,
             content,
             is_error,
             ..
-        } => {
-            let mut result = json!({
-                "type": "tool_result",
-                "tool_use_id": tool_use_id,
-                "content": content,
-            });
-            if *is_error {
-                result["is_error"] = Value::Bool(true);
-            }
-            result
-        }
-    })
+        } => BlockKind::ToolResult {
+            tool_use_id,
+            content,
+            is_error: *is_error,
+        },
+    };
+    Some(kind.into())
 }
 
 /// One event of the response stream (the `data:` JSON; its `type` equals the `event:` name).
@@ -223,6 +279,7 @@ pub fn stop_reason(raw: &str) -> StopReason {
 mod tests {
     use super::*;
     use crate::tools::ToolSpec;
+    use serde_json::json;
 
     fn request() -> LlmRequest {
         let tool = |name: &str| ToolSpec {
@@ -272,7 +329,7 @@ mod tests {
 
     #[test]
     fn the_body_caches_tools_system_and_history() {
-        let body = request_body("claude-test", &request());
+        let body = serde_json::to_value(request_body("claude-test", &request())).unwrap();
         assert_eq!(body["model"], "claude-test");
         assert_eq!(body["stream"], true);
         assert_eq!(body["max_tokens"], 1024);
@@ -288,7 +345,7 @@ mod tests {
 
     #[test]
     fn tool_results_come_first_and_blank_text_is_dropped() {
-        let body = request_body("m", &request());
+        let body = serde_json::to_value(request_body("m", &request())).unwrap();
         let assistant = body["messages"][1]["content"].as_array().unwrap();
         assert_eq!(assistant.len(), 1, "the blank text block is not sent");
         assert_eq!(assistant[0]["type"], "tool_use");
