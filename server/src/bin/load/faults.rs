@@ -202,9 +202,8 @@ async fn drive(client: &reqwest::Client, s: &Scenario, app: &App, plan: Plan) ->
     let in_flight = InFlight::default();
     let (base, in_flight) = (&app.base, &in_flight);
     join_all(
-        (0..s.users).map(|u| async move {
-            users::app_user(client, base, "f", u, plan, in_flight).await
-        }),
+        (0..s.users)
+            .map(|u| async move { users::app_user(client, base, "f", u, plan, in_flight).await }),
     )
     .await
     .concat()
@@ -253,7 +252,11 @@ async fn redis_down(
     let during = |t: &Turn| sent_between(t, down, up) && t.failure.is_none();
     figures.insert("turns_ok_during_fault".into(), count(&turns, during));
     let fallbacks = app
-        .metric(client, METRICS_TOKEN, "rate_limit_fallback_activations_total")
+        .metric(
+            client,
+            METRICS_TOKEN,
+            "rate_limit_fallback_activations_total",
+        )
         .await?;
     figures.insert("rate_limit_fallbacks".into(), fallbacks);
     let keys = redis.keys(store.redis_prefix().unwrap_or_default()).await?;
@@ -300,9 +303,7 @@ async fn add_stored_checks(figures: &mut Figures, store: &Store, turns: &[Turn])
         .filter(|(_, answer)| answer.is_some())
         .filter_map(|(question, _)| tag_of(&question))
         .collect();
-    let lost = count(turns, |t| {
-        t.failure.is_none() && !answered.contains(&t.tag)
-    });
+    let lost = count(turns, |t| t.failure.is_none() && !answered.contains(&t.tag));
     figures.insert("done_turns_lost".into(), lost);
     let orphans = store.answers_without_question().await?;
     figures.insert("answers_without_question".into(), orphans as f64);
@@ -324,7 +325,10 @@ async fn overloaded(
     let turns = drive(client, s, app, Plan::turns(s.turns, 3)).await;
     add_outcomes(figures, &turns);
     let overloaded = |t: &Turn| t.error_code.as_deref() == Some("upstream_overloaded");
-    figures.insert("turns_not_overloaded".into(), count(&turns, |t| !overloaded(t)));
+    figures.insert(
+        "turns_not_overloaded".into(),
+        count(&turns, |t| !overloaded(t)),
+    );
     let slowest = turns.iter().map(|t| t.last_byte_ms).fold(0.0, f64::max);
     figures.insert("ttlb_max_ms".into(), slowest);
     Ok(())
@@ -340,7 +344,9 @@ async fn hang_ups(
     store: &Store,
     figures: &mut Figures,
 ) -> Res<()> {
-    let tasks_before = app.metric(client, METRICS_TOKEN, "tokio_alive_tasks").await?;
+    let tasks_before = app
+        .metric(client, METRICS_TOKEN, "tokio_alive_tasks")
+        .await?;
     let plan = Plan {
         hang_up: true,
         ..Plan::turns(1, 1)
@@ -355,13 +361,18 @@ async fn hang_ups(
         open = stand_in.stats(client).await?["streams_open"]
             .as_f64()
             .unwrap_or(f64::NAN);
-        running = app.metric(client, METRICS_TOKEN, "chat_turns_running").await?;
+        running = app
+            .metric(client, METRICS_TOKEN, "chat_turns_running")
+            .await?;
         if open == 0.0 && running == 0.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    figures.insert("cleanup_ms".into(), hung_up.elapsed().as_secs_f64() * 1000.0);
+    figures.insert(
+        "cleanup_ms".into(),
+        hung_up.elapsed().as_secs_f64() * 1000.0,
+    );
     figures.insert("turns_running_left".into(), running);
     figures.insert("upstream_streams_left".into(), open);
     let cancelled = stand_in.stats(client).await?["streams_cancelled"]
@@ -373,8 +384,13 @@ async fn hang_ups(
     let interrupted = store
         .count("SELECT count(*) FROM messages WHERE role = 'assistant' AND status = 'interrupted'")
         .await?;
-    figures.insert("answers_not_interrupted".into(), reached - interrupted as f64);
-    let tasks_after = app.metric(client, METRICS_TOKEN, "tokio_alive_tasks").await?;
+    figures.insert(
+        "answers_not_interrupted".into(),
+        reached - interrupted as f64,
+    );
+    let tasks_after = app
+        .metric(client, METRICS_TOKEN, "tokio_alive_tasks")
+        .await?;
     figures.insert("tasks_left".into(), tasks_after - tasks_before);
     Ok(())
 }

@@ -53,7 +53,13 @@ impl StandIn {
     /// The last streaming request it received, as it came.
     pub async fn last_body(&self, client: &reqwest::Client) -> Res<String> {
         let url = format!("{}/stand-in/last-body", self.base);
-        Ok(client.get(url).send().await?.error_for_status()?.text().await?)
+        Ok(client
+            .get(url)
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?)
     }
 
     /// Forgets arrivals; the most streams starts again from those open.

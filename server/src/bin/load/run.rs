@@ -113,7 +113,10 @@ async fn measure(
         figures::add_drift(&mut figures, &resources.samples, warm_up);
     }
     let ok = figures.get("turns_ok").copied().unwrap_or(0.0);
-    figures.insert("expected_messages".into(), 2.0 * (ok + warm_turns as f64 + 1.0));
+    figures.insert(
+        "expected_messages".into(),
+        2.0 * (ok + warm_turns as f64 + 1.0),
+    );
     if let Ok(stored) = store.stored_messages().await {
         figures.insert("stored_messages".into(), stored as f64);
     }
@@ -183,13 +186,18 @@ async fn drive_direct(
 ) -> Res<()> {
     stand_in.reset(client).await?;
     let prefix = format!("d{run}");
-    let direct = join_all((0..d.users).map(|u| {
-        let prefix = &prefix;
-        let (plan, template) = (d.plan, Some(d.template));
-        async move { users::direct_user(client, &stand_in.base, (prefix, u), plan, template).await }
-    }))
-    .await
-    .concat();
+    let direct =
+        join_all(
+            (0..d.users).map(|u| {
+                let prefix = &prefix;
+                let (plan, template) = (d.plan, Some(d.template));
+                async move {
+                    users::direct_user(client, &stand_in.base, (prefix, u), plan, template).await
+                }
+            }),
+        )
+        .await
+        .concat();
     let upstream = stand_in.stats(client).await?;
     let phase = Phase {
         turns: &direct,

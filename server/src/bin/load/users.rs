@@ -157,7 +157,9 @@ impl Template {
     /// `body` with its tag's word in the last message, if it has one.
     pub fn new(body: String) -> Option<Self> {
         let start = body.rfind("tag=")?;
-        let end = body[start..].find([' ', '"']).map_or(body.len(), |e| start + e);
+        let end = body[start..]
+            .find([' ', '"'])
+            .map_or(body.len(), |e| start + e);
         let tag = body[start..end].to_string();
         Some(Self { body, tag })
     }
