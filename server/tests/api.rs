@@ -440,3 +440,47 @@ async fn a_conversations_topics_are_the_fpl_names_in_its_questions() {
     let topics: Vec<String> = serde_json::from_str(&row.0).unwrap();
     assert_eq!(topics, ["Haaland", "Arsenal", "GW9"]);
 }
+
+/// A question the database refuses to store gets no answer: the turn ends with `internal`
+/// ("could not be saved"), no answer is stored without its question, a new conversation is not
+/// left behind empty, and an existing one keeps exactly what it had.
+#[tokio::test]
+async fn a_question_that_cannot_be_stored_gets_no_answer() {
+    use sqlx::Connection;
+    let db = TestDb::postgres().await;
+    let app = spawn_app(&db).await;
+    let first = app.chat("How is Haaland doing?", None).await;
+    let conversation = conversation_of(&first);
+    // The database refuses these questions, as a full disk or a lost primary would.
+    let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    for sql in [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.content LIKE '%refuse-this-write%' THEN RAISE EXCEPTION 'refused by the test'; \
+         END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    for to in [Some(conversation), None] {
+        let events = app.chat("How is Salah doing? refuse-this-write", to).await;
+        let error = events.iter().find_map(|e| match e {
+            ChatEvent::Error { code, message } => Some((code.as_str(), message.as_str())),
+            _ => None,
+        });
+        let (code, message) = error.unwrap_or_else(|| panic!("no error event: {events:?}"));
+        assert_eq!(code, "internal");
+        assert!(message.contains("could not be saved"), "{message}");
+        assert_eq!(events.last().map(ChatEvent::name), Some("done"));
+    }
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+    let messages = count("SELECT count(*) FROM messages")
+        .fetch_one(&mut conn)
+        .await;
+    assert_eq!(
+        messages.unwrap(),
+        2,
+        "only the first turn's question and answer"
+    );
+    let conversations = count("SELECT count(*) FROM conversations");
+    assert_eq!(conversations.fetch_one(&mut conn).await.unwrap(), 1);
+}
