@@ -102,6 +102,9 @@ pub enum ErrorCode {
     /// A cross-site request to change state (403).
     Forbidden,
     Internal,
+    /// The server stopped (a deploy, a restart) before the answer was finished; what was
+    /// written of it is stored as interrupted.
+    ShuttingDown,
 }
 
 impl ErrorCode {
@@ -117,6 +120,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Internal => "internal",
+            ErrorCode::ShuttingDown => "shutting_down",
         }
     }
 }
@@ -459,6 +463,7 @@ mod tests {
             ErrorCode::PayloadTooLarge,
             ErrorCode::Forbidden,
             ErrorCode::Internal,
+            ErrorCode::ShuttingDown,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

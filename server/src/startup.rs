@@ -270,8 +270,8 @@ impl Application {
     }
 
     /// Serves until `stop` completes, then lets running requests and turns go on for
-    /// `SHUTDOWN_DRAIN_SECS`; turns still running then are stopped, and their answers are
-    /// stored as interrupted before this returns.
+    /// `SHUTDOWN_DRAIN_SECS`; turns still running then are stopped (their clients told
+    /// `shutting_down`), and their answers are stored as interrupted before this returns.
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()>,
@@ -280,12 +280,25 @@ impl Application {
         let (chat, store) = (self.state.chat.clone(), self.state.store.clone());
         let drain = self.state.config.turns.drain;
         let router = http::router(self.state, shutdown.clone());
+        // When the drain time is over, the turns still running are stopped: each stores what
+        // it has and tells its client, and its stream ends before its connection is dropped.
+        let stopper = tokio::spawn({
+            let (chat, shutdown) = (chat.clone(), shutdown.clone());
+            async move {
+                shutdown.cancelled().await;
+                tokio::time::sleep(drain).await;
+                chat.stop_turns();
+            }
+        });
         let stop = async move {
             stop.await;
             tracing::info!(drain_secs = drain.as_secs(), "shutting down");
             shutdown.cancel();
         };
-        http::serve::serve(self.listener, router, stop, drain).await?;
+        let served =
+            http::serve::serve(self.listener, router, stop, drain + STOPPED_TURNS_GRACE).await;
+        stopper.abort();
+        served?;
         if !chat.close(TURN_STORE_DEADLINE).await {
             tracing::error!("turns still running at exit: their answers are lost");
         }
@@ -294,6 +307,10 @@ impl Application {
         Ok(())
     }
 }
+
+/// How long turns stopped at the end of the drain get to send their last events before their
+/// connections are dropped.
+const STOPPED_TURNS_GRACE: Duration = Duration::from_secs(2);
 
 /// How long stopped turns get to store their answers at exit.
 const TURN_STORE_DEADLINE: Duration = Duration::from_secs(10);

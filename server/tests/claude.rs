@@ -530,18 +530,30 @@ async fn a_stop_drains_then_stores_running_turns_as_interrupted() {
     let claude = ClaudeStandIn::start().await;
     queue_long_answer(&claude);
     let mut app = spawn_with_claude(&db, &claude.base_url, &[("SHUTDOWN_DRAIN_SECS", "1")]).await;
-    let (mut response, conversation) = start_long_turn(&app).await;
+    let (response, conversation) = start_long_turn(&app).await;
     let stopped = Instant::now();
     app.stop();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let fresh = reqwest::Client::new().get(app.url("/healthz")).send().await;
     assert!(fresh.is_err(), "a new connection was taken while stopping");
-    // The stream goes on during the drain, then is cut.
-    while let Ok(Some(_)) = response.chunk().await {}
+    // The stream goes on during the drain; then the turn is stopped and its client told.
+    let events = read_events(response).await;
     let cut = stopped.elapsed();
     assert!(
         cut >= Duration::from_millis(900) && cut < Duration::from_secs(4),
         "cut after {cut:?}"
+    );
+    let names: Vec<&str> = events.iter().map(ChatEvent::name).collect();
+    assert!(names.contains(&"text"), "{names:?}");
+    assert!(
+        events.iter().any(|e| matches!(e,
+            ChatEvent::Error { code: ErrorCode::ShuttingDown, message } if message.contains("restarting"))),
+        "{events:?}"
+    );
+    assert_eq!(
+        names.last(),
+        Some(&"done"),
+        "the stream ends, it is not cut"
     );
     tokio::time::timeout(Duration::from_secs(10), &mut app.server)
         .await

@@ -30,6 +30,7 @@ use app::types::{ChatEvent, ErrorCode, MessageError, MessageStatus, Owner, UserM
 use chrono::Utc;
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::{ToolPolicy, TurnConcurrency};
@@ -145,6 +146,8 @@ struct Inner {
     tool_timeout: std::time::Duration,
     metrics: Arc<Metrics>,
     max_depth: u32,
+    /// Cancelled by [`ChatService::stop_turns`] once a shutdown's drain time is over.
+    stopping: CancellationToken,
 }
 
 /// How turns are bounded.
@@ -198,6 +201,7 @@ impl ChatService {
                 tool_timeout: limits.tools.timeout,
                 metrics,
                 max_depth: limits.max_depth,
+                stopping: CancellationToken::new(),
             }),
         }
     }
@@ -371,6 +375,12 @@ impl ChatService {
         self.inner.slots.close(deadline).await
     }
 
+    /// Stops the turns still running (a shutdown's drain time is over): each ends as
+    /// interrupted, keeps what it has, and tells its client `shutting_down`.
+    pub fn stop_turns(&self) {
+        self.inner.stopping.cancel();
+    }
+
     /// Forgets a deleted conversation's cached context.
     pub async fn forget(&self, conversation: Uuid) {
         self.inner.contexts.forget(conversation).await;
@@ -426,7 +436,16 @@ impl ChatService {
         // The turn's work is done: whoever reads `done` may start the next one.
         drop(permit);
         if output.end == LoopEnd::Interrupted {
-            return; // nobody is listening
+            // Nobody is listening, unless the server stopped the turn: then its client is told.
+            if inner.stopping.is_cancelled() {
+                let error = (
+                    ErrorCode::ShuttingDown,
+                    "The server is restarting. The answer so far is saved; please ask again in a moment."
+                        .to_string(),
+                );
+                send_all(&events, vec![error_event(error), done("interrupted")]).await;
+            }
+            return;
         }
         let mut tail = vec![ChatEvent::Usage {
             input_tokens: output.input_tokens,
@@ -457,6 +476,7 @@ impl ChatService {
             tool_timeout: inner.tool_timeout,
             max_depth: inner.max_depth,
             events,
+            stopping: &inner.stopping,
             metrics: &inner.metrics,
         };
         let write = inner.store.begin_turn(start);

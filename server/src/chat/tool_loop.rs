@@ -14,6 +14,7 @@ use app::types::{ChatEvent, ErrorCode};
 use futures::{stream, StreamExt};
 use serde_json::Value;
 use tokio::sync::mpsc::Sender;
+use tokio_util::sync::CancellationToken;
 
 use crate::llm::{
     ContentBlock, LlmError, LlmEvent, LlmRequest, Message, Provider, Role, StopReason,
@@ -57,6 +58,9 @@ pub struct ToolLoop<'a> {
     pub tool_timeout: Duration,
     pub max_depth: u32,
     pub events: &'a Sender<ChatEvent>,
+    /// Cancelled when the server stops its turns (the drain time of a shutdown is over): the
+    /// turn ends as if its client had gone, keeping what it has.
+    pub stopping: &'a CancellationToken,
     pub metrics: &'a Metrics,
 }
 
@@ -67,6 +71,15 @@ enum RoundEnd {
 }
 
 impl ToolLoop<'_> {
+    /// Completes when nobody will read the rest of the answer: the client went away, or the
+    /// server is stopping its turns.
+    async fn abandoned(&self) {
+        tokio::select! {
+            () = self.events.closed() => {}
+            () = self.stopping.cancelled() => {}
+        }
+    }
+
     pub async fn run(&self, request: LlmRequest) -> LoopOutput {
         let (output, rounds) = self.rounds(request).await;
         self.metrics
@@ -171,7 +184,7 @@ impl ToolLoop<'_> {
     ) -> RoundEnd {
         let mut model_stream = tokio::select! {
             biased;
-            _ = self.events.closed() => return RoundEnd::Interrupted,
+            _ = self.abandoned() => return RoundEnd::Interrupted,
             opened = self.provider.stream(request.clone()) => match opened {
                 Ok(s) => s,
                 Err(e) => return RoundEnd::Failed(e),
@@ -181,7 +194,7 @@ impl ToolLoop<'_> {
         loop {
             let next = tokio::select! {
                 biased;
-                _ = self.events.closed() => return RoundEnd::Interrupted,
+                _ = self.abandoned() => return RoundEnd::Interrupted,
                 next = model_stream.next() => next,
             };
             let event = match next {
@@ -277,7 +290,7 @@ impl ToolLoop<'_> {
         loop {
             let next = tokio::select! {
                 biased;
-                _ = self.events.closed() => return None,
+                _ = self.abandoned() => return None,
                 next = calls.next() => next,
             };
             let Some((index, id, name, output, elapsed)) = next else {
@@ -465,6 +478,7 @@ mod tests {
             tool_timeout: Duration::from_secs(2),
             max_depth: 5,
             events: &tx,
+            stopping: &CancellationToken::new(),
             metrics: &metrics,
         }
         .run(request())
@@ -485,6 +499,7 @@ mod tests {
         };
         let breaker = CircuitBreaker::new("test", 2, Duration::from_millis(300), metrics.clone());
         let (tx, _rx) = mpsc::channel(256);
+        let stopping = CancellationToken::new();
         let run = || ToolLoop {
             provider: &provider,
             tools: &tools,
@@ -492,6 +507,7 @@ mod tests {
             tool_timeout: Duration::from_secs(2),
             max_depth: 5,
             events: &tx,
+            stopping: &stopping,
             metrics: &metrics,
         };
 

@@ -123,6 +123,7 @@ pub fn scenarios(_short: bool) -> Vec<Scenario> {
                     none("exit_code"),
                     Budget::at_most("exit_after_ms", 1000.0 + 3000.0),
                     none("turns_admitted_after_stop"),
+                    none("turns_cut_without_error"),
                     none("questions_without_answer"),
                     none("answers_without_question"),
                 ],
@@ -396,7 +397,8 @@ async fn hang_ups(
 }
 
 /// SIGTERM with turns in flight: no new turn is admitted, the app exits 0 within the drain
-/// time, and every stored question has its answer (finished, or interrupted by the drain).
+/// time, every turn the drain stopped is told so (`shutting_down`), and every stored question
+/// has its answer (finished, or interrupted by the drain).
 async fn sigterm(
     client: &reqwest::Client,
     s: &Scenario,
@@ -436,6 +438,11 @@ async fn sigterm(
     // Sent once the signal had been delivered (50 ms on): none may have been let in.
     let late = |t: &Turn| t.sent_unix_us > stop_us + 50_000 && t.admitted;
     figures.insert("turns_admitted_after_stop".into(), count(&turns, late));
+    // A turn the drain stopped ends with `shutting_down`, not with its connection cut.
+    let cut = |t: &Turn| t.admitted && t.failure.is_some() && t.error_code.is_none();
+    figures.insert("turns_cut_without_error".into(), count(&turns, cut));
+    let told = |t: &Turn| t.error_code.as_deref() == Some("shutting_down");
+    figures.insert("turns_told_shutting_down".into(), count(&turns, told));
     let questions = store.questions().await?;
     let unanswered = questions.iter().filter(|(_, a)| a.is_none()).count();
     figures.insert("questions_without_answer".into(), unanswered as f64);
