@@ -43,7 +43,10 @@ impl PrivatePostgres {
         }
         let data = pg.data().display().to_string();
         let initdb = ["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"];
-        run(pg.tool("initdb").args(initdb).args(["-E", "UTF8"])).await?;
+        run(Command::from(pg.tool("initdb"))
+            .args(initdb)
+            .args(["-E", "UTF8"]))
+        .await?;
         pg.ctl(&["start"]).await?;
         Ok(pg)
     }
@@ -70,19 +73,20 @@ impl PrivatePostgres {
         );
         let log = self.dir.path().join("postgres.log").display().to_string();
         let data = self.data().display().to_string();
-        let mut command = self.tool("pg_ctl");
+        let mut command = Command::from(self.tool("pg_ctl"));
         command.args(["-D", &data, "-w", "-l", &log, "-o", &options]);
         run(command.args(action)).await
     }
 
-    fn tool(&self, name: &str) -> Command {
+    /// One of PostgreSQL's programs, run as `postgres` when we are root.
+    fn tool(&self, name: &str) -> std::process::Command {
         let program = self.bin_dir.join(name);
         let mut command = if as_root() {
-            let mut c = Command::new("runuser");
+            let mut c = std::process::Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(program);
             c
         } else {
-            Command::new(program)
+            std::process::Command::new(program)
         };
         command.stdout(Stdio::null()).stderr(Stdio::piped());
         command
@@ -91,22 +95,9 @@ impl PrivatePostgres {
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        let data = self.data();
-        let program = self.bin_dir.join("pg_ctl");
-        let mut stop = if as_root() {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(program);
-            c
-        } else {
-            std::process::Command::new(program)
-        };
-        let _ = stop
-            .arg("-D")
-            .arg(data)
-            .args(["-m", "immediate", "-w", "stop"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let mut stop = self.tool("pg_ctl");
+        let stop = stop.arg("-D").arg(self.data());
+        let _ = stop.args(["-m", "immediate", "-w", "stop"]).status();
     }
 }
 
