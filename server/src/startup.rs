@@ -118,13 +118,10 @@ pub fn mcp_sessions(
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let listener =
-            TcpListener::bind(config.addr)
-                .await
-                .map_err(|error| StartError::Listen {
-                    addr: config.addr,
-                    error,
-                })?;
+        let listener = http::serve::bind(config.addr).map_err(|error| StartError::Listen {
+            addr: config.addr,
+            error,
+        })?;
         let addr = listener.local_addr().map_err(|error| StartError::Listen {
             addr: config.addr,
             error,

@@ -20,6 +20,24 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::Service;
 
+/// The listen backlog asked for (the kernel caps it at `net.core.somaxconn`, 4096 on current
+/// Linux). `TcpListener::bind` asks for 128: a burst of more new connections than that, while
+/// the accept loop is busy, overflows the queue, and each dropped handshake costs its client a
+/// 1 s retransmission (measured: 1,843 overflows and a 1.9 s p99 for 1,000 users at once).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as `bind` sets it).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// How long a client has to send a request's head (request line and headers). Also how long
 /// an idle kept-alive connection waits for its next request.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);

@@ -375,7 +375,7 @@ impl ClaudeStandIn {
 
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
         let shared = Arc::new(Shared::default());
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let listener = crate::http::serve::bind(addr)?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let router = Router::new()
             .route("/v1/messages", post(messages))
