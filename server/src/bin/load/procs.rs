@@ -170,22 +170,29 @@ impl Store {
 
     /// The one number a `SELECT count(*) …` gives, on either store.
     pub async fn count(&self, sql: &str) -> Res<i64> {
-        use sqlx::Connection;
-        if self.postgres.is_some() {
-            let mut conn = sqlx::PgConnection::connect(&self.url).await?;
-            Ok(sqlx::query_scalar(sql).fetch_one(&mut conn).await?)
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
-            Ok(sqlx::query_scalar(sql).fetch_one(&mut conn).await?)
-        }
+        let rows: Vec<(i64,)> = self.rows(sql).await?;
+        Ok(rows.first().map_or(0, |r| r.0))
     }
 
     /// Every stored question's text, with whether an answer follows it (and its status).
     pub async fn questions(&self) -> Res<Vec<(String, Option<String>)>> {
+        self.rows(
+            "SELECT q.content, a.status FROM messages q LEFT JOIN messages a \
+             ON a.conversation_id = q.conversation_id AND a.seq = q.seq + 1 \
+             AND a.role = 'assistant' WHERE q.role = 'user'",
+        )
+        .await
+    }
+
+    /// The rows of `sql` on the run's store, through a connection of its own.
+    async fn rows<T>(&self, sql: &str) -> Res<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + Send
+            + Unpin,
+    {
         use sqlx::Connection;
-        let sql = "SELECT q.content, a.status FROM messages q LEFT JOIN messages a \
-                   ON a.conversation_id = q.conversation_id AND a.seq = q.seq + 1 \
-                   AND a.role = 'assistant' WHERE q.role = 'user'";
         if self.postgres.is_some() {
             let mut conn = sqlx::PgConnection::connect(&self.url).await?;
             Ok(sqlx::query_as(sql).fetch_all(&mut conn).await?)
@@ -272,9 +279,7 @@ impl App {
         upstream: &str,
         users: usize,
     ) -> Res<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = crate::services::free_port()?;
         let log = store.dir.path().join("app.log");
         let mut command = Command::new(files.bin);
         command
