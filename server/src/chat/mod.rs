@@ -358,7 +358,7 @@ impl ChatService {
             conversation_id: start.conversation_id,
             message_id: Uuid::new_v4(),
             request: LlmRequest {
-                system: SYSTEM_PROMPT.to_string(),
+                system: SYSTEM_PROMPT.into(),
                 messages: context.messages,
                 tools,
                 max_tokens: MAX_ANSWER_TOKENS,

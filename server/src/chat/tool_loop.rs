@@ -185,7 +185,7 @@ impl ToolLoop<'_> {
         let mut model_stream = tokio::select! {
             biased;
             _ = self.abandoned() => return RoundEnd::Interrupted,
-            opened = self.provider.stream(request.clone()) => match opened {
+            opened = self.provider.stream(request) => match opened {
                 Ok(s) => s,
                 Err(e) => return RoundEnd::Failed(e),
             },

@@ -26,6 +26,10 @@ use crate::tools::ToolSpec;
 /// Room left for the answer, in the model's tokens.
 pub const MAX_ANSWER_TOKENS: u32 = 4_096;
 
+/// Questions up to this size have their topics read on the async worker; longer ones on a
+/// blocking thread.
+const INLINE_TOPICS_BYTES: usize = 1_024;
+
 /// What keeps conversations' contexts within their budget.
 pub struct ContextParts {
     /// Folds old turns into the running summary.
@@ -219,11 +223,16 @@ impl ContextService {
         let Ok(data) = source.data().await else {
             return unchanged();
         };
-        // Reading names in an 8,000-character question is CPU work: off the async workers.
-        let text = question.to_string();
-        let found = tokio::task::spawn_blocking(move || topics::from_text(&data, &text))
-            .await
-            .unwrap_or_default();
+        // Reading names in an 8,000-character question is CPU work: off the async workers. A
+        // short one takes microseconds, less than waking a blocking thread.
+        let found = if question.len() <= INLINE_TOPICS_BYTES {
+            topics::from_text(&data, question)
+        } else {
+            let text = question.to_string();
+            tokio::task::spawn_blocking(move || topics::from_text(&data, &text))
+                .await
+                .unwrap_or_default()
+        };
         let merged = topics::merge(known, found);
         if merged == *known {
             return unchanged();

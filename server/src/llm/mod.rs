@@ -2,6 +2,8 @@
 //! tool_use blocks, usage, stop). [`anthropic::Anthropic`] is Claude's Messages API;
 //! [`offline::OfflineAnalyst`] is the embedded FPL analyst used when there is no Claude API key.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -51,7 +53,9 @@ pub struct Message {
 
 #[derive(Debug, Clone)]
 pub struct LlmRequest {
-    pub system: String,
+    /// The system prompt: the app's is a constant, borrowed rather than copied into every
+    /// turn (it lives as long as the turn's stream).
+    pub system: Cow<'static, str>,
     pub messages: Vec<Message>, // first is a user message; roles alternate
     pub tools: ToolList,
     pub max_tokens: u32,
@@ -129,5 +133,7 @@ pub trait Provider: Send + Sync + 'static {
         true
     }
     /// One model round: streams text deltas and complete tool_use blocks, then Usage, then Stop.
-    async fn stream(&self, request: LlmRequest) -> Result<LlmStream, LlmError>;
+    /// The request is borrowed: the tool loop keeps it and extends it between rounds, and the
+    /// stream holds nothing of it.
+    async fn stream(&self, request: &LlmRequest) -> Result<LlmStream, LlmError>;
 }

@@ -164,8 +164,8 @@ impl Provider for OfflineAnalyst {
         "fpl-analyst"
     }
 
-    async fn stream(&self, request: LlmRequest) -> Result<LlmStream, LlmError> {
-        let input_tokens = estimate_tokens(request_chars(&request));
+    async fn stream(&self, request: &LlmRequest) -> Result<LlmStream, LlmError> {
+        let input_tokens = estimate_tokens(request_chars(request));
         let Some(start) = turn_start(&request.messages) else {
             return Ok(self.text_stream(answer::HELP.to_string(), input_tokens));
         };

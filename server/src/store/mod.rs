@@ -38,10 +38,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
 pub use conversations::MAX_LIST_LIMIT;
 pub use error::StoreError;
@@ -236,7 +234,7 @@ impl Store {
         let db = match backend {
             Backend::Postgres => {
                 let connect = PgConnectOptions::from_str(url)?.application_name("fpl-chat");
-                let pool = PgPoolOptions::new()
+                let pool = pool_options::<sqlx::Postgres>()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect)
@@ -311,7 +309,7 @@ async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<SqliteDb, S
     // One writer. An in-memory database also lives only while its connection is open (and
     // connections sharing one use table locks the busy timeout does not cover): it is read
     // on that same connection.
-    let write = SqlitePoolOptions::new()
+    let write = pool_options::<sqlx::Sqlite>()
         .max_connections(1)
         .min_connections(1)
         .acquire_timeout(options.acquire_timeout)
@@ -322,7 +320,7 @@ async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<SqliteDb, S
     let read = if in_memory {
         write.clone()
     } else {
-        SqlitePoolOptions::new()
+        pool_options::<sqlx::Sqlite>()
             .max_connections(options.max_connections.clamp(1, 8))
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect.read_only(true))
@@ -333,6 +331,28 @@ async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<SqliteDb, S
         read,
         write,
     })
+}
+
+/// A connection idle at least this long is pinged before it is handed out.
+const PING_WHEN_IDLE: Duration = Duration::from_secs(1);
+
+/// Pool settings shared by both databases. sqlx pings a connection when it goes back to the
+/// pool, and by default again before handing it out: a second round trip in front of every
+/// query (on PostgreSQL one more network round trip; on SQLite one more hop to the
+/// connection's thread), on the turn's path three times. A connection used within the last
+/// [`PING_WHEN_IDLE`] was found alive when it came back, so only one idle longer is pinged
+/// first (a server restarted since then is found there, and the connection replaced).
+fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_WHEN_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// The directory that must exist before the SQLite file can be created, if any.

@@ -310,8 +310,8 @@ impl Provider for Anthropic {
         &self.model
     }
 
-    async fn stream(&self, request: LlmRequest) -> Result<LlmStream, LlmError> {
-        let body = serde_json::to_vec(&wire::request_body(&self.model, &request))
+    async fn stream(&self, request: &LlmRequest) -> Result<LlmStream, LlmError> {
+        let body = serde_json::to_vec(&wire::request_body(&self.model, request))
             .map_err(|e| LlmError::Upstream(format!("request encoding: {e}")))?;
         let mut call = Call::new(self.metrics.clone(), &self.model);
         match self.open(Bytes::from(body), &call).await {

@@ -43,7 +43,7 @@ pub async fn ask(analyst: &OfflineAnalyst, tools: &BuiltinTools, question: &str)
             tools: specs.clone(),
             max_tokens: 1024,
         };
-        let mut stream = analyst.stream(req).await.expect("stream");
+        let mut stream = analyst.stream(&req).await.expect("stream");
         let mut uses = Vec::new();
         let mut stop = None;
         let mut saw_usage = false;
@@ -982,13 +982,13 @@ async fn streams_small_pieces_with_pacing_and_ids() {
         }],
     };
     let req = |messages: Vec<Message>| LlmRequest {
-        system: String::new(),
+        system: "".into(),
         messages,
         tools: ToolList::from([]),
         max_tokens: 512,
     };
     let events: Vec<LlmEvent> = analyst
-        .stream(req(vec![q.clone()]))
+        .stream(&req(vec![q.clone()]))
         .await
         .unwrap()
         .map(|e| e.unwrap())
@@ -1024,7 +1024,7 @@ async fn streams_small_pieces_with_pacing_and_ids() {
     ];
     let started = std::time::Instant::now();
     let events: Vec<LlmEvent> = analyst
-        .stream(req(msgs))
+        .stream(&req(msgs))
         .await
         .unwrap()
         .map(|e| e.unwrap())
@@ -1071,13 +1071,13 @@ async fn measure_time_to_first_text() {
             }],
         };
         let req = |messages: Vec<Message>| LlmRequest {
-            system: String::new(),
+            system: "".into(),
             messages,
             tools: ToolList::from([]),
             max_tokens: 512,
         };
         let events: Vec<LlmEvent> = analyst
-            .stream(req(vec![q.clone()]))
+            .stream(&req(vec![q.clone()]))
             .await
             .unwrap()
             .map(|e| e.unwrap())
@@ -1108,7 +1108,7 @@ async fn measure_time_to_first_text() {
                 content: results,
             },
         ];
-        let mut stream = analyst.stream(req(msgs)).await.unwrap();
+        let mut stream = analyst.stream(&req(msgs)).await.unwrap();
         while let Some(e) = stream.next().await {
             if let Ok(LlmEvent::TextDelta(_)) = e {
                 break;
