@@ -38,12 +38,13 @@ async fn run(cli: Cli) -> ExitCode {
     cli::run(cli, config).await
 }
 
-/// glibc's malloc gives each thread that meets contention an arena of its own, up to 8 per
-/// core, and memory freed into one arena serves only that arena: a stream's buffers, allocated
-/// on one runtime worker and freed on another, leave pages behind in both. One arena per core
-/// (at least two) keeps the runtime's workers uncontended and cut RSS per active stream from
-/// 67 to 58 KiB in the 1,000-user burst (README, "Load harness"). Called before any thread
-/// starts; `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` set by the operator win.
+/// glibc's malloc hands out up to 8 arenas per core, one to each thread that meets contention
+/// (the runtime's workers, blocking threads, SQLite's connection threads); each arena keeps
+/// its own free memory, which the threads on other arenas cannot reuse, so under a burst
+/// every arena grows to its own peak. One arena per core (at least two) still spares the
+/// runtime's workers from contending, and cut RSS per active stream in the 1,000-user burst
+/// from 68 to 59 KiB (README, "Load harness"). Called before any thread starts;
+/// `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` set by the operator win.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
