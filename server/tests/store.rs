@@ -196,6 +196,35 @@ store_tests!(
     missing_rows_are_not_found,
 );
 
+/// The pool pings a connection only when it has been idle for a second or more (not before
+/// every query): one whose server side was ended while it sat in the pool (a restart, an
+/// administrator, an idle timeout) is found dead there and replaced, and the query succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connection_ended_while_idle_is_replaced() {
+    run(Backend::Postgres, |ctx: Ctx| async move {
+        let owner = Owner::Anonymous(Uuid::new_v4());
+        let store = &ctx.store;
+        let found = store.get_conversation(owner, Uuid::new_v4()).await;
+        assert!(matches!(found, Ok(None)), "{found:?}");
+        let mut admin = PgConnection::connect(&ctx.url).await.unwrap();
+        let ended: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        assert!(!ended.is_empty(), "the store held a pooled connection");
+        admin.close().await.ok();
+        tokio::time::sleep(Duration::from_millis(1_300)).await;
+        for _ in 0..ended.len() + 1 {
+            let found = store.get_conversation(owner, Uuid::new_v4()).await;
+            assert!(matches!(found, Ok(None)), "{found:?}");
+        }
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
