@@ -204,7 +204,7 @@ fn fail(message: &str) -> ExitCode {
 }
 
 async fn connect(config: &Config) -> Result<Store, String> {
-    let store = Store::connect(&config.database_url)
+    let store = Store::connect_with(&config.database_url, config.store_options())
         .await
         .map_err(|e| format!("database: {e}"))?;
     store

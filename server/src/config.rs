@@ -169,6 +169,8 @@ pub enum RedisTopology {
 pub struct Config {
     pub addr: SocketAddr,
     pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`: the PostgreSQL pool's size (SQLite's readers: at most 8).
+    pub database_max_connections: u32,
     /// `REDIS_URL`: one node, or several seed nodes of a cluster separated by commas.
     pub redis_url: Option<Secret>,
     /// Whether `REDIS_URL` is a single node or a cluster (`REDIS_CLUSTER`).
@@ -202,6 +204,17 @@ pub struct Config {
     /// Pause between the offline analyst's streamed pieces (`OFFLINE_ANALYST_PACE_MS`), so that
     /// its answers stream like a model's; 0 in tests and benchmarks.
     pub offline_pace: Duration,
+}
+
+impl Config {
+    /// The database pool's settings: `DATABASE_MAX_CONNECTIONS`, all kept open.
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            max_connections: self.database_max_connections,
+            min_connections: self.database_max_connections,
+            ..Default::default()
+        }
+    }
 }
 
 /// One bad variable: `NAME: what is wrong`.
@@ -368,6 +381,12 @@ impl Config {
             },
         };
         let trusted_proxy_hops = number("TRUSTED_PROXY_HOPS", 1, 1, 10)?;
+        let database_max_connections = number(
+            "DATABASE_MAX_CONNECTIONS",
+            crate::store::DEFAULT_MAX_CONNECTIONS,
+            1,
+            1_000,
+        )?;
         let turns = TurnConcurrency {
             per_identity: number("CHAT_MAX_TURNS_PER_IDENTITY", 2, 1, 100)?,
             per_instance: number("CHAT_MAX_CONCURRENT_TURNS", 512, 1, 100_000)?,
@@ -466,6 +485,7 @@ impl Config {
         Ok(Self {
             addr,
             database_url,
+            database_max_connections,
             redis_url: redis_url.map(Secret::new),
             redis_topology,
             redis_prefix,
@@ -634,6 +654,7 @@ mod tests {
             ("TRUSTED_PROXY_HOPS", "0"),
             ("CHAT_MAX_TURNS_PER_IDENTITY", "0"),
             ("CHAT_MAX_CONCURRENT_TURNS", "-5"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
         ] {
             let e = config(&[(name, value)]).unwrap_err();
             assert_eq!(e.var, name);

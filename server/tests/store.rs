@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fpl_chat::store::{
-    Backend, Email, MessageStatus, NewMessage, Owner, Role, Store, StoreError, SummaryUpdate, Tier,
-    Title, TurnStart, User,
+    Backend, Email, MessageStatus, NewMessage, Owner, Role, Store, StoreError, StoreOptions,
+    SummaryUpdate, Tier, Title, TurnStart, User,
 };
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
@@ -221,6 +221,100 @@ async fn postgres_connection_ended_while_idle_is_replaced() {
             let found = store.get_conversation(owner, Uuid::new_v4()).await;
             assert!(matches!(found, Ok(None)), "{found:?}");
         }
+    })
+    .await;
+}
+
+/// A read (a turn's admission, a session's lookup) never queues for a connection behind
+/// writes: with the one write connection held by a write waiting on a row lock, the
+/// conversation is still read at once, and the write completes when the lock is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reads_do_not_wait_for_writes() {
+    run(Backend::Postgres, |ctx: Ctx| async move {
+        let owner = Owner::Anonymous(Uuid::new_v4());
+        let id = Uuid::new_v4();
+        let first = TurnStart {
+            new: Some((owner, title("Captain?"))),
+            ..turn_in(id, "Captain?")
+        };
+        ctx.store.begin_turn(first).await.unwrap();
+        let options = StoreOptions {
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(2),
+            ..StoreOptions::default()
+        };
+        let store = Store::connect_with(&ctx.url, options).await.unwrap();
+        let mut admin = PgConnection::connect(&ctx.url).await.unwrap();
+        let mut locked = admin.begin().await.unwrap();
+        sqlx::query("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .execute(&mut *locked)
+            .await
+            .unwrap();
+        let writing = tokio::spawn({
+            let store = store.clone();
+            async move { store.begin_turn(turn_in(id, "And then?")).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!writing.is_finished(), "the write waits for the row lock");
+        let read = store.get_conversation(owner, id).await;
+        assert!(matches!(&read, Ok(Some(c)) if c.last_seq == 1), "{read:?}");
+        locked.rollback().await.unwrap();
+        let written = writing.await.unwrap().unwrap();
+        assert_eq!(written.question.seq, 2);
+        store.close().await;
+    })
+    .await;
+}
+
+/// A turn's two writes change its conversation's row (last_seq, updated_at) but no indexed
+/// column, so PostgreSQL updates the row in place (HOT): no index entry per write, no index
+/// bloat. A regression (an index on updated_at, a full page) shows as non-HOT updates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_turn_updates_touch_no_index() {
+    run(Backend::Postgres, |ctx: Ctx| async move {
+        let store = &ctx.store;
+        let owner = Owner::Anonymous(Uuid::new_v4());
+        let id = Uuid::new_v4();
+        let turns = 5;
+        for turn in 0..turns {
+            let start = match turn {
+                0 => TurnStart {
+                    new: Some((owner, title("Captain?"))),
+                    ..turn_in(id, "Captain?")
+                },
+                _ => turn_in(id, "And then?"),
+            };
+            store.begin_turn(start).await.unwrap();
+            store
+                .finish_turn(id, assistant("Salah.", 2, 0, None))
+                .await
+                .unwrap();
+        }
+        // A backend reports its counts when it ends (and now and then while idle).
+        store.close().await;
+        let mut admin = PgConnection::connect(&ctx.url).await.unwrap();
+        let (mut updated, mut hot) = (0_i64, 0_i64);
+        for _ in 0..50 {
+            (updated, hot) = sqlx::query_as(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables \
+                 WHERE relname = 'conversations'",
+            )
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+            if updated >= 2 * turns - 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        admin.close().await.ok();
+        assert_eq!(
+            updated,
+            2 * turns - 1,
+            "every write but the first updates the row"
+        );
+        assert_eq!(hot, updated, "every update of the conversation is HOT");
     })
     .await;
 }

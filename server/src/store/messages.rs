@@ -380,9 +380,9 @@ impl Store {
     ) -> Result<Message, StoreError> {
         let mut message = prepare(conversation_id, message)?;
         let seq = match &self.db {
-            Db::Postgres(pool) => {
+            Db::Postgres(pg) => {
                 bind_message!(sqlx::query_scalar::<_, i64>(PG_APPEND_SQL), message)
-                    .fetch_optional(pool)
+                    .fetch_optional(&pg.write)
                     .await?
             }
             Db::Sqlite(sqlite) => {
@@ -433,8 +433,8 @@ impl Store {
             summary: start.summary,
         };
         let (row, seq, summary_stored) = match &self.db {
-            Db::Postgres(pool) => {
-                let (seq, stored) = pg_begin(pool, &row).await?.unzip();
+            Db::Postgres(pg) => {
+                let (seq, stored) = pg_begin(&pg.write, &row).await?.unzip();
                 (row, seq, stored.unwrap_or(false))
             }
             Db::Sqlite(sqlite) => {
@@ -468,10 +468,10 @@ impl Store {
             .map_err(|_| StoreError::Invalid("too many tool calls".into()))?;
         let mut message = prepare(conversation_id, assistant)?;
         let seq = match &self.db {
-            Db::Postgres(pool) => {
+            Db::Postgres(pg) => {
                 bind_message!(sqlx::query_scalar::<_, i64>(PG_FINISH_TURN_SQL), message)
                     .bind(tool_calls)
-                    .fetch_optional(pool)
+                    .fetch_optional(&pg.write)
                     .await?
             }
             Db::Sqlite(sqlite) => {
