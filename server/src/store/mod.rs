@@ -199,8 +199,8 @@ impl Backend {
 
 /// PostgreSQL: connections of each pool (reads, writes) unless `DATABASE_MAX_CONNECTIONS` says
 /// otherwise: two per core of a small database server. Measured on 2 cores shared with the
-/// database (README, "Load harness"): one pool of 4 gave half the 50-user time to first token
-/// (p99) of one pool of 16, and more turns/s.
+/// database (README, "Load harness"): one pool of 16 gave 1.3-2 times the 50-user time to first
+/// token (p99) of one pool of 4.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 4;
 
 /// SQLite's read-only connections (its one writer is separate).
