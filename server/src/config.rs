@@ -169,7 +169,8 @@ pub enum RedisTopology {
 pub struct Config {
     pub addr: SocketAddr,
     pub database_url: String,
-    /// `DATABASE_MAX_CONNECTIONS`: the PostgreSQL pool's size (SQLite's readers: at most 8).
+    /// `DATABASE_MAX_CONNECTIONS`: the size of each of PostgreSQL's two pools (reads, writes);
+    /// unused by SQLite.
     pub database_max_connections: u32,
     /// `REDIS_URL`: one node, or several seed nodes of a cluster separated by commas.
     pub redis_url: Option<Secret>,

@@ -142,7 +142,9 @@ pub(crate) enum Db {
 /// admission read waited ≈ 20 ms p50 for one (README, "Load harness").
 #[derive(Clone)]
 pub(crate) struct PgDb {
+    /// Every read (`on_read!`): short queries that a turn or a page waits for.
     pub(crate) read: PgPool,
+    /// Every write (`on_write!`, a turn's two writes, migrations).
     pub(crate) write: PgPool,
 }
 
