@@ -208,12 +208,21 @@ pub struct Config {
 }
 
 impl Config {
-    /// The database pool's settings: `DATABASE_MAX_CONNECTIONS`, all kept open.
+    /// The database pools' size (`DATABASE_MAX_CONNECTIONS`), opened as they are used: what
+    /// a one-shot command needs. The server keeps them open ([`Config::server_store_options`]).
     pub fn store_options(&self) -> crate::store::StoreOptions {
         crate::store::StoreOptions {
             max_connections: self.database_max_connections,
-            min_connections: self.database_max_connections,
             ..Default::default()
+        }
+    }
+
+    /// As [`Config::store_options`], every connection opened at start and kept open, so that
+    /// a burst after a quiet spell does not wait for new ones.
+    pub fn server_store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            min_connections: self.database_max_connections,
+            ..self.store_options()
         }
     }
 }

@@ -129,7 +129,7 @@ impl Application {
         // Built beside the rest of the start, not on the first chat turn.
         let tokenizer = tokio::task::spawn_blocking(crate::context::tokens::warm_up);
 
-        let store = Store::connect_with(&config.database_url, config.store_options())
+        let store = Store::connect_with(&config.database_url, config.server_store_options())
             .await
             .map_err(|e| StartError::Database(e.to_string()))?;
         store

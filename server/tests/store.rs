@@ -233,11 +233,10 @@ async fn postgres_reads_do_not_wait_for_writes() {
     run(Backend::Postgres, |ctx: Ctx| async move {
         let owner = Owner::Anonymous(Uuid::new_v4());
         let id = Uuid::new_v4();
-        let first = TurnStart {
-            new: Some((owner, title("Captain?"))),
-            ..turn_in(id, "Captain?")
-        };
-        ctx.store.begin_turn(first).await.unwrap();
+        ctx.store
+            .begin_turn(turn_starting(owner, id, "Captain?"))
+            .await
+            .unwrap();
         let options = StoreOptions {
             max_connections: 1,
             acquire_timeout: Duration::from_secs(2),
@@ -279,10 +278,7 @@ async fn postgres_turn_updates_touch_no_index() {
         let turns = 5;
         for turn in 0..turns {
             let start = match turn {
-                0 => TurnStart {
-                    new: Some((owner, title("Captain?"))),
-                    ..turn_in(id, "Captain?")
-                },
+                0 => turn_starting(owner, id, "Captain?"),
                 _ => turn_in(id, "And then?"),
             };
             store.begin_turn(start).await.unwrap();
@@ -982,6 +978,14 @@ fn turn_in(conversation: Uuid, question: &str) -> TurnStart {
         topics: None,
         title: None,
         summary: None,
+    }
+}
+
+/// The first turn of a new conversation of `owner`, titled by its question.
+fn turn_starting(owner: Owner, conversation: Uuid, question: &str) -> TurnStart {
+    TurnStart {
+        new: Some((owner, title(question))),
+        ..turn_in(conversation, question)
     }
 }
 
