@@ -16,6 +16,7 @@ use chrono::Utc;
 use fpl_chat::cache::Cache;
 use fpl_chat::context::cache::ContextCache;
 use fpl_chat::context::compress;
+use fpl_chat::context::head::Head;
 use fpl_chat::context::summarizer::Extractive;
 use fpl_chat::context::{history, tokens};
 use fpl_chat::llm::Role as ModelRole;
@@ -128,6 +129,7 @@ async fn context_cache(stored: &[Message]) {
         .await
         .expect("read")
         .expect("conversation");
+    let conversation = Head::from(&conversation);
     let metrics = std::sync::Arc::new(fpl_chat::metrics::Metrics::new());
     let time = |cache: ContextCache| {
         let (store, conversation) = (&store, &conversation);

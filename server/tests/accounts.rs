@@ -76,8 +76,14 @@ async fn account_lifecycle(db: TestDb, redis: Option<String>) {
     let browser = &app.client;
 
     // Anonymous first: a conversation, and the anonymous limit.
-    let events = app.chat("How is Haaland doing?", None).await;
-    let before = conversation_of(&events);
+    let response = browser
+        .post(app.url("/api/chat"))
+        .json(&json!({"message": "How is Haaland doing?"}))
+        .send()
+        .await
+        .unwrap();
+    let anonymous = cookie_of(&response);
+    let before = conversation_of(&read_events(response).await);
     assert_eq!(me(&app, browser).await, Value::Null);
 
     let email = format!("fan-{}@Example.com", uuid::Uuid::new_v4().simple());
@@ -92,6 +98,22 @@ async fn account_lifecycle(db: TestDb, redis: Option<String>) {
     let list = conversations(&app, browser).await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["id"], before.to_string());
+    // The anonymous cookie of before (copied, stolen) no longer reaches it, even while the
+    // conversation's head in Redis still names the anonymous owner: the turn's write checks
+    // the owner in the database. Nothing is added.
+    let stale = reqwest::Client::new()
+        .post(app.url("/api/chat"))
+        .header("cookie", &anonymous)
+        .json(&json!({"message": "Still mine?", "conversation_id": before}))
+        .send()
+        .await
+        .unwrap();
+    let refused = stale.status() == 404
+        || read_events(stale).await.iter().any(|e| {
+            matches!(e, ChatEvent::Error { code, .. } if *code == app::types::ErrorCode::NotFound)
+        });
+    assert!(refused, "the old anonymous identity was refused");
+    assert_eq!(conversations(&app, browser).await[0]["message_count"], 2);
     // Chats now count against the default tier's limit (base_vars leaves it at 20/60s).
     let response = browser
         .post(app.url("/api/chat"))

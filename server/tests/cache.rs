@@ -62,6 +62,7 @@ fpl_chat::redis_tests!(
     concurrent_misses_load_once_and_failures_are_not_cached,
     stats_list_what_redis_holds_and_every_instance_hits,
     the_cli_shows_and_clears_the_shared_cache,
+    conversation_heads_only_move_forward_and_answer_only_their_owner,
 );
 
 fn keys(k: &[&str]) -> Vec<String> {
@@ -325,4 +326,45 @@ async fn the_cli_shows_and_clears_the_shared_cache(url: String) {
     assert!(!ok && refused.contains("prefix:*"), "{refused}");
     let (ok, local) = cli(&["cache", "stats"], &[]).await;
     assert!(ok && local.contains("REDIS_URL is not set"), "{local}");
+}
+
+/// Two instances write a conversation's head in the wrong order (the slower one's turn is the
+/// older): the newest stays. A head answers its owner only, and is gone once forgotten.
+async fn conversation_heads_only_move_forward_and_answer_only_their_owner(url: String) {
+    use app::types::Owner;
+    use fpl_chat::context::head::{Head, Heads};
+    let [shared, _] = Setup::all(&url);
+    let (cache, metrics) = shared.instance();
+    let (one, two) = (
+        Heads::new(&cache, metrics.clone()),
+        Heads::new(&cache, metrics),
+    );
+    let (id, owner) = (uuid::Uuid::new_v4(), Owner::Anonymous(uuid::Uuid::new_v4()));
+    let head = |last_seq, summarized_through| Head {
+        id,
+        owner,
+        last_seq,
+        summarized_through,
+    };
+    assert_eq!(one.get(owner, id).await, None, "none yet");
+    one.set(head(4, 0)).await;
+    two.set(head(2, 0)).await;
+    assert_eq!(two.get(owner, id).await, Some(head(4, 0)), "not moved back");
+    two.set(head(6, 3)).await;
+    assert_eq!(one.get(owner, id).await, Some(head(6, 3)));
+    // The same seq read again from the database (here: claimed by an account).
+    let account = Owner::User(uuid::Uuid::new_v4());
+    one.set(Head {
+        owner: account,
+        ..head(6, 3)
+    })
+    .await;
+    assert_eq!(
+        one.get(owner, id).await,
+        None,
+        "not the identity's any more"
+    );
+    assert_eq!(one.get(account, id).await.map(|h| h.owner), Some(account));
+    two.forget(id).await;
+    assert_eq!(one.get(account, id).await, None, "forgotten");
 }

@@ -845,6 +845,11 @@ async fn earlier_tool_calls_go_back_to_claude_and_contexts_are_shared_by_instanc
         metrics.contains(r#"cache_requests_total{cache="context",layer="redis",result="hit"} 1"#),
         "the second instance read the first one's context from Redis: {metrics}"
     );
+    assert!(
+        metrics
+            .contains(r#"cache_requests_total{cache="context-head",layer="redis",result="hit"} 1"#),
+        "turn two was admitted by the conversation's head in Redis: {metrics}"
+    );
     // Turn three, back on the first instance: its own copy is out of date, so it is rebuilt
     // from the database and turn two is there.
     first.chat("Compare them", Some(conversation)).await;

@@ -252,7 +252,7 @@ async fn postgres_reads_do_not_wait_for_writes() {
             .unwrap();
         let writing = tokio::spawn({
             let store = store.clone();
-            async move { store.begin_turn(turn_in(id, "And then?")).await }
+            async move { store.begin_turn(turn_in(owner, id, "And then?")).await }
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!writing.is_finished(), "the write waits for the row lock");
@@ -279,7 +279,7 @@ async fn postgres_turn_updates_touch_no_index() {
         for turn in 0..turns {
             let start = match turn {
                 0 => turn_starting(owner, id, "Captain?"),
-                _ => turn_in(id, "And then?"),
+                _ => turn_in(owner, id, "And then?"),
             };
             store.begin_turn(start).await.unwrap();
             store
@@ -914,7 +914,7 @@ async fn data_survives_restart(ctx: Ctx) {
     ctx.store
         .begin_turn(TurnStart {
             topics: Some(vec!["Haaland".to_string()]),
-            ..turn_in(conv.id, "Who to captain?")
+            ..turn_in(owner, conv.id, "Who to captain?")
         })
         .await
         .unwrap();
@@ -969,10 +969,11 @@ async fn data_survives_restart(ctx: Ctx) {
     reopened.close().await;
 }
 
-/// A turn's first write on an existing conversation.
-fn turn_in(conversation: Uuid, question: &str) -> TurnStart {
+/// A turn's first write on an existing conversation of `owner`.
+fn turn_in(owner: Owner, conversation: Uuid, question: &str) -> TurnStart {
     TurnStart {
         conversation_id: conversation,
+        owner,
         new: None,
         question: NewMessage::user(question, 1),
         topics: None,
@@ -984,8 +985,8 @@ fn turn_in(conversation: Uuid, question: &str) -> TurnStart {
 /// The first turn of a new conversation of `owner`, titled by its question.
 fn turn_starting(owner: Owner, conversation: Uuid, question: &str) -> TurnStart {
     TurnStart {
-        new: Some((owner, title(question))),
-        ..turn_in(conversation, question)
+        new: Some(title(question)),
+        ..turn_in(owner, conversation, question)
     }
 }
 
@@ -1004,9 +1005,9 @@ async fn begin_turn_starts_a_conversation(ctx: Ctx) {
     let id = Uuid::new_v4();
     let started = store
         .begin_turn(TurnStart {
-            new: Some((owner, title("How is Haaland doing?"))),
+            new: Some(title("How is Haaland doing?")),
             topics: Some(vec!["Haaland".into()]),
-            ..turn_in(id, "How is Haaland doing?")
+            ..turn_in(owner, id, "How is Haaland doing?")
         })
         .await
         .unwrap();
@@ -1031,13 +1032,26 @@ async fn begin_turn_starts_a_conversation(ctx: Ctx) {
     let mine = Uuid::new_v4();
     store
         .begin_turn(TurnStart {
-            new: Some((user, title("Mine"))),
-            ..turn_in(mine, "hello")
+            new: Some(title("Mine")),
+            ..turn_in(user, mine, "hello")
         })
         .await
         .unwrap();
     assert!(store.get_conversation(owner, mine).await.unwrap().is_none());
     assert!(store.get_conversation(user, mine).await.unwrap().is_some());
+    // Nobody else's turn changes it: not the anonymous owner, not a stranger.
+    for other in [owner, Owner::Anonymous(Uuid::new_v4())] {
+        let theirs = store
+            .begin_turn(TurnStart {
+                topics: Some(vec!["Salah".into()]),
+                ..turn_in(other, mine, "mine now?")
+            })
+            .await;
+        assert!(matches!(theirs, Err(StoreError::NotFound)), "{theirs:?}");
+    }
+    let untouched = store.get_conversation(user, mine).await.unwrap().unwrap();
+    assert_eq!((untouched.last_seq, untouched.topics.len()), (1, 0));
+    assert_eq!(store.list_messages(mine).await.unwrap().len(), 1);
 }
 
 async fn topics_and_summary(ctx: Ctx) {
@@ -1064,7 +1078,7 @@ async fn topics_and_summary(ctx: Ctx) {
             topics: Some(topics.clone()),
             title: Some(title("Haaland, Arsenal, GW8")),
             summary: summary("Summary to 4", 40, 4),
-            ..turn_in(conv.id, "m6")
+            ..turn_in(owner, conv.id, "m6")
         })
         .await
         .unwrap();
@@ -1095,7 +1109,7 @@ async fn topics_and_summary(ctx: Ctx) {
             topics: Some(topics[..2].to_vec()),
             title: Some(title("Haaland, Arsenal")),
             summary: summary("Stale to 2", 20, 2),
-            ..turn_in(conv.id, "m7")
+            ..turn_in(owner, conv.id, "m7")
         })
         .await
         .unwrap();
@@ -1116,7 +1130,7 @@ async fn topics_and_summary(ctx: Ctx) {
     let started = store
         .begin_turn(TurnStart {
             summary: summary("Summary to 5", 45, 5),
-            ..turn_in(conv.id, "m8")
+            ..turn_in(owner, conv.id, "m8")
         })
         .await
         .unwrap();
@@ -1135,7 +1149,9 @@ async fn topics_and_summary(ctx: Ctx) {
         vec!["m5", "m6", "m7", "m8"]
     );
     // A conversation that is gone.
-    let gone = store.begin_turn(turn_in(Uuid::new_v4(), "lost")).await;
+    let gone = store
+        .begin_turn(turn_in(owner, Uuid::new_v4(), "lost"))
+        .await;
     assert!(matches!(gone, Err(StoreError::NotFound)), "{gone:?}");
 }
 
@@ -1148,8 +1164,8 @@ async fn concurrent_turns_are_all_stored(ctx: Ctx) {
     for id in &conversations {
         store
             .begin_turn(TurnStart {
-                new: Some((owner, title("Busy"))),
-                ..turn_in(*id, "first")
+                new: Some(title("Busy")),
+                ..turn_in(owner, *id, "first")
             })
             .await
             .unwrap();
@@ -1160,7 +1176,7 @@ async fn concurrent_turns_are_all_stored(ctx: Ctx) {
             let id = conversations[i % conversations.len()];
             tokio::spawn(async move {
                 let q = store
-                    .begin_turn(turn_in(id, &format!("q{i}")))
+                    .begin_turn(turn_in(owner, id, &format!("q{i}")))
                     .await
                     .unwrap();
                 let a = store

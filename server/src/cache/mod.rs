@@ -59,6 +59,12 @@ impl Cache {
         }
     }
 
+    /// The shared layer, for values that need commands of their own (conversation heads);
+    /// `None` without Redis.
+    pub fn redis(&self) -> Option<&Arc<RedisLayer>> {
+        self.redis.as_ref()
+    }
+
     /// The process only, with metrics nobody reads (tools and tests without an app).
     pub fn local() -> Self {
         Self::new(None, "", Arc::new(Metrics::new()))

@@ -63,6 +63,16 @@ impl RedisLayer {
         }
     }
 
+    /// The connection, for callers with commands of their own.
+    pub fn connection(&self) -> &RedisConnection {
+        &self.conn
+    }
+
+    /// `name` under the prefix, for callers' own keys (outside `cache:`).
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
     fn entry_key(&self, key: &str) -> String {
         format!("{}cache:{key}", self.prefix)
     }

@@ -34,11 +34,12 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::{ToolPolicy, TurnConcurrency};
+use crate::context::head::Head;
 use crate::context::{compress, tokens, ContextService, Pending, MAX_ANSWER_TOKENS};
 use crate::llm::{LlmRequest, Provider};
 use crate::metrics::Metrics;
 use crate::rate_limit::{Budget, BudgetScope, Decision, RateLimiter};
-use crate::store::{Conversation, NewMessage, Store, StoreError, Title, TurnStart, TurnStarted};
+use crate::store::{NewMessage, Store, StoreError, Title, TurnStart, TurnStarted};
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolList};
 use prompt::SYSTEM_PROMPT;
@@ -298,15 +299,21 @@ impl ChatService {
         Ok((plan.0, permit, limit, budget, context))
     }
 
-    /// The caller's conversation `id` (none: a new one), or `NotFound` when it is not theirs.
+    /// The head of the caller's conversation `id` (none: a new one), from Redis when it has
+    /// the caller's, else from the database; `NotFound` when it is not theirs.
     async fn conversation(
         &self,
         owner: Owner,
         id: Option<Uuid>,
-    ) -> Result<Option<Conversation>, ChatError> {
+    ) -> Result<Option<Head>, ChatError> {
         let Some(id) = id else { return Ok(None) };
+        if let Some(head) = self.inner.contexts.head(owner, id).await {
+            return Ok(Some(head));
+        }
         let found = self.inner.store.get_conversation(owner, id).await?;
-        found.map(Some).ok_or(ChatError::NotFound)
+        found
+            .map(|c| Some(Head::from(&c)))
+            .ok_or(ChatError::NotFound)
     }
 
     /// The turn's model request and first write; with the context's tokens and whether it was
@@ -314,7 +321,7 @@ impl ChatService {
     async fn plan(
         &self,
         viewer: Viewer,
-        conversation: Option<Conversation>,
+        conversation: Option<Head>,
         message: UserMessage,
     ) -> Result<(TurnPlan, u64, bool), ChatError> {
         let inner = &self.inner;
@@ -334,7 +341,11 @@ impl ChatService {
                 message.as_str(),
                 request,
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ChatError::NotFound,
+                e => e.into(),
+            })?;
         // The summarizer worked for this caller: its tokens are theirs (and the deployment's).
         inner
             .limiter
@@ -342,11 +353,12 @@ impl ChatService {
             .await;
         let new = match &conversation {
             Some(_) => None,
-            None => Some((viewer.owner, Title::from_question(message.as_str()))),
+            None => Some(Title::from_question(message.as_str())),
         };
         let changes = context.changes;
         let start = TurnStart {
             conversation_id: conversation.map_or_else(Uuid::new_v4, |c| c.id),
+            owner: viewer.owner,
             new,
             question: NewMessage::user(message.into_inner(), context.question_tokens as i32),
             topics: changes.topics,
@@ -401,10 +413,15 @@ impl ChatService {
                     .metrics
                     .record_turn(inner.provider.name(), "error", started.elapsed());
                 drop(permit);
-                let error = (
-                    ErrorCode::Internal,
-                    "Your question could not be saved. Please try again.".to_string(),
-                );
+                // Gone, or not the caller's after all (the head they were admitted by was
+                // stale): nothing was written.
+                let error = match e {
+                    StoreError::NotFound => (ErrorCode::NotFound, ChatError::NotFound.to_string()),
+                    _ => (
+                        ErrorCode::Internal,
+                        "Your question could not be saved. Please try again.".to_string(),
+                    ),
+                };
                 send_all(&events, vec![error_event(error), done("error")]).await;
                 return;
             }
@@ -420,10 +437,16 @@ impl ChatService {
         let reported = output
             .first_input_tokens
             .filter(|_| inner.provider.counts_tokens());
-        let turn = stored.as_ref().ok().map(|answer| (&question, answer));
+        let owner = (plan.viewer.owner, plan.conversation_id);
         inner
             .contexts
-            .commit(plan.conversation_id, plan.pending, turn, reported)
+            .commit(
+                owner,
+                plan.pending,
+                &question,
+                stored.as_ref().ok(),
+                reported,
+            )
             .await;
         let used = output.input_tokens + output.output_tokens;
         inner.limiter.spend(&plan.viewer, used).await;

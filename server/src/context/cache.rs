@@ -2,11 +2,12 @@
 //! the model sees them, with their token counts, the summary and the topics; so that a turn
 //! neither re-reads nor rebuilds the whole history.
 //!
-//! Promises: an entry is used only when it matches the conversation's row (the newest message
-//! seq and the seq the summary covers), so a stale copy (another instance's turn, a write that
-//! failed) is never used but rebuilt from the database; a miss is rebuilt from the database;
-//! after a turn the entry is extended with its messages rather than rebuilt; a deleted
-//! conversation's entry is dropped from both layers.
+//! Promises: an entry is used only when it matches the conversation's head (the newest message
+//! seq and the seq the summary covers: from Redis, see [`head`](super::head), or from the
+//! conversation's row), so a stale copy (another instance's turn, a write that failed) is never
+//! used but rebuilt from the database; a miss is rebuilt from the database, read for the head's
+//! owner only; after a turn the entry is extended with its messages rather than rebuilt, and
+//! the head moved to the turn's answer; a deleted conversation's entry and head are dropped.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,13 +15,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::compress::Counted;
+use super::head::{Head, Heads, TTL};
 use super::history;
 use crate::cache::{Cache, Layered};
 use crate::metrics::Metrics;
-use crate::store::{Conversation, Message as StoredMessage, Store, StoreError};
+use crate::store::{Message as StoredMessage, Store, StoreError};
 
-/// How long an unused context stays in Redis.
-const TTL: Duration = Duration::from_secs(6 * 3600);
 /// How long, and how many, this process keeps.
 const LOCAL_TTL: Duration = Duration::from_secs(600);
 const LOCAL_CAPACITY: usize = 512;
@@ -39,9 +39,8 @@ pub struct Prepared {
 crate::json_codec!(Prepared);
 
 impl Prepared {
-    fn matches(&self, conversation: &Conversation) -> bool {
-        self.last_seq == conversation.last_seq
-            && self.summarized_through == conversation.summarized_through_seq.unwrap_or(0)
+    fn matches(&self, head: &Head) -> bool {
+        self.last_seq == head.last_seq && self.summarized_through == head.summarized_through
     }
 
     /// Adds the next stored message (a turn's question, then its answer). A message that is
@@ -81,6 +80,8 @@ impl Prepared {
 
 pub struct ContextCache {
     layer: Layered<Prepared>,
+    /// What an entry must match; kept after every turn.
+    heads: Heads,
     metrics: Arc<Metrics>,
 }
 
@@ -97,26 +98,35 @@ impl ContextCache {
     pub fn with_local_ttl(cache: &Cache, metrics: Arc<Metrics>, local_ttl: Duration) -> Self {
         Self {
             layer: cache.layered("context", LOCAL_CAPACITY, local_ttl),
+            heads: Heads::new(cache, metrics.clone()),
             metrics,
         }
     }
 
-    /// The conversation's context, from the cache when it is current, else rebuilt from the
-    /// database (and cached).
-    pub async fn load(
-        &self,
-        store: &Store,
-        conversation: &Conversation,
-    ) -> Result<Arc<Prepared>, StoreError> {
-        if let Some(hit) = self.layer.get(&key(conversation.id)).await {
-            if hit.matches(conversation) {
+    /// Conversation `id`'s head when Redis has it for `owner` (see [`Heads::get`]).
+    pub async fn head(&self, owner: app::types::Owner, id: Uuid) -> Option<Head> {
+        self.heads.get(owner, id).await
+    }
+
+    /// The conversation's context, from the cache when it matches `head`, else rebuilt from
+    /// the database (and cached): [`StoreError::NotFound`] when the conversation is gone or
+    /// is not the head's owner's.
+    pub async fn load(&self, store: &Store, head: &Head) -> Result<Arc<Prepared>, StoreError> {
+        if let Some(hit) = self.layer.get(&key(head.id)).await {
+            if hit.matches(head) {
                 return Ok(hit);
             }
             self.metrics
                 .record_cache("context", "validation", "stale", 1);
         }
+        let conversation = store
+            .get_conversation(head.owner, head.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let after = conversation.summarized_through_seq.unwrap_or(0);
-        let stored = store.list_messages_after(conversation.id, after).await?;
+        let mut stored = store.list_messages_after(conversation.id, after).await?;
+        // A turn may have added a message since the row was read: the entry stops at the row.
+        stored.retain(|m| m.seq <= conversation.last_seq);
         let prepared = Prepared {
             last_seq: conversation.last_seq,
             summarized_through: after,
@@ -127,14 +137,21 @@ impl ContextCache {
         Ok(self.layer.set(&key(conversation.id), prepared, TTL).await)
     }
 
-    /// Stores the context after a turn.
-    pub async fn save(&self, conversation: Uuid, prepared: Prepared) {
-        self.layer.set(&key(conversation), prepared, TTL).await;
+    /// After a turn: the conversation's new `head`, and its context when the turn has it (an
+    /// entry that does not match the head is stored too: the next turn rebuilds it).
+    pub async fn save(&self, head: Head, prepared: Option<Prepared>) {
+        let context = async {
+            if let Some(prepared) = prepared {
+                self.layer.set(&key(head.id), prepared, TTL).await;
+            }
+        };
+        tokio::join!(context, self.heads.set(head));
     }
 
-    /// Drops the conversation's context (deleted).
+    /// Drops the conversation's context and head (deleted).
     pub async fn forget(&self, conversation: Uuid) {
-        self.layer.invalidate(&key(conversation)).await;
+        let key = key(conversation);
+        tokio::join!(self.layer.invalidate(&key), self.heads.forget(conversation));
     }
 }
 

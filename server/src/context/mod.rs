@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod calibration;
 pub mod compress;
+pub mod head;
 pub mod history;
 pub mod service;
 pub mod summarizer;

@@ -15,12 +15,13 @@ use uuid::Uuid;
 
 use super::cache::{ContextCache, Prepared};
 use super::calibration::Calibration;
+use super::head::Head;
 use super::summarizer::Summarizer;
 use super::{compress, history, tokens, topics};
 use crate::fpl::FplSource;
 use crate::llm::{Message, Role};
 use crate::metrics::Metrics;
-use crate::store::{self, Conversation, Store, StoreError, SummaryUpdate, Title};
+use crate::store::{self, Store, StoreError, SummaryUpdate, Title};
 use crate::tools::ToolSpec;
 
 /// Room left for the answer, in the model's tokens.
@@ -103,24 +104,32 @@ impl ContextService {
         }
     }
 
+    /// Conversation `id`'s head when Redis has it for `owner` (see [`Heads::get`]).
+    ///
+    /// [`Heads::get`]: super::head::Heads::get
+    pub async fn head(&self, owner: app::types::Owner, id: Uuid) -> Option<Head> {
+        self.parts.cache.head(owner, id).await
+    }
+
     /// The whole request's budget (`CONTEXT_TOKEN_LIMIT`).
     pub fn limit(&self) -> u32 {
         self.limit
     }
 
-    /// The context of `question` in `conversation` (`None`: a turn that starts one), for
-    /// `model` with `tools` and the system prompt `system`. Reads (the cache, else the
-    /// database); writes nothing.
+    /// The context of `question` in the conversation of `head` (`None`: a turn that starts
+    /// one), for `model` with `tools` and the system prompt `system`. Reads (the cache, else
+    /// the database: [`StoreError::NotFound`] when the conversation is not the head owner's);
+    /// writes nothing.
     pub async fn prepare(
         &self,
         store: &Store,
-        conversation: Option<&Conversation>,
+        head: Option<&Head>,
         question: &str,
         request: (&str, &[ToolSpec], &str),
     ) -> Result<TurnContext, StoreError> {
         let (model, tools, system) = request;
-        let before = match conversation {
-            Some(c) => self.parts.cache.load(store, c).await?,
+        let before = match head {
+            Some(head) => self.parts.cache.load(store, head).await?,
             None => Arc::new(Prepared::default()),
         };
         let (topics, changes) = self.topics(&before, question).await;
@@ -176,14 +185,16 @@ impl ContextService {
         })
     }
 
-    /// After the turn: its stored question and answer extend the cached context (folded when
-    /// the store kept the turn's summary); `reported` is the model's count of the first
+    /// After `owner`'s turn in `conversation`: its stored question (`started`) and answer
+    /// (`None`: not stored) extend the cached context (folded when the store kept the turn's
+    /// summary) and move the conversation's head; `reported` is the model's count of the first
     /// request's input tokens, when it counts them, which calibrates the estimates.
     pub async fn commit(
         &self,
-        conversation: Uuid,
+        (owner, conversation): (app::types::Owner, Uuid),
         pending: Pending,
-        stored: Option<(&store::TurnStarted, &store::Message)>,
+        started: &store::TurnStarted,
+        answer: Option<&store::Message>,
         reported: Option<u64>,
     ) {
         if let Some(reported) = reported {
@@ -192,17 +203,25 @@ impl ContextService {
                 .observe(&pending.model, pending.estimate, reported)
                 .await;
         }
-        let Some((started, answer)) = stored else {
-            return;
-        };
         let mut prepared = Prepared::clone(&pending.before);
         prepared.topics = pending.topics;
         prepared.push(&started.question);
         if let (Some((through, summary)), true) = (pending.folded, started.summary_stored) {
             prepared.fold_through(through, summary);
         }
-        prepared.push(answer);
-        self.parts.cache.save(conversation, prepared).await;
+        let head = Head {
+            id: conversation,
+            owner,
+            last_seq: answer.map_or(started.question.seq, |a| a.seq),
+            summarized_through: prepared.summarized_through,
+        };
+        // Without its answer the turn's context is not cached: the head, past the cached one,
+        // makes the next turn rebuild it from the database.
+        let prepared = answer.map(|answer| {
+            prepared.push(answer);
+            prepared
+        });
+        self.parts.cache.save(head, prepared).await;
     }
 
     /// Forgets a deleted conversation's cached context.

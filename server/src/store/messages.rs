@@ -136,9 +136,10 @@ const PG_BEGIN_NEW_SQL: &str = concat!(
 );
 
 /// PostgreSQL: [`Store::begin_turn`] in an existing conversation, in one statement (topics,
-/// title and summary as [`SET_TOPICS_SQL`] and [`SET_SUMMARY_SQL`] do them). Binds as in
-/// [`INSERT_MESSAGE_SQL`] (`$3` unused), plus `$18` the topics, `$19` the title, `$20` the
-/// summary, `$21` its tokens, `$22` the seq it covers; returns the seq and whether the summary
+/// title and summary as [`SET_TOPICS_SQL`] and [`SET_SUMMARY_SQL`] do them), only when it is
+/// the owner's. Binds as in [`INSERT_MESSAGE_SQL`] (`$3` unused), plus `$18` the topics, `$19`
+/// the title, `$20` the summary, `$21` its tokens, `$22` the seq it covers, `$23` the owner
+/// user, `$24` the owner identity; returns the seq and whether the summary
 /// was stored.
 const PG_BEGIN_SQL: &str = concat!(
     "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, updated_at = $17, \
@@ -151,7 +152,8 @@ const PG_BEGIN_SQL: &str = concat!(
      summarized_through_seq = CASE WHEN $20::text IS NOT NULL \
          AND COALESCE(summarized_through_seq, 0) <= $22 THEN $22 \
          ELSE summarized_through_seq END \
-     WHERE id = $2 \
+     WHERE id = $2 AND owner_user_id IS NOT DISTINCT FROM $23 \
+         AND owner_anon_id IS NOT DISTINCT FROM $24 \
      RETURNING last_seq, ($20::text IS NOT NULL AND summarized_through_seq = $22) AS kept), \
      m AS (INSERT INTO messages (",
     message_columns!(),
@@ -184,10 +186,17 @@ macro_rules! bind_message {
     };
 }
 
+/// SQLite: whether conversation `$1` is the owner's (`$2` the user, `$3` the identity), checked
+/// before a turn changes it.
+const SQLITE_OWNED_SQL: &str = "SELECT 1 FROM conversations WHERE id = $1 \
+     AND owner_user_id IS $2 AND owner_anon_id IS $3";
+
 /// A turn's first write, its question ready to insert.
 struct BeginRow {
     question: Message,
-    new: Option<(Owner, Title)>,
+    owner: Owner,
+    /// The title of a conversation the turn starts.
+    new: Option<Title>,
     topics: Option<Vec<String>>,
     title: Option<Title>,
     summary: Option<SummaryUpdate>,
@@ -203,8 +212,8 @@ macro_rules! begin_statements {
             let id = row.question.conversation_id;
             let at = row.question.created_at;
             let topics = row.topics.as_ref().map(Json);
-            if let Some((owner, title)) = &row.new {
-                let (user_id, anon_id) = owner_columns(*owner);
+            let (user_id, anon_id) = owner_columns(row.owner);
+            if let Some(title) = &row.new {
                 if let Some(anon_id) = anon_id {
                     sqlx::query(UPSERT_ANONYMOUS_SQL)
                         .bind(anon_id)
@@ -221,6 +230,15 @@ macro_rules! begin_statements {
                     .bind(at)
                     .execute(&mut *$conn)
                     .await?;
+            } else if sqlx::query_scalar::<_, i64>(SQLITE_OWNED_SQL)
+                .bind(id)
+                .bind(user_id)
+                .bind(anon_id)
+                .fetch_optional(&mut *$conn)
+                .await?
+                .is_none()
+            {
+                return Ok((None, false));
             } else if let Some(topics) = topics {
                 sqlx::query(SET_TOPICS_SQL)
                     .bind(id)
@@ -271,9 +289,9 @@ fn sqlite_begin<'c>(
 /// PostgreSQL's [`Store::begin_turn`]: one statement, so one round trip.
 async fn pg_begin(pool: &PgPool, row: &BeginRow) -> Result<Option<(i64, bool)>, sqlx::Error> {
     let question = &row.question;
+    let (user_id, anon_id) = owner_columns(row.owner);
     let query = match &row.new {
-        Some((owner, title)) => {
-            let (user_id, anon_id) = owner_columns(*owner);
+        Some(title) => {
             let topics = Json(row.topics.clone().unwrap_or_default());
             bind_message!(sqlx::query_as(PG_BEGIN_NEW_SQL), question)
                 .bind(anon_id)
@@ -289,6 +307,8 @@ async fn pg_begin(pool: &PgPool, row: &BeginRow) -> Result<Option<(i64, bool)>, 
                 .bind(summary.map(|s| s.text.clone()))
                 .bind(summary.map(|s| s.token_count))
                 .bind(summary.map(|s| s.through_seq))
+                .bind(user_id)
+                .bind(anon_id)
         }
     };
     query.fetch_optional(pool).await
@@ -409,8 +429,7 @@ impl Store {
     /// Starts a chat turn in one transaction: creates the conversation when the turn starts
     /// it (and the anonymous identity that owns it), applies the turn's topics, title and
     /// summary, and appends the question with the next seq. [`StoreError::NotFound`] when an
-    /// existing conversation is gone. Not owner-checked: resolve an existing conversation with
-    /// [`Store::get_conversation`] first. On SQLite it is committed with the writes queued
+    /// existing conversation is gone or is not `start.owner`'s. On SQLite it is committed with the writes queued
     /// beside it (see `writer.rs`).
     pub async fn begin_turn(&self, start: TurnStart) -> Result<TurnStarted, StoreError> {
         if start.question.role != Role::User {
@@ -427,6 +446,7 @@ impl Store {
         }
         let row = BeginRow {
             question: prepare(start.conversation_id, start.question)?,
+            owner: start.owner,
             new: start.new,
             topics: start.topics,
             title: start.title,

@@ -434,8 +434,11 @@ pub struct SummaryUpdate {
 pub struct TurnStart {
     /// The conversation (new or existing).
     pub conversation_id: Uuid,
-    /// Set when the turn starts the conversation: it is created with this owner and title.
-    pub new: Option<(Owner, Title)>,
+    /// Who asks: the owner of a conversation the turn starts; an existing conversation of
+    /// anyone else is not touched (`NotFound`).
+    pub owner: Owner,
+    /// Set when the turn starts the conversation: it is created with this title.
+    pub new: Option<Title>,
     /// The user's message.
     pub question: NewMessage,
     /// The conversation's topics, when the question changed them.
