@@ -30,6 +30,9 @@ struct Inner {
     topology: RedisTopology,
     /// Whether the node turned out to be part of a cluster (`Detect` only), once known.
     detected: OnceCell<bool>,
+    /// The connection every [`RedisConnection`](super::RedisConnection) of this client uses:
+    /// one socket, on which concurrent commands are pipelined.
+    slot: tokio::sync::Mutex<Option<Connection>>,
 }
 
 /// A connection to a single node or to a cluster; cheap to clone (both multiplex).
@@ -61,6 +64,7 @@ impl RedisClient {
             cluster,
             topology,
             detected: OnceCell::new(),
+            slot: tokio::sync::Mutex::new(None),
         })))
     }
 
@@ -103,6 +107,11 @@ impl RedisClient {
         } else {
             Connection::Node(self.0.node.get_multiplexed_async_connection().await?)
         })
+    }
+
+    /// The shared connection (`None`: not open, or dropped after a failure).
+    pub(super) fn slot(&self) -> &tokio::sync::Mutex<Option<Connection>> {
+        &self.0.slot
     }
 
     /// Whether connections go to a cluster: `None` until detected.

@@ -2,7 +2,9 @@
 //! single node or to a Redis Cluster ([`client`]).
 //!
 //! Promises: the connection is opened on first use, not at start (a Redis that is down does not
-//! stop the app); every command gets `timeout`, and a command that times out or fails at the
+//! stop the app), and every user of one client shares it (multiplexed: commands sent at the
+//! same moment by the limiter, the caches and the sessions leave in one write and come back in
+//! one read); every command gets its user's `timeout`, and a command that times out or fails at the
 //! network drops the connection, so the next use opens a new one (Redis restarted, failover);
 //! errors say what kind of failure it was, never the URL (it may hold a password). Callers'
 //! commands, pipelines and scripts run unchanged on both topologies as long as each one's keys
@@ -20,23 +22,21 @@ pub use client::{Connection, RedisClient};
 #[error("{0}")]
 pub struct RedisError(String);
 
+/// A user of the client's one connection, with its own deadline.
 pub struct RedisConnection {
+    /// Holds the connection every user of this client shares (see [`RedisClient::slot`]).
     client: RedisClient,
+    /// Each command's deadline.
     timeout: Duration,
-    slot: tokio::sync::Mutex<Option<Connection>>,
 }
 
 impl RedisConnection {
     pub fn new(client: RedisClient, timeout: Duration) -> Self {
-        Self {
-            client,
-            timeout,
-            slot: tokio::sync::Mutex::new(None),
-        }
+        Self { client, timeout }
     }
 
     async fn connection(&self) -> Result<Connection, RedisError> {
-        let mut slot = self.slot.lock().await;
+        let mut slot = self.client.slot().lock().await;
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
@@ -59,12 +59,12 @@ impl RedisConnection {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
-                    *self.slot.lock().await = None;
+                    *self.client.slot().lock().await = None;
                 }
                 Err(RedisError(format!("Redis: {:?}", e.kind())))
             }
             Err(_) => {
-                *self.slot.lock().await = None;
+                *self.client.slot().lock().await = None;
                 Err(RedisError("Redis did not answer in time".into()))
             }
         }
