@@ -9,6 +9,7 @@
 //! followed (a 3xx is an upstream error), so the key is only ever sent to
 //! `CLAUDE_API_BASE_URL`. Every request is counted and timed in the GenAI metrics, cancelled
 //! ones included.
+mod body;
 mod decode;
 mod retry;
 mod wire;
@@ -26,6 +27,7 @@ use reqwest::StatusCode;
 use super::{LlmError, LlmEvent, LlmRequest, LlmStream, Provider};
 use crate::config::ClaudeConfig;
 use crate::metrics::Metrics;
+use body::{Preambles, RequestBody};
 use decode::{Decoder, Tokens};
 
 pub use wire::API_VERSION;
@@ -41,6 +43,8 @@ pub struct Anthropic {
     max_retries: u32,
     first_byte_timeout: Duration,
     idle_timeout: Duration,
+    /// The shared start of streaming requests' bodies (system prompt, tool definitions).
+    preambles: Preambles,
     metrics: Arc<Metrics>,
 }
 
@@ -82,6 +86,7 @@ impl Anthropic {
             max_retries: config.max_retries,
             first_byte_timeout: config.first_byte_timeout,
             idle_timeout: config.idle_timeout,
+            preambles: Preambles::default(),
             metrics,
         })
     }
@@ -130,7 +135,8 @@ impl Anthropic {
             "messages": [{"role": "user", "content": user}],
         });
         let mut call = Call::new(self.metrics.clone(), model);
-        let response = match self.open(Bytes::from(body.to_string()), &call).await {
+        let body = RequestBody::whole(Bytes::from(body.to_string()));
+        let response = match self.open(body, &call).await {
             Ok(r) => r,
             Err(e) => {
                 call.finish(&Err(&e), Tokens::default());
@@ -176,14 +182,14 @@ impl Anthropic {
     }
 
     /// Sends the request until it gets a streaming response, retrying what may be retried.
-    async fn open(&self, body: Bytes, call: &Call) -> Result<reqwest::Response, LlmError> {
+    async fn open(&self, body: RequestBody, call: &Call) -> Result<reqwest::Response, LlmError> {
         let mut retries = 0;
         loop {
             let sent = tokio::time::timeout(
                 self.first_byte_timeout,
                 self.client
                     .post(format!("{}/v1/messages", self.base_url))
-                    .body(body.clone())
+                    .body(reqwest::Body::wrap(body.clone()))
                     .send(),
             )
             .await;
@@ -311,10 +317,12 @@ impl Provider for Anthropic {
     }
 
     async fn stream(&self, request: &LlmRequest) -> Result<LlmStream, LlmError> {
-        let body = serde_json::to_vec(&wire::request_body(&self.model, request))
+        let body = self
+            .preambles
+            .body(&self.model, request)
             .map_err(|e| LlmError::Upstream(format!("request encoding: {e}")))?;
         let mut call = Call::new(self.metrics.clone(), &self.model);
-        match self.open(Bytes::from(body), &call).await {
+        match self.open(body, &call).await {
             Ok(response) => Ok(self.events(response, call)),
             Err(e) => {
                 call.finish(&Err(&e), Tokens::default());

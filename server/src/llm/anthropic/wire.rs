@@ -13,16 +13,14 @@ use crate::llm::{ContentBlock, LlmRequest, Message, Role, StopReason};
 /// The `anthropic-version` header.
 pub const API_VERSION: &str = "2023-06-01";
 
-/// The JSON body of a streaming `POST /v1/messages`, borrowing the request: serialized
-/// straight to bytes, without copying the tools, the system prompt or the history into an
-/// intermediate JSON tree (they are most of the body, and it is built for every round).
+/// The JSON body of a streaming `POST /v1/messages` but its messages, borrowing the request:
+/// the part every request with the same tools and system prompt shares ([`preamble`]).
 #[derive(Debug, Serialize)]
-pub struct RequestBody<'a> {
+struct Preamble<'a> {
     model: &'a str,
     max_tokens: u32,
     stream: bool,
     system: [Block<'a>; 1],
-    messages: Vec<WireMessage<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tools: Vec<WireTool<'a>>,
 }
@@ -88,8 +86,11 @@ impl<'a> From<BlockKind<'a>> for Block<'a> {
     }
 }
 
-/// The body of a streaming request for `model`.
-pub fn request_body<'a>(model: &'a str, request: &'a LlmRequest) -> RequestBody<'a> {
+/// The start of a streaming request's body for `model`: an object with the model, the answer's
+/// limit, the system prompt and the tool definitions (most of the body), open for its
+/// `"messages":` value, which [`messages_json`] completes. Serialized straight to bytes, without
+/// an intermediate JSON tree.
+pub fn preamble(model: &str, request: &LlmRequest) -> serde_json::Result<Vec<u8>> {
     let count = request.tools.len();
     let tools = request
         .tools
@@ -102,7 +103,7 @@ pub fn request_body<'a>(model: &'a str, request: &'a LlmRequest) -> RequestBody<
             cache_control: (i + 1 == count).then_some(EPHEMERAL),
         })
         .collect();
-    RequestBody {
+    let mut out = serde_json::to_vec(&Preamble {
         model,
         max_tokens: request.max_tokens,
         stream: true,
@@ -112,9 +113,18 @@ pub fn request_body<'a>(model: &'a str, request: &'a LlmRequest) -> RequestBody<
             },
             cache_control: Some(EPHEMERAL),
         }],
-        messages: messages(&request.messages),
         tools,
-    }
+    })?;
+    out.pop(); // the object's closing brace: the messages come first
+    out.extend_from_slice(br#","messages":"#);
+    Ok(out)
+}
+
+/// The rest of the body after [`preamble`]: the request's messages, and the closing brace.
+pub fn messages_json(request: &LlmRequest) -> serde_json::Result<Vec<u8>> {
+    let mut out = serde_json::to_vec(&messages(&request.messages))?;
+    out.push(b'}');
+    Ok(out)
 }
 
 fn messages(messages: &[Message]) -> Vec<WireMessage<'_>> {
@@ -327,9 +337,16 @@ mod tests {
         }
     }
 
+    /// The whole body, as the API reads it.
+    fn body(model: &str, request: &LlmRequest) -> Value {
+        let mut bytes = preamble(model, request).unwrap();
+        bytes.extend(messages_json(request).unwrap());
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
     #[test]
     fn the_body_caches_tools_system_and_history() {
-        let body = serde_json::to_value(request_body("claude-test", &request())).unwrap();
+        let body = body("claude-test", &request());
         assert_eq!(body["model"], "claude-test");
         assert_eq!(body["stream"], true);
         assert_eq!(body["max_tokens"], 1024);
@@ -345,7 +362,7 @@ mod tests {
 
     #[test]
     fn tool_results_come_first_and_blank_text_is_dropped() {
-        let body = serde_json::to_value(request_body("m", &request())).unwrap();
+        let body = body("m", &request());
         let assistant = body["messages"][1]["content"].as_array().unwrap();
         assert_eq!(assistant.len(), 1, "the blank text block is not sent");
         assert_eq!(assistant[0]["type"], "tool_use");
