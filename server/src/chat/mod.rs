@@ -437,11 +437,11 @@ impl ChatService {
         let reported = output
             .first_input_tokens
             .filter(|_| inner.provider.counts_tokens());
-        let owner = (plan.viewer.owner, plan.conversation_id);
+        let conversation = (plan.viewer.owner, plan.conversation_id);
         inner
             .contexts
             .commit(
-                owner,
+                conversation,
                 plan.pending,
                 &question,
                 stored.as_ref().ok(),

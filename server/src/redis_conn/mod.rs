@@ -4,8 +4,9 @@
 //! Promises: the connection is opened on first use, not at start (a Redis that is down does not
 //! stop the app), and every user of one client shares it (multiplexed: commands sent at the
 //! same moment by the limiter, the caches and the sessions leave in one write and come back in
-//! one read); every command gets its user's `timeout`, and a command that times out or fails at the
-//! network drops the connection, so the next use opens a new one (Redis restarted, failover);
+//! one read); every command gets its user's `timeout`, and a command that times out or fails
+//! at the network drops the connection, so the next use opens a new one (Redis restarted,
+//! failover);
 //! errors say what kind of failure it was, never the URL (it may hold a password). Callers'
 //! commands, pipelines and scripts run unchanged on both topologies as long as each one's keys
 //! share a hash slot; commands on keys of different slots go in a [`Batch`].
