@@ -429,8 +429,8 @@ impl Store {
     /// Starts a chat turn in one transaction: creates the conversation when the turn starts
     /// it (and the anonymous identity that owns it), applies the turn's topics, title and
     /// summary, and appends the question with the next seq. [`StoreError::NotFound`] when an
-    /// existing conversation is gone or is not `start.owner`'s. On SQLite it is committed with the writes queued
-    /// beside it (see `writer.rs`).
+    /// existing conversation is gone or is not `start.owner`'s. On SQLite it is committed with
+    /// the writes queued beside it (see `writer.rs`).
     pub async fn begin_turn(&self, start: TurnStart) -> Result<TurnStarted, StoreError> {
         if start.question.role != Role::User {
             return Err(StoreError::Invalid(
