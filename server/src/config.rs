@@ -165,9 +165,21 @@ pub enum RedisTopology {
     Cluster,
 }
 
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Unset or `text`: readable lines, the request's and turn's fields before the message.
+    Text,
+    /// `json`: one JSON object per line, with the fields of every enclosing span (for log
+    /// platforms such as Railway's).
+    Json,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub addr: SocketAddr,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
     pub database_url: String,
     /// `DATABASE_MAX_CONNECTIONS`: the size of each of PostgreSQL's two pools (reads, writes);
     /// unused by SQLite.
@@ -264,6 +276,18 @@ impl Config {
                 SocketAddr::from(([0, 0, 0, 0], port))
             }
             (None, None) => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+
+        let log_format = match var("LOG_FORMAT").as_deref().map(str::trim) {
+            None => LogFormat::Text,
+            Some(v) if v.eq_ignore_ascii_case("text") => LogFormat::Text,
+            Some(v) if v.eq_ignore_ascii_case("json") => LogFormat::Json,
+            Some(v) => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("expected text or json, got {v:?}"),
+                ))
+            }
         };
 
         let database_url =
@@ -494,6 +518,7 @@ impl Config {
 
         Ok(Self {
             addr,
+            log_format,
             database_url,
             database_max_connections,
             redis_url: redis_url.map(Secret::new),
@@ -618,6 +643,9 @@ mod tests {
         assert_eq!(c.tool_max_depth, 5);
         assert!(!c.trust_proxy_headers);
         assert_eq!(c.fpl_api_base_url, "https://fantasy.premierleague.com/api");
+        assert_eq!(c.log_format, LogFormat::Text);
+        let c = config(&[("LOG_FORMAT", "JSON")]).unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
     }
 
     #[test]
@@ -665,6 +693,7 @@ mod tests {
             ("CHAT_MAX_TURNS_PER_IDENTITY", "0"),
             ("CHAT_MAX_CONCURRENT_TURNS", "-5"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("LOG_FORMAT", "logfmt"),
         ] {
             let e = config(&[(name, value)]).unwrap_err();
             assert_eq!(e.var, name);

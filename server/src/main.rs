@@ -22,12 +22,6 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
-        )
-        .init();
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -35,6 +29,7 @@ async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    fpl_chat::logging::init(config.log_format);
     cli::run(cli, config).await
 }
 

@@ -26,6 +26,12 @@ pub struct TurnLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChatErrorLabels {
+    /// An `ErrorCode`, as the client reads it.
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ToolLabels {
     pub tool: String,
     pub outcome: String,
@@ -163,6 +169,8 @@ pub struct Metrics {
     /// Turns holding a place under the concurrency caps now: back to 0 when the instance is
     /// idle, whatever happened to the turns (client gone, upstream failed, shutdown).
     pub chat_turns_running: Gauge,
+    /// Chat requests refused and turns ended with an error, by the code the client was given.
+    pub chat_errors: Family<ChatErrorLabels, Counter>,
     pub tool_calls: Family<ToolLabels, Counter>,
     pub tool_duration: Family<ToolLabels, Histogram, fn() -> Histogram>,
     pub llm_requests: Family<LlmLabels, Counter>,
@@ -223,6 +231,12 @@ impl Metrics {
             "chat_turns",
             "Chat turns by LLM provider and outcome (complete, interrupted, error)",
             chat_turns.clone(),
+        );
+        let chat_errors = Family::<ChatErrorLabels, Counter>::default();
+        registry.register(
+            "chat_errors",
+            "Chat requests refused and chat turns ended with an error, by error code (the code of the JSON error or of the error event)",
+            chat_errors.clone(),
         );
         let chat_turn_duration: Family<TurnLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
@@ -402,6 +416,7 @@ impl Metrics {
             chat_turns,
             chat_turn_duration,
             chat_turns_running,
+            chat_errors,
             tool_calls,
             tool_duration,
             llm_requests,
@@ -613,6 +628,14 @@ impl Metrics {
         self.http_duration
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// A chat request refused, or a turn ended, with `code`.
+    pub fn record_chat_error(&self, code: app::types::ErrorCode) {
+        let labels = ChatErrorLabels {
+            code: code.as_str().to_string(),
+        };
+        self.chat_errors.get_or_create(&labels).inc();
     }
 
     pub fn record_turn(&self, provider: &str, outcome: &str, elapsed: Duration) {

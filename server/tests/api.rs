@@ -138,6 +138,16 @@ async fn bad_requests_get_json_errors_before_streaming() {
         .unwrap();
     let list: Value = list.json().await.unwrap();
     assert_eq!(list, json!([]));
+    // Each is counted by its code, for the error-rate panels and alerts.
+    let metrics = app.metrics().await;
+    for (code, n) in [
+        ("invalid_input", 3),
+        ("payload_too_large", 2),
+        ("not_found", 1),
+    ] {
+        let line = format!("chat_errors_total{{code=\"{code}\"}} {n}");
+        assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    }
 }
 
 #[tokio::test]

@@ -334,6 +334,11 @@ async fn retries_stop_at_the_limit_and_the_user_is_told_plainly() {
     let answer = stored_answer(&db, conversation_of(&events)).await;
     assert_eq!(answer.status, MessageStatus::Error);
     assert_eq!(answer.error_code.as_deref(), Some("upstream_overloaded"));
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"chat_errors_total{code="upstream_overloaded"} 1"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

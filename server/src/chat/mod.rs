@@ -31,6 +31,7 @@ use chrono::Utc;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::config::{ToolPolicy, TurnConcurrency};
@@ -221,8 +222,11 @@ impl ChatService {
         message: UserMessage,
     ) -> Result<Turn, ChatError> {
         let started = self.admit(viewer, conversation_id, message).await;
-        if let Err(ChatError::Internal(cause)) = &started {
-            tracing::error!(error = %cause, "chat turn could not start");
+        if let Err(e) = &started {
+            self.inner.metrics.record_chat_error(e.code());
+            if let ChatError::Internal(cause) = e {
+                tracing::error!(error = %cause, "chat turn could not start");
+            }
         }
         let (plan, permit, limit, budget, context) = started?;
         let (tx, rx) = mpsc::channel(EVENT_BUFFER);
@@ -240,7 +244,14 @@ impl ChatService {
         });
         let _ = tx.try_send(context);
         let service = self.clone();
-        tokio::spawn(async move { service.run(plan, permit, tx).await });
+        // The request's lines from here on, and the turn's own task's, name the conversation.
+        let request = tracing::Span::current();
+        request.record(
+            "conversation",
+            tracing::field::display(plan.conversation_id),
+        );
+        let span = tracing::info_span!(parent: &request, "turn");
+        tokio::spawn(async move { service.run(plan, permit, tx).await }.instrument(span));
         Ok(turn)
     }
 
@@ -381,6 +392,12 @@ impl ChatService {
         Ok((plan, context.tokens, context.compressed))
     }
 
+    /// The `error` event of a turn that ends with `code`, counted (`chat_errors_total`).
+    fn error_event(&self, (code, message): (ErrorCode, String)) -> ChatEvent {
+        self.inner.metrics.record_chat_error(code);
+        ChatEvent::Error { code, message }
+    }
+
     /// Waits (up to `deadline`) until no turn runs and refuses new ones: for shutting down.
     /// False when turns were still running at the deadline.
     pub async fn close(&self, deadline: std::time::Duration) -> bool {
@@ -422,7 +439,7 @@ impl ChatService {
                         "Your question could not be saved. Please try again.".to_string(),
                     ),
                 };
-                send_all(&events, vec![error_event(error), done("error")]).await;
+                send_all(&events, vec![self.error_event(error), done("error")]).await;
                 return;
             }
         };
@@ -453,6 +470,13 @@ impl ChatService {
         inner
             .metrics
             .record_turn(inner.provider.name(), outcome, started.elapsed());
+        tracing::info!(
+            outcome,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            input_tokens = output.input_tokens,
+            output_tokens = output.output_tokens,
+            "turn"
+        );
         if let Err(e) = &stored {
             tracing::error!(error = %e, conversation = %plan.conversation_id, "could not store the answer");
         }
@@ -466,7 +490,7 @@ impl ChatService {
                     "The server is restarting. The answer so far is saved; please ask again in a moment."
                         .to_string(),
                 );
-                send_all(&events, vec![error_event(error), done("interrupted")]).await;
+                send_all(&events, vec![self.error_event(error), done("interrupted")]).await;
             }
             return;
         }
@@ -474,10 +498,10 @@ impl ChatService {
             input_tokens: output.input_tokens,
             output_tokens: output.output_tokens,
         }];
-        tail.extend(error.map(error_event));
+        tail.extend(error.map(|e| self.error_event(e)));
         if stored.is_err() {
             let message = "The answer could not be saved. Please try again.".to_string();
-            tail.push(error_event((ErrorCode::Internal, message)));
+            tail.push(self.error_event((ErrorCode::Internal, message)));
         }
         tail.push(done(&stop_reason));
         send_all(&events, tail).await;
@@ -514,10 +538,6 @@ impl ChatService {
             }
         }
     }
-}
-
-fn error_event((code, message): (ErrorCode, String)) -> ChatEvent {
-    ChatEvent::Error { code, message }
 }
 
 fn done(stop_reason: &str) -> ChatEvent {

@@ -40,24 +40,29 @@ pub fn error_response(status: StatusCode, code: ErrorCode, message: impl Into<St
 }
 
 pub async fn handler(State(state): State<AppState>, request: Request) -> Response {
+    // A request refused here, before the chat service, is counted here.
+    let reject = |status, code, message: String| {
+        state.metrics.record_chat_error(code);
+        error_response(status, code, message)
+    };
     let Some(viewer) = request.extensions().get::<Viewer>().copied() else {
-        return error_response(
+        return reject(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
-            "no identity",
+            "no identity".into(),
         );
     };
     if !super::cross_site::is_json(request.headers()) {
-        return error_response(
+        return reject(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::InvalidInput,
-            "Send the request as application/json.",
+            "Send the request as application/json.".into(),
         );
     }
     let bytes = match to_bytes(request.into_body(), MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            return error_response(
+            return reject(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::PayloadTooLarge,
                 format!("The request is larger than {} KiB.", MAX_BODY_BYTES / 1024),
@@ -67,7 +72,7 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
     let body: ChatRequest = match serde_json::from_slice(&bytes) {
         Ok(b) => b,
         Err(e) => {
-            return error_response(
+            return reject(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidInput,
                 format!(
@@ -78,7 +83,11 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
     };
     let message = match UserMessage::parse(&body.message) {
         Ok(m) => m,
-        Err(e) => return refusal(e.into()),
+        Err(e) => {
+            let e = ChatError::from(e);
+            state.metrics.record_chat_error(e.code());
+            return refusal(e);
+        }
     };
     let turn = match state
         .chat

@@ -9,6 +9,7 @@ pub mod identity;
 pub mod ops;
 pub mod proxy;
 pub mod ready;
+pub mod request_id;
 pub mod serve;
 
 use std::sync::Arc;
@@ -123,5 +124,7 @@ pub fn router(state: AppState, shutdown: tokio_util::sync::CancellationToken) ->
             ),
         ))
         .layer(TraceLayer::new_for_http())
+        // Outermost: every other layer's lines are in the request's span.
+        .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }

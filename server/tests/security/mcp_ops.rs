@@ -1,20 +1,22 @@
 //! See security.rs: `/mcp` is rate-limited per client address, its sessions are capped and it
 //! may require a bearer token; URLs with credentials never appear in logs or `doctor`;
 //! `/readyz` asks its dependencies at most every 2 s; the Claude client never follows a
-//! redirect with the API key.
+//! redirect with the API key; JSON logs carry each request's id and its turn's conversation,
+//! and no secret.
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::types::{ChatEvent, ErrorCode};
-use fpl_chat::testkit::claude::ClaudeStandIn;
+use fpl_chat::testkit::claude::{ClaudeStandIn, Sse};
 use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{StatusCode, Url};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::common::{
-    base_vars, mcp_post, spawn_app, spawn_with, spawn_with_claude, TestApp, TestDb, MCP_INITIALIZE,
+    base_vars, conversation_of, mcp_post, read_events, spawn_app, spawn_with, spawn_with_claude,
+    TestApp, TestDb, MCP_INITIALIZE,
 };
 
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
@@ -245,10 +247,13 @@ async fn pump(from: impl tokio::io::AsyncRead + Unpin, into: Arc<Mutex<Vec<Strin
 /// The address the server logged it listens on, within 60 s.
 async fn listening_address(lines: &Mutex<Vec<String>>) -> String {
     for _ in 0..600 {
+        // A text line ends with the address; a JSON line's message ends at the quote.
         let found = lines.lock().unwrap().iter().find_map(|l| {
-            l.split("listening on ")
-                .nth(1)
-                .map(|rest| rest.trim().to_string())
+            l.split("listening on ").nth(1).and_then(|rest| {
+                rest.split(|c: char| c == '"' || c.is_whitespace())
+                    .next()
+                    .map(str::to_string)
+            })
         });
         if let Some(address) = found {
             return address;
@@ -426,4 +431,110 @@ async fn the_claude_client_does_not_follow_a_redirect_with_the_api_key() {
     );
     assert!(seen.is_empty(), "the redirect was followed");
     redirecting.abort();
+}
+
+/// `LOG_FORMAT=json`, the release way of running: every line is one JSON object; the lines of a
+/// chat request, the turn's own (written in its own task) among them, carry the client's
+/// request id and the conversation's; an id that is not plain is replaced by a new one; and no
+/// secret of the configuration is written.
+#[tokio::test]
+async fn json_logs_carry_the_request_and_conversation_ids_and_no_secret() {
+    let db = TestDb::sqlite();
+    let claude = ClaudeStandIn::start().await;
+    claude.push([Sse::new().text(&["Haaland: 9 goals."]).end("end_turn")]);
+    let secrets = [
+        "sk-ant-api03-log-test-0123456789abcdef",
+        "session-secret-for-the-log-test-0123456789",
+        "metrics-token-for-the-log-test-01234",
+    ];
+    let mut vars: Vec<(String, String)> = base_vars(&db).into_iter().collect();
+    vars.extend(
+        [
+            ("LOG_FORMAT", "json"),
+            ("CLAUDE_API_BASE_URL", claude.base_url.as_str()),
+            ("CLAUDE_API_KEY", secrets[0]),
+            ("SESSION_SECRET", secrets[1]),
+            ("METRICS_AUTH_TOKEN", secrets[2]),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let mut server = fpl_chat(&vars, &["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The log is stdout; stderr is for what is not a log line (a dependency's warning, a panic).
+    let (lines, other) = (
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(Mutex::new(Vec::new())),
+    );
+    tokio::spawn(pump(server.stdout.take().unwrap(), lines.clone()));
+    tokio::spawn(pump(server.stderr.take().unwrap(), other.clone()));
+    let base = listening_address(&lines).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{base}/api/chat"))
+        .header("x-request-id", "client-req-42")
+        .json(&json!({"message": "How is Haaland doing?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "client-req-42");
+    let conversation = conversation_of(&read_events(response).await).to_string();
+    let replaced = client
+        .get(format!("{base}/healthz"))
+        .header("x-request-id", "<script>")
+        .send()
+        .await
+        .unwrap();
+    let new_id = replaced.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(new_id).is_ok(), "{new_id}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill().await.unwrap();
+
+    let lines = lines.lock().unwrap().clone();
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}")))
+        .collect();
+    // A line's field `name` of its enclosing span `span`.
+    let in_span = |line: &Value, span: &str, name: &str| -> Value {
+        let spans = line["spans"].as_array().cloned().unwrap_or_default();
+        let found = spans.into_iter().find(|s| s["name"] == span);
+        found.map_or(Value::Null, |s| s[name].clone())
+    };
+    let of_request: Vec<&Value> = parsed
+        .iter()
+        .filter(|line| in_span(line, "request", "request_id") == "client-req-42")
+        .collect();
+    assert!(
+        of_request
+            .iter()
+            .any(|l| l["message"] == "request" && l["path"] == "/api/chat" && l["status"] == 200),
+        "the request's own line: {lines:#?}"
+    );
+    let turn = of_request
+        .iter()
+        .find(|l| l["message"] == "turn")
+        .unwrap_or_else(|| panic!("the turn's line, with the request's id: {lines:#?}"));
+    assert_eq!(
+        in_span(turn, "request", "conversation"),
+        conversation.as_str()
+    );
+    let spans: Vec<&str> = turn["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(
+        spans.last(),
+        Some(&"turn"),
+        "written in the turn's own task: {turn}"
+    );
+    assert_eq!(turn["outcome"], "complete", "{turn}");
+    let all = format!("{}\n{}", lines.join("\n"), other.lock().unwrap().join("\n"));
+    for secret in secrets {
+        assert!(!all.contains(secret), "a secret in the logs:\n{all}");
+    }
 }
