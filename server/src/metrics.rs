@@ -26,6 +26,22 @@ pub struct TurnLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthLabels {
+    /// `signup`, `login`, `logout`.
+    pub event: String,
+    /// `ok`, `wrong_credentials`, `too_many_attempts`, `invalid`, `unavailable`.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DbPoolLabels {
+    /// `read` or `write`.
+    pub pool: String,
+    /// `idle` or `in_use`.
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ChatErrorLabels {
     /// An `ErrorCode`, as the client reads it.
     pub code: String,
@@ -171,6 +187,10 @@ pub struct Metrics {
     pub chat_turns_running: Gauge,
     /// Chat requests refused and turns ended with an error, by the code the client was given.
     pub chat_errors: Family<ChatErrorLabels, Counter>,
+    /// Sign-ups, log-ins and log-outs by result.
+    pub auth_events: Family<AuthLabels, Counter>,
+    /// The database pools' connections, read when scraped.
+    pub db_pool_connections: Family<DbPoolLabels, Gauge>,
     pub tool_calls: Family<ToolLabels, Counter>,
     pub tool_duration: Family<ToolLabels, Histogram, fn() -> Histogram>,
     pub llm_requests: Family<LlmLabels, Counter>,
@@ -237,6 +257,18 @@ impl Metrics {
             "chat_errors",
             "Chat requests refused and chat turns ended with an error, by error code (the code of the JSON error or of the error event)",
             chat_errors.clone(),
+        );
+        let auth_events = Family::<AuthLabels, Counter>::default();
+        registry.register(
+            "auth_events",
+            "Sign-ups, log-ins and log-outs by result (ok, wrong_credentials, too_many_attempts, invalid, unavailable)",
+            auth_events.clone(),
+        );
+        let db_pool_connections = Family::<DbPoolLabels, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "Database pool connections by pool (read, write) and state (idle, in_use), when scraped",
+            db_pool_connections.clone(),
         );
         let chat_turn_duration: Family<TurnLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
@@ -417,6 +449,8 @@ impl Metrics {
             chat_turn_duration,
             chat_turns_running,
             chat_errors,
+            auth_events,
+            db_pool_connections,
             tool_calls,
             tool_duration,
             llm_requests,
@@ -628,6 +662,28 @@ impl Metrics {
         self.http_duration
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// A sign-up, log-in or log-out (`event`) and its `result`.
+    pub fn record_auth(&self, event: &str, result: &str) {
+        let labels = AuthLabels {
+            event: event.to_string(),
+            result: result.to_string(),
+        };
+        self.auth_events.get_or_create(&labels).inc();
+    }
+
+    /// The connections of database pool `pool` now.
+    pub fn record_db_pool(&self, pool: &str, idle: u32, in_use: u32) {
+        for (state, n) in [("idle", idle), ("in_use", in_use)] {
+            let labels = DbPoolLabels {
+                pool: pool.to_string(),
+                state: state.to_string(),
+            };
+            self.db_pool_connections
+                .get_or_create(&labels)
+                .set(i64::from(n));
+        }
     }
 
     /// A chat request refused, or a turn ended, with `code`.

@@ -196,7 +196,8 @@ impl Application {
             redis.clone(),
             metrics.clone(),
         ));
-        let accounts = Arc::new(Accounts::new(store.clone(), limiter.clone()).await);
+        let accounts =
+            Arc::new(Accounts::new(store.clone(), limiter.clone(), metrics.clone()).await);
         let chat = ChatService::new(
             store.clone(),
             provider,

@@ -288,6 +288,16 @@ async fn failed_log_ins_are_limited(redis: Option<String>) {
             .status(),
         429
     );
+    // Every attempt is counted by its result (for the log-in failure panels and alerts).
+    let metrics = app.metrics().await;
+    for (event, result, n) in [
+        ("signup", "ok", 1),
+        ("login", "wrong_credentials", 11),
+        ("login", "too_many_attempts", 2),
+    ] {
+        let line = format!(r#"auth_events_total{{event="{event}",result="{result}"}} {n}"#);
+        assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    }
 }
 
 #[tokio::test]

@@ -346,6 +346,18 @@ async fn health_readiness_and_metrics() {
     assert!(text.contains(r#"tool_calls_total{tool="fpl_player_data",outcome="ok"}"#));
     assert!(text.contains(r#"http_requests_total{method="POST",route="/api/chat",status="200"} 1"#));
     assert!(text.contains("process_resident_memory_bytes"));
+    // The pools as they are when scraped: connections are open, none is busy now.
+    for pool in ["read", "write"] {
+        let busy = format!(r#"db_pool_connections{{pool="{pool}",state="in_use"}} 0"#);
+        assert!(text.contains(&busy), "{busy} in\n{text}");
+        let idle = format!(r#"db_pool_connections{{pool="{pool}",state="idle"}} "#);
+        let open: i64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix(idle.as_str()))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{idle} in\n{text}"));
+        assert!(open >= 1, "{idle}{open}");
+    }
     let openmetrics = client
         .get(app.url("/api/metrics"))
         .bearer_auth(METRICS_TOKEN)

@@ -14,7 +14,8 @@
 //! live in the database for [`SESSION_DAYS`] (so every instance knows them, they survive a
 //! restart, and a Redis outage does not sign anyone out: resolving one is the same single
 //! primary-key read either way, so a Redis copy would add a failure mode and save nothing);
-//! signing up or logging in moves the anonymous identity's conversations to the account.
+//! signing up or logging in moves the anonymous identity's conversations to the account; every
+//! sign-up, log-in and log-out is counted by its result (`auth_events_total{event,result}`).
 pub mod password;
 
 use std::net::IpAddr;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use app::types::Tier;
 use uuid::Uuid;
 
+use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::store::{Email, Store, StoreError, User};
 use password::Password;
@@ -45,6 +47,18 @@ pub enum AccountError {
     Unavailable,
 }
 
+impl AccountError {
+    /// The `result` label of the attempt that failed so.
+    fn label(&self) -> &'static str {
+        match self {
+            AccountError::Invalid(_) => "invalid",
+            AccountError::WrongCredentials => "wrong_credentials",
+            AccountError::TooManyAttempts(_) => "too_many_attempts",
+            AccountError::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// A signed-in session.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -55,6 +69,8 @@ pub struct SignedIn {
 pub struct Accounts {
     store: Store,
     limiter: Arc<RateLimiter>,
+    /// Where sign-ups, log-ins and log-outs are counted.
+    metrics: Arc<Metrics>,
     /// A real argon2id hash to check unknown emails against (same cost as a real check).
     dummy_hash: String,
 }
@@ -65,11 +81,12 @@ fn unavailable(e: impl std::fmt::Display) -> AccountError {
 }
 
 impl Accounts {
-    pub async fn new(store: Store, limiter: Arc<RateLimiter>) -> Self {
+    pub async fn new(store: Store, limiter: Arc<RateLimiter>, metrics: Arc<Metrics>) -> Self {
         let dummy = Password::parse("not-a-real-password").expect("valid");
         Self {
             store,
             limiter,
+            metrics,
             dummy_hash: password::hash(dummy).await.unwrap_or_default(),
         }
     }
@@ -98,10 +115,28 @@ impl Accounts {
         }
     }
 
+    /// `result` of an `event` (`signup`, `login`, `logout`), counted.
+    fn counted<T>(&self, event: &str, result: Result<T, AccountError>) -> Result<T, AccountError> {
+        let label = result.as_ref().map_or_else(AccountError::label, |_| "ok");
+        self.metrics.record_auth(event, label);
+        result
+    }
+
     /// Creates an account and signs it in; `anonymous` is the caller's identity so far. A
     /// taken address signs its owner in when the password is theirs, and is a wrong log-in
     /// otherwise (see the module's promises).
     pub async fn sign_up(
+        &self,
+        anonymous: Option<Uuid>,
+        email: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<SignedIn, AccountError> {
+        let result = self.try_sign_up(anonymous, email, password, ip).await;
+        self.counted("signup", result)
+    }
+
+    async fn try_sign_up(
         &self,
         anonymous: Option<Uuid>,
         email: &str,
@@ -141,6 +176,17 @@ impl Accounts {
 
     /// Signs in with email and password.
     pub async fn log_in(
+        &self,
+        anonymous: Option<Uuid>,
+        email: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<SignedIn, AccountError> {
+        let result = self.try_log_in(anonymous, email, password, ip).await;
+        self.counted("login", result)
+    }
+
+    async fn try_log_in(
         &self,
         anonymous: Option<Uuid>,
         email: &str,
@@ -223,9 +269,11 @@ impl Accounts {
 
     /// Ends a session.
     pub async fn log_out(&self, session: Uuid) -> Result<(), AccountError> {
-        self.store
+        let result = self
+            .store
             .delete_session(session)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable);
+        self.counted("logout", result)
     }
 }

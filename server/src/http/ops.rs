@@ -39,6 +39,9 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         );
         return response;
     }
+    for (pool, idle, in_use) in state.store.pool_stats() {
+        state.metrics.record_db_pool(pool, idle, in_use);
+    }
     let openmetrics = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

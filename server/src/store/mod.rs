@@ -294,6 +294,19 @@ impl Store {
         Ok(())
     }
 
+    /// Each pool's connections now, as `(pool, idle, in use)`: `read` and `write`.
+    pub fn pool_stats(&self) -> [(&'static str, u32, u32); 2] {
+        fn stats<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> (u32, u32) {
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            (idle, pool.size().saturating_sub(idle))
+        }
+        let (read, write) = match &self.db {
+            Db::Postgres(pg) => (stats(&pg.read), stats(&pg.write)),
+            Db::Sqlite(sqlite) => (stats(&sqlite.read), stats(&sqlite.write)),
+        };
+        [("read", read.0, read.1), ("write", write.0, write.1)]
+    }
+
     /// One round trip to the database, for `/readyz` and `fpl-chat doctor`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_read!(&self.db, |pool| sqlx::query("SELECT 1")
