@@ -226,6 +226,46 @@ async fn serve(config: Config) -> ExitCode {
     }
 }
 
+/// What the doctor says of Redis's memory (`INFO memory`): used, the limit, the eviction
+/// policy, and a warning when the policy may evict keys the app relies on (rate limits,
+/// budgets, MCP session records: every key of the app has a TTL, so `volatile-*` policies may
+/// evict them as well as `allkeys-*`).
+fn redis_memory(info: &str) -> String {
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(str::trim)
+            .unwrap_or("?")
+    };
+    let limit = match field("maxmemory") {
+        "0" => "no limit".to_string(),
+        n => n.parse().map_or_else(|_| n.to_string(), human_bytes),
+    };
+    let policy = field("maxmemory_policy");
+    let warning = if policy == "noeviction" {
+        ""
+    } else {
+        " (WARNING: this policy may evict rate-limit, budget and session keys under memory \
+         pressure; use noeviction)"
+    };
+    format!(
+        "memory {} used of {limit}, policy {policy}{warning}",
+        field("used_memory_human")
+    )
+}
+
+/// `bytes` for people: B, KiB, MiB, GiB.
+fn human_bytes(bytes: i64) -> String {
+    let mut value = bytes as f64;
+    for unit in ["B", "KiB", "MiB"] {
+        if value < 1024.0 {
+            return format!("{value:.0} {unit}");
+        }
+        value /= 1024.0;
+    }
+    format!("{value:.1} GiB")
+}
+
 /// One line of the doctor's table.
 struct Check {
     name: &'static str,
@@ -323,15 +363,37 @@ async fn mcp(config: Config, command: McpCommand) -> ExitCode {
 }
 
 async fn doctor(config: Config) -> ExitCode {
-    let database = timed("database", async {
-        let store = connect(&config).await?;
-        store.ping().await.map_err(|e| e.to_string())?;
-        Ok(format!(
-            "{} at {} reachable, migrations applied",
-            store.backend_name(),
-            redact_url(&config.database_url)
-        ))
-    });
+    // The tables are counted on the store the database check opened (and migrated): two
+    // stores opening a new SQLite file at once would both migrate it.
+    let storage = async {
+        let mut opened = None;
+        let database = timed("database", async {
+            let store = connect(&config).await?;
+            store.ping().await.map_err(|e| e.to_string())?;
+            let said = format!(
+                "{} at {} reachable, migrations applied",
+                store.backend_name(),
+                redact_url(&config.database_url)
+            );
+            opened = Some(store);
+            Ok(said)
+        })
+        .await;
+        let tables = timed("tables", async {
+            let store = opened.as_ref().ok_or("no database")?;
+            let stats = store.table_stats().await.map_err(|e| e.to_string())?;
+            Ok(stats
+                .iter()
+                .map(|t| match t.bytes {
+                    Some(bytes) => format!("{} {} rows {}", t.name, t.rows, human_bytes(bytes)),
+                    None => format!("{} {} rows", t.name, t.rows),
+                })
+                .collect::<Vec<_>>()
+                .join(", "))
+        })
+        .await;
+        (database, tables)
+    };
     let redis = timed("redis", async {
         let (Some(url), Some(client)) = (&config.redis_url, RedisClient::from_config(&config)?)
         else {
@@ -349,8 +411,12 @@ async fn doctor(config: Config) -> ExitCode {
             Some(true) => "cluster",
             _ => "single node",
         };
+        let memory = client.first_node_info("memory").await.map_or_else(
+            |e| format!("memory unknown ({:?})", e.kind()),
+            |info| redis_memory(&info),
+        );
         Ok(format!(
-            "{pong} from {} ({topology}, prefix {})",
+            "{pong} from {} ({topology}, prefix {}); {memory}",
             redact_url(url.expose()),
             config.redis_prefix
         ))
@@ -393,7 +459,7 @@ async fn doctor(config: Config) -> ExitCode {
             records.map_or_else(|e| e.to_string(), |n| n.to_string())
         ))
     });
-    let (database, redis, fpl, llm, mcp) = tokio::join!(database, redis, fpl, llm, mcp);
+    let ((database, tables), redis, fpl, llm, mcp) = tokio::join!(storage, redis, fpl, llm, mcp);
     let metrics = Check {
         name: "metrics",
         ok: true,
@@ -404,7 +470,7 @@ async fn doctor(config: Config) -> ExitCode {
         },
         took: Duration::ZERO,
     };
-    let checks = [database, redis, fpl, llm, mcp, metrics];
+    let checks = [database, redis, tables, fpl, llm, mcp, metrics];
     println!("{:<10} {:<6} {:>8}  detail", "check", "state", "time");
     for c in &checks {
         println!(
@@ -419,5 +485,24 @@ async fn doctor(config: Config) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_memory_warns_of_a_policy_that_evicts() {
+        let info = |policy: &str, max: &str| {
+            format!("# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\nmaxmemory:{max}\r\nmaxmemory_policy:{policy}\r\n")
+        };
+        let safe = redis_memory(&info("noeviction", "0"));
+        assert_eq!(safe, "memory 1.00M used of no limit, policy noeviction");
+        for policy in ["allkeys-lru", "volatile-ttl"] {
+            let evicting = redis_memory(&info(policy, "268435456"));
+            assert!(evicting.contains("of 256 MiB"), "{evicting}");
+            assert!(evicting.contains("WARNING"), "{evicting}");
+        }
     }
 }

@@ -114,6 +114,13 @@ impl RedisClient {
         &self.0.slot
     }
 
+    /// `INFO section` of the first node of `REDIS_URL` (on a cluster: that seed's own), for
+    /// `fpl-chat doctor`.
+    pub async fn first_node_info(&self, section: &str) -> RedisResult<String> {
+        let mut node = self.0.node.get_multiplexed_async_connection().await?;
+        redis::cmd("INFO").arg(section).query_async(&mut node).await
+    }
+
     /// Whether connections go to a cluster: `None` until detected.
     pub fn is_cluster(&self) -> Option<bool> {
         match self.0.topology {

@@ -30,6 +30,7 @@ mod messages;
 mod model;
 mod secrets;
 mod sessions;
+mod stats;
 mod users;
 mod writer;
 
@@ -48,6 +49,7 @@ pub use model::{
     MessageStatus, NewMessage, Owner, Role, SummaryUpdate, Tier, Title, TurnStart, TurnStarted,
     User,
 };
+pub use stats::TableStats;
 
 /// Migrations for PostgreSQL, embedded at compile time.
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");

@@ -317,6 +317,18 @@ async fn urls_with_credentials_are_redacted_in_logs_and_doctor(redis: String) {
         "(single node,"
     };
     assert!(table.contains(topology), "{table}");
+    // Capacity: Redis's memory and eviction policy (the default keeps every key), and each
+    // table's rows and size.
+    assert!(
+        table.contains("used of no limit, policy noeviction") && !table.contains("WARNING"),
+        "{table}"
+    );
+    let tables = table.lines().find(|l| l.starts_with("tables")).unwrap();
+    assert!(tables.contains(" ok "), "{tables}");
+    for name in ["conversations 0 rows", "messages 0 rows", "users 0 rows"] {
+        assert!(tables.contains(name), "{name} in {tables}");
+    }
+    assert!(tables.contains("KiB"), "sizes: {tables}");
 
     // An MCP server that cannot be reached: its error does not show the password either.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -537,4 +549,29 @@ async fn json_logs_carry_the_request_and_conversation_ids_and_no_secret() {
     for secret in secrets {
         assert!(!all.contains(secret), "a secret in the logs:\n{all}");
     }
+}
+
+/// `doctor` with Redis configured but down: the Redis line fails (and so does the exit code),
+/// the others still report, SQLite's tables among them.
+#[tokio::test]
+async fn doctor_reports_a_dead_redis_and_still_the_tables() {
+    let db = TestDb::sqlite();
+    let mut vars: Vec<(String, String)> = base_vars(&db).into_iter().collect();
+    vars.push(("REDIS_URL".into(), "redis://127.0.0.1:1".into()));
+    let out = fpl_chat(&vars, &["doctor"]).output().await.unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{table}");
+    let line = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        line("redis").contains("FAIL") && line("redis").contains("unreachable"),
+        "{table}"
+    );
+    assert!(line("database").contains(" ok "), "{table}");
+    assert!(line("tables").contains("conversations 0 rows"), "{table}");
 }
