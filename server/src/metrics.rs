@@ -191,6 +191,8 @@ pub struct Metrics {
     pub auth_events: Family<AuthLabels, Counter>,
     /// The database pools' connections, read when scraped.
     pub db_pool_connections: Family<DbPoolLabels, Gauge>,
+    /// Account sessions that have not expired, counted when scraped.
+    pub sessions_active: Gauge,
     pub tool_calls: Family<ToolLabels, Counter>,
     pub tool_duration: Family<ToolLabels, Histogram, fn() -> Histogram>,
     pub llm_requests: Family<LlmLabels, Counter>,
@@ -269,6 +271,12 @@ impl Metrics {
             "db_pool_connections",
             "Database pool connections by pool (read, write) and state (idle, in_use), when scraped",
             db_pool_connections.clone(),
+        );
+        let sessions_active = Gauge::default();
+        registry.register(
+            "sessions_active",
+            "Account sessions that have not expired, counted in the database when scraped",
+            sessions_active.clone(),
         );
         let chat_turn_duration: Family<TurnLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
@@ -451,6 +459,7 @@ impl Metrics {
             chat_errors,
             auth_events,
             db_pool_connections,
+            sessions_active,
             tool_calls,
             tool_duration,
             llm_requests,

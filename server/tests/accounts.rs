@@ -298,6 +298,8 @@ async fn failed_log_ins_are_limited(redis: Option<String>) {
         let line = format!(r#"auth_events_total{{event="{event}",result="{result}"}} {n}"#);
         assert!(metrics.contains(&line), "{line} in\n{metrics}");
     }
+    // The sign-up's session is the only live one.
+    assert!(metrics.contains("\nsessions_active 1\n"), "{metrics}");
 }
 
 #[tokio::test]

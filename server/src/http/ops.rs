@@ -42,6 +42,10 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     for (pool, idle, in_use) in state.store.pool_stats() {
         state.metrics.record_db_pool(pool, idle, in_use);
     }
+    // One indexed count per scrape; a database that cannot answer leaves the last value.
+    if let Ok(live) = state.store.count_live_sessions().await {
+        state.metrics.sessions_active.set(live);
+    }
     let openmetrics = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -5,9 +5,9 @@
 //! anything else is replaced by a new UUID, never echoed; the id is in the response's
 //! `x-request-id` header, in the request's headers for the handlers, and in the `request` span
 //! that every log line of the request (and of the chat turn it starts) is written in, with the
-//! chat's `conversation` once it is known; each
-//! request ends with one line (`request`: method, path, status, time to the response head),
-//! at debug level for health checks and metrics scrapes so probes do not flood the log.
+//! chat's `conversation` once it is known; each request ends with one line (`request`: method,
+//! path, status, time to the response head), at debug level for health checks and metrics
+//! scrapes so that probes do not flood the log.
 use std::time::Instant;
 
 use axum::extract::Request;

@@ -58,6 +58,17 @@ impl Store {
         Ok(())
     }
 
+    /// Sessions that have not expired (signed-in browsers, give or take those that left).
+    pub async fn count_live_sessions(&self) -> Result<i64, StoreError> {
+        let at = now();
+        Ok(on_read!(&self.db, |pool| {
+            sqlx::query_scalar("SELECT count(*) FROM sessions WHERE expires_at > $1")
+                .bind(at)
+                .fetch_one(pool)
+                .await
+        })?)
+    }
+
     /// Removes expired sessions; returns how many.
     pub async fn delete_expired_sessions(&self) -> Result<u64, StoreError> {
         let at = now();
