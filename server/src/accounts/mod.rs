@@ -132,46 +132,39 @@ impl Accounts {
         password: &str,
         ip: Option<IpAddr>,
     ) -> Result<SignedIn, AccountError> {
-        let result = self.try_sign_up(anonymous, email, password, ip).await;
-        self.counted("signup", result)
-    }
-
-    async fn try_sign_up(
-        &self,
-        anonymous: Option<Uuid>,
-        email: &str,
-        password: &str,
-        ip: Option<IpAddr>,
-    ) -> Result<SignedIn, AccountError> {
-        let email = Self::email(email)?;
-        let checked = Password::parse(password).map_err(AccountError::Invalid)?;
-        self.limit("signup", &email, ip).await?;
-        let existing = self
-            .store
-            .find_user_by_email(&email)
-            .await
-            .map_err(unavailable)?;
-        let user = match existing {
-            Some(user) => user,
-            None => {
-                let hash = password::hash(checked).await.map_err(unavailable)?;
-                match self.store.create_user(&email, &hash).await {
-                    Ok(user) => {
-                        tracing::info!(user = %user.id, "account created");
-                        return self.start_session(user, anonymous).await;
+        let result = async {
+            let email = Self::email(email)?;
+            let checked = Password::parse(password).map_err(AccountError::Invalid)?;
+            self.limit("signup", &email, ip).await?;
+            let existing = self
+                .store
+                .find_user_by_email(&email)
+                .await
+                .map_err(unavailable)?;
+            let user = match existing {
+                Some(user) => user,
+                None => {
+                    let hash = password::hash(checked).await.map_err(unavailable)?;
+                    match self.store.create_user(&email, &hash).await {
+                        Ok(user) => {
+                            tracing::info!(user = %user.id, "account created");
+                            return self.start_session(user, anonymous).await;
+                        }
+                        // Created meanwhile by another request: a taken address after all.
+                        Err(StoreError::Conflict(_)) => self
+                            .store
+                            .find_user_by_email(&email)
+                            .await
+                            .map_err(unavailable)?
+                            .ok_or(AccountError::Unavailable)?,
+                        Err(e) => return Err(unavailable(e)),
                     }
-                    // Created meanwhile by another request: a taken address after all.
-                    Err(StoreError::Conflict(_)) => self
-                        .store
-                        .find_user_by_email(&email)
-                        .await
-                        .map_err(unavailable)?
-                        .ok_or(AccountError::Unavailable)?,
-                    Err(e) => return Err(unavailable(e)),
                 }
-            }
-        };
-        self.sign_in(user, &email, password, anonymous, ip).await
+            };
+            self.sign_in(user, &email, password, anonymous, ip).await
+        }
+        .await;
+        self.counted("signup", result)
     }
 
     /// Signs in with email and password.
@@ -182,33 +175,26 @@ impl Accounts {
         password: &str,
         ip: Option<IpAddr>,
     ) -> Result<SignedIn, AccountError> {
-        let result = self.try_log_in(anonymous, email, password, ip).await;
-        self.counted("login", result)
-    }
-
-    async fn try_log_in(
-        &self,
-        anonymous: Option<Uuid>,
-        email: &str,
-        password: &str,
-        ip: Option<IpAddr>,
-    ) -> Result<SignedIn, AccountError> {
-        let email = Self::email(email).map_err(|_| AccountError::WrongCredentials)?;
-        self.limit("login", &email, ip).await?;
-        let user = self
-            .store
-            .find_user_by_email(&email)
-            .await
-            .map_err(unavailable)?;
-        match user {
-            Some(user) => self.sign_in(user, &email, password, anonymous, ip).await,
-            None => {
-                // The same argon2 cost as a real check, so that timing does not tell.
-                let _ = password::verify(password.to_string(), self.dummy_hash.clone()).await;
-                self.limiter.attempt_failed(email.as_str(), ip).await;
-                Err(AccountError::WrongCredentials)
+        let result = async {
+            let email = Self::email(email).map_err(|_| AccountError::WrongCredentials)?;
+            self.limit("login", &email, ip).await?;
+            let user = self
+                .store
+                .find_user_by_email(&email)
+                .await
+                .map_err(unavailable)?;
+            match user {
+                Some(user) => self.sign_in(user, &email, password, anonymous, ip).await,
+                None => {
+                    // The same argon2 cost as a real check, so that timing does not tell.
+                    let _ = password::verify(password.to_string(), self.dummy_hash.clone()).await;
+                    self.limiter.attempt_failed(email.as_str(), ip).await;
+                    Err(AccountError::WrongCredentials)
+                }
             }
         }
+        .await;
+        self.counted("login", result)
     }
 
     /// Checks `password` against `user`'s: a session when it matches (the failures of this

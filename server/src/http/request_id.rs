@@ -8,6 +8,9 @@
 //! chat's `conversation` once it is known; each request ends with one line (`request`: method,
 //! path, status, time to the response head), at debug level for health checks and metrics
 //! scrapes so that probes do not flood the log.
+//!
+//! By hand rather than tower-http's `SetRequestIdLayer`, which keeps any incoming id as it is
+//! (a client could put anything in the logs) and opens no span.
 use std::time::Instant;
 
 use axum::extract::Request;
