@@ -29,9 +29,10 @@ use super::AppState;
 use crate::chat::ChatError;
 use crate::rate_limit::{Budget, Decision};
 
-/// Largest accepted request body: a maximal message of 4-byte characters, JSON-escaped,
-/// with room for the rest of the object.
-pub const MAX_BODY_BYTES: usize = MAX_MESSAGE_CHARS * 4 + 16 * 1024;
+/// Largest accepted request body: a maximal message of 4-byte characters, JSON-escaped (a
+/// surrogate pair, `\ud83d\ude00`: 12 bytes, as most JSON libraries write by default), with
+/// room for the rest of the object.
+pub const MAX_BODY_BYTES: usize = MAX_MESSAGE_CHARS * 12 + 16 * 1024;
 
 /// A JSON error response.
 pub fn error_response(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
