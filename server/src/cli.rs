@@ -1,5 +1,6 @@
-//! The `fpl-chat` command line: `serve` (the default), `migrate`, `doctor`, `snapshot`,
-//! `user set-tier`, `mcp tools|call` and `cache stats|clear`. Each command reads the same [`Config`].
+//! The `fpl-chat` command line: `serve` (the default), `migrate`, `doctor`, `prune`, `backup`,
+//! `snapshot`, `user set-tier`, `mcp tools|call` and `cache stats|clear`. Each command reads the
+//! same [`Config`].
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -34,6 +35,23 @@ pub enum Command {
     Migrate,
     /// Check every configured dependency; non-zero exit if one fails.
     Doctor,
+    /// Delete anonymous identities idle for longer than an age, with their conversations, and
+    /// expired sessions. Accounts' conversations are never pruned.
+    Prune {
+        /// The age, such as 30d or 12h (default: RETENTION_ANONYMOUS_DAYS, else 30 days).
+        #[arg(long, value_parser = crate::retention::parse_age)]
+        anonymous_older_than: Option<Duration>,
+        /// First write what is deleted into a new JSON Lines file in this directory.
+        #[arg(long)]
+        archive: Option<PathBuf>,
+    },
+    /// Copy the SQLite database into FILE, consistent while the server runs (PostgreSQL: use
+    /// pg_dump, see README "Backup and restore").
+    Backup {
+        /// The copy to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Save the live FPL API into a snapshot directory (usable as FPL_SNAPSHOT_DIR).
     Snapshot {
         /// Where to write bootstrap-static.json, fixtures.json, element-summary/, event/.
@@ -148,6 +166,11 @@ pub async fn run(cli: Cli, config: Config) -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Doctor => doctor(config).await,
+        Command::Prune {
+            anonymous_older_than,
+            archive,
+        } => prune(config, anonymous_older_than, archive).await,
+        Command::Backup { out } => backup(config, &out).await,
         Command::Mcp { command } => mcp(config, command).await,
         Command::Cache { command } => cache(config, command).await,
         Command::Snapshot { out } => {
@@ -195,6 +218,68 @@ pub async fn run(cli: Cli, config: Config) -> ExitCode {
                 Err(e) => fail(&e.to_string()),
             }
         }
+    }
+}
+
+async fn prune(config: Config, older_than: Option<Duration>, archive: Option<PathBuf>) -> ExitCode {
+    let days = config
+        .retention_anonymous_days
+        .unwrap_or(crate::retention::DEFAULT_DAYS);
+    let older_than = older_than.unwrap_or(Duration::from_secs(u64::from(days) * 86_400));
+    let mut archive = match archive
+        .as_deref()
+        .map(crate::retention::ArchiveFile::create)
+    {
+        None => None,
+        Some(Ok(file)) => Some(file),
+        Some(Err(e)) => return fail(&format!("archive: {e}")),
+    };
+    let store = match connect(&config).await {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let pruned = crate::retention::prune(&store, Some(older_than), archive.as_mut()).await;
+    store.close().await;
+    match pruned {
+        Ok(pruned) => {
+            crate::retention::log(&pruned, Some(older_than));
+            println!(
+                "pruned {} anonymous identities idle for over {} ({} conversations, {} messages) and {} expired sessions",
+                pruned.anonymous_identities,
+                crate::retention::format_age(older_than),
+                pruned.conversations,
+                pruned.messages,
+                pruned.sessions
+            );
+            if let Some(file) = &archive {
+                println!("archived into {}", file.path().display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!(
+            "prune: {e} (what was archived before the error is also still in the database)"
+        )),
+    }
+}
+
+async fn backup(config: Config, out: &std::path::Path) -> ExitCode {
+    let store = match connect(&config).await {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let started = Instant::now();
+    let copied = store.backup_into(out).await;
+    store.close().await;
+    match copied {
+        Ok(bytes) => {
+            println!(
+                "backed up into {} ({bytes} bytes, {} ms); restore: stop the server, put the file at the DATABASE_URL path, start it",
+                out.display(),
+                started.elapsed().as_millis()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("backup: {e}")),
     }
 }
 

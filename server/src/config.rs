@@ -217,6 +217,11 @@ pub struct Config {
     /// Pause between the offline analyst's streamed pieces (`OFFLINE_ANALYST_PACE_MS`), so that
     /// its answers stream like a model's; 0 in tests and benchmarks.
     pub offline_pace: Duration,
+    /// `RETENTION_ANONYMOUS_DAYS`: when set, the server's hourly pruning (which always deletes
+    /// expired sessions) also deletes the anonymous identities idle for longer, with their
+    /// conversations; also the default of `fpl-chat prune` (30 days when unset). Accounts'
+    /// conversations are never pruned.
+    pub retention_anonymous_days: Option<u32>,
 }
 
 impl Config {
@@ -494,6 +499,10 @@ impl Config {
         });
         let offline_pace =
             Duration::from_millis(number("OFFLINE_ANALYST_PACE_MS", 12, 0, 1_000)? as u64);
+        let retention_anonymous_days = match var("RETENTION_ANONYMOUS_DAYS") {
+            Some(_) => Some(number("RETENTION_ANONYMOUS_DAYS", 30, 1, 36_500)?),
+            None => None,
+        };
 
         let redis_prefix = var("REDIS_PREFIX").unwrap_or_else(|| "fplchat:".into());
         if redis_prefix
@@ -542,6 +551,7 @@ impl Config {
             session_secret,
             session_secret_previous,
             offline_pace,
+            retention_anonymous_days,
         })
     }
 }
@@ -670,6 +680,7 @@ mod tests {
             ("RATE_LIMIT_IP", "0/60s"),
             ("TOOL_MAX_DEPTH", "0"),
             ("OFFLINE_ANALYST_PACE_MS", "-1"),
+            ("RETENTION_ANONYMOUS_DAYS", "0"),
             ("CONTEXT_TOKEN_LIMIT", "lots"),
             ("TRUST_PROXY_HEADERS", "maybe"),
             ("SESSION_SECRET", "short"),

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod pages;
 pub mod rate_limit;
 pub mod redis_conn;
+pub mod retention;
 pub mod startup;
 pub mod store;
 pub mod testkit;

@@ -42,6 +42,30 @@ pub struct DbPoolLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DependencyLabels {
+    /// `database`, `redis`, `mcp` or `llm`.
+    pub dependency: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TierLabels {
+    /// `anonymous`, `default` or `premium`.
+    pub tier: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScopeLabels {
+    /// `identity`, `ip` or `global`.
+    pub scope: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// `anonymous_identities`, `conversations`, `messages` or `sessions`.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ChatErrorLabels {
     /// An `ErrorCode`, as the client reads it.
     pub code: String,
@@ -175,6 +199,15 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
 }
 
+/// Time database queries waited for a pooled connection, as sqlx measures it
+/// (`crate::logging::AcquireWait` records it): one histogram per process, because sqlx reports
+/// it per process, not per pool; every [`Metrics`] exposes it. A pool too small for the load
+/// shows here first.
+pub fn db_acquire_wait() -> &'static Histogram {
+    static WAIT: std::sync::OnceLock<Histogram> = std::sync::OnceLock::new();
+    WAIT.get_or_init(latency_histogram)
+}
+
 /// All metrics of the process. Cheap to clone handles; record from anywhere.
 pub struct Metrics {
     registry: Registry,
@@ -193,6 +226,25 @@ pub struct Metrics {
     pub db_pool_connections: Family<DbPoolLabels, Gauge>,
     /// Account sessions that have not expired, counted when scraped.
     pub sessions_active: Gauge,
+    /// Anonymous identities stored for the first time (their first conversation), not every
+    /// cookie handed out: a health probe gets a cookie too.
+    pub anonymous_identities_created: Counter,
+    /// Each configured dependency as `/readyz` last saw it (1 ready, 0 down), refreshed when
+    /// scraped; no series for one that is not configured.
+    pub dependency_ready: Family<DependencyLabels, Gauge>,
+    /// Tokens charged to the daily budgets, by the caller's tier.
+    pub budget_spent: Family<TierLabels, Counter>,
+    /// Turns refused because a daily token budget was spent, by the budget.
+    pub budget_refusals: Family<ScopeLabels, Counter>,
+    /// `TOKEN_BUDGET_GLOBAL` as `scope="global"`, so that an alert can compare the spending
+    /// pace with it (no series when the deployment's budget is unlimited).
+    pub budget_limit: Family<ScopeLabels, Gauge>,
+    /// Rows deleted by retention (`fpl-chat prune` and the hourly pruning), by kind.
+    pub retention_pruned: Family<KindLabels, Counter>,
+    /// Pruning runs by result (`ok`, `failed`).
+    pub retention_runs: Family<ResultLabels, Counter>,
+    /// When a pruning run last succeeded (Unix seconds).
+    pub retention_last_success: Gauge,
     pub tool_calls: Family<ToolLabels, Counter>,
     pub tool_duration: Family<ToolLabels, Histogram, fn() -> Histogram>,
     pub llm_requests: Family<LlmLabels, Counter>,
@@ -277,6 +329,60 @@ impl Metrics {
             "sessions_active",
             "Account sessions that have not expired, counted in the database when scraped",
             sessions_active.clone(),
+        );
+        registry.register_with_unit(
+            "db_pool_acquire_duration",
+            "Time database queries of this process waited for a pooled connection (every pool)",
+            Unit::Seconds,
+            db_acquire_wait().clone(),
+        );
+        let anonymous_identities_created = Counter::default();
+        registry.register(
+            "anonymous_identities_created",
+            "Anonymous identities stored for the first time (with their first conversation)",
+            anonymous_identities_created.clone(),
+        );
+        let dependency_ready = Family::<DependencyLabels, Gauge>::default();
+        registry.register(
+            "dependency_ready",
+            "Each configured dependency as /readyz sees it (1 ready, 0 down), when scraped",
+            dependency_ready.clone(),
+        );
+        let budget_spent = Family::<TierLabels, Counter>::default();
+        registry.register(
+            "token_budget_spent_tokens",
+            "Input and output tokens charged to the daily token budgets, by the caller's tier",
+            budget_spent.clone(),
+        );
+        let budget_refusals = Family::<ScopeLabels, Counter>::default();
+        registry.register(
+            "token_budget_refusals",
+            "Chat turns refused because a daily token budget was spent, by budget (identity, ip, global)",
+            budget_refusals.clone(),
+        );
+        let budget_limit = Family::<ScopeLabels, Gauge>::default();
+        registry.register(
+            "token_budget_limit_tokens",
+            "Daily token budgets by scope: global is TOKEN_BUDGET_GLOBAL (no series when unlimited)",
+            budget_limit.clone(),
+        );
+        let retention_pruned = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "retention_pruned",
+            "Rows deleted by retention, by kind (anonymous_identities, conversations, messages, sessions)",
+            retention_pruned.clone(),
+        );
+        let retention_runs = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "retention_runs",
+            "Retention pruning runs by result (ok, failed)",
+            retention_runs.clone(),
+        );
+        let retention_last_success = Gauge::default();
+        registry.register(
+            "retention_last_success_timestamp_seconds",
+            "When a retention pruning run last succeeded, in Unix seconds",
+            retention_last_success.clone(),
         );
         let chat_turn_duration: Family<TurnLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
@@ -460,6 +566,14 @@ impl Metrics {
             auth_events,
             db_pool_connections,
             sessions_active,
+            anonymous_identities_created,
+            dependency_ready,
+            budget_spent,
+            budget_refusals,
+            budget_limit,
+            retention_pruned,
+            retention_runs,
+            retention_last_success,
             tool_calls,
             tool_duration,
             llm_requests,
@@ -693,6 +807,86 @@ impl Metrics {
                 .get_or_create(&labels)
                 .set(i64::from(n));
         }
+    }
+
+    /// `dependency` is ready (`Some(true)`), down (`Some(false)`) or not configured (`None`,
+    /// its series removed).
+    pub fn record_dependency(&self, dependency: &str, ready: Option<bool>) {
+        let labels = DependencyLabels {
+            dependency: dependency.to_string(),
+        };
+        match ready {
+            Some(ready) => {
+                self.dependency_ready
+                    .get_or_create(&labels)
+                    .set(i64::from(ready));
+            }
+            None => {
+                self.dependency_ready.remove(&labels);
+            }
+        }
+    }
+
+    /// `tokens` charged to the budgets of a caller of `tier`.
+    pub fn record_budget_spend(&self, tier: &str, tokens: u64) {
+        self.budget_spent
+            .get_or_create(&TierLabels {
+                tier: tier.to_string(),
+            })
+            .inc_by(tokens);
+    }
+
+    /// The deployment's daily token budget (`None`: unlimited, no series).
+    pub fn record_global_budget(&self, limit: Option<u64>) {
+        let labels = ScopeLabels {
+            scope: "global".to_string(),
+        };
+        match limit {
+            Some(limit) => {
+                self.budget_limit
+                    .get_or_create(&labels)
+                    .set(i64::try_from(limit).unwrap_or(i64::MAX));
+            }
+            None => {
+                self.budget_limit.remove(&labels);
+            }
+        }
+    }
+
+    /// A turn refused because the budget `scope` was spent.
+    pub fn record_budget_refusal(&self, scope: &str) {
+        self.budget_refusals
+            .get_or_create(&ScopeLabels {
+                scope: scope.to_string(),
+            })
+            .inc();
+    }
+
+    /// What one pruning run deleted, or that it failed.
+    pub fn record_retention(&self, pruned: Result<&[(&str, u64)], ()>) {
+        let result = match pruned {
+            Ok(counts) => {
+                for (kind, n) in counts {
+                    self.retention_pruned
+                        .get_or_create(&KindLabels {
+                            kind: (*kind).to_string(),
+                        })
+                        .inc_by(*n);
+                }
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                self.retention_last_success
+                    .set(i64::try_from(now).unwrap_or(i64::MAX));
+                "ok"
+            }
+            Err(()) => "failed",
+        };
+        self.retention_runs
+            .get_or_create(&ResultLabels {
+                result: result.to_string(),
+            })
+            .inc();
     }
 
     /// A chat request refused, or a turn ended, with `code`.

@@ -156,6 +156,13 @@ impl Application {
         let topic_source = source.clone();
         tracing::info!(source = %source.describe(), "FPL data");
         let shutdown = CancellationToken::new();
+        // Expired sessions every hour; idle anonymous identities too when configured.
+        crate::retention::spawn_hourly(
+            store.clone(),
+            config.retention_anonymous_days,
+            metrics.clone(),
+            shutdown.child_token(),
+        );
         // `/mcp` always serves the built-in FPL tools; the chat uses a remote MCP server's
         // tools instead when one is configured.
         let builtin: Arc<dyn ToolBackend> = Arc::new(BuiltinTools::new(source.clone()));

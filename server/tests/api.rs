@@ -324,7 +324,21 @@ async fn health_readiness_and_metrics() {
         json!({"database": "ok", "redis": "disabled", "mcp": "disabled", "llm": "offline"})
     );
 
-    app.chat("How is Haaland doing?", None).await;
+    let first = app.chat("How is Haaland doing?", None).await;
+    // The same visitor's second conversation: the identity was stored with the first.
+    let second = app.chat("Compare Salah and Palmer", None).await;
+    let used: u64 = first
+        .iter()
+        .chain(&second)
+        .filter_map(|e| match e {
+            ChatEvent::Usage {
+                input_tokens,
+                output_tokens,
+            } => Some(input_tokens + output_tokens),
+            _ => None,
+        })
+        .sum();
+    assert!(used > 0);
     let client = reqwest::Client::new();
     for auth in [
         None,
@@ -346,11 +360,26 @@ async fn health_readiness_and_metrics() {
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
     assert!(
-        text.contains(r#"chat_turns_total{provider="offline",outcome="complete"} 1"#),
+        text.contains(r#"chat_turns_total{provider="offline",outcome="complete"} 2"#),
         "{text}"
     );
     assert!(text.contains(r#"tool_calls_total{tool="fpl_player_data",outcome="ok"}"#));
-    assert!(text.contains(r#"http_requests_total{method="POST",route="/api/chat",status="200"} 1"#));
+    assert!(text.contains(r#"http_requests_total{method="POST",route="/api/chat",status="200"} 2"#));
+    // One identity stored (not one per cookie handed out: /healthz and /readyz got cookies);
+    // the tokens its turns used charged to its tier; the dependencies as /readyz sees them,
+    // and none for those not configured; no global budget configured, no series.
+    for line in [
+        "\nanonymous_identities_created_total 1\n".to_string(),
+        format!("\ntoken_budget_spent_tokens_total{{tier=\"anonymous\"}} {used}\n"),
+        "\ndependency_ready{dependency=\"database\"} 1\n".to_string(),
+    ] {
+        assert!(text.contains(&line), "{line} in\n{text}");
+    }
+    assert!(
+        !text.contains(r#"dependency_ready{dependency="redis""#),
+        "{text}"
+    );
+    assert!(!text.contains("token_budget_limit_tokens{"), "{text}");
     assert!(text.contains("process_resident_memory_bytes"));
     // The pools as they are when scraped: connections are open, none is busy now.
     for pool in ["read", "write"] {
@@ -391,6 +420,13 @@ async fn readiness_reports_a_dead_redis() {
     let ready: Value = response.json().await.unwrap();
     assert_eq!(ready["redis"], "down");
     assert_eq!(ready["database"], "ok");
+    let metrics = app.metrics().await;
+    for line in [
+        r#"dependency_ready{dependency="redis"} 0"#,
+        r#"dependency_ready{dependency="database"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
 }
 
 #[tokio::test]

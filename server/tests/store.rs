@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fpl_chat::store::{
-    Backend, Email, MessageStatus, NewMessage, Owner, Role, Store, StoreError, StoreOptions,
-    SummaryUpdate, Tier, Title, TurnStart, User,
+    ArchivedIdentity, Backend, Email, MessageStatus, NewMessage, Owner, Pruned, Role, Store,
+    StoreError, StoreOptions, SummaryUpdate, Tier, Title, TurnStart, User,
 };
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
@@ -194,6 +194,9 @@ store_tests!(
     list_is_newest_first_and_limited,
     touch_anonymous_tracks_last_seen,
     missing_rows_are_not_found,
+    prune_deletes_only_idle_anonymous_identities,
+    prune_runs_archive_every_batch_and_end_expired_sessions,
+    backup_is_a_whole_copy_taken_while_turns_are_written,
 );
 
 /// The pool pings a connection only when it has been idle for a second or more (not before
@@ -368,6 +371,58 @@ async fn raw_i64(ctx: &Ctx, sql: &str) -> i64 {
         }
     }
 }
+
+/// Runs `sql` with `$1` bound to `at` and `$2` to `id` on a direct connection.
+async fn raw_set_time(ctx: &Ctx, sql: &str, at: chrono::DateTime<chrono::Utc>, id: Uuid) {
+    match ctx.backend {
+        Backend::Postgres => {
+            let pool = PgPool::connect(&ctx.url).await.unwrap();
+            sqlx::query(sql)
+                .bind(at)
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        Backend::Sqlite => {
+            let pool = SqlitePool::connect(&ctx.url).await.unwrap();
+            sqlx::query(sql)
+                .bind(at)
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// Makes every anonymous identity but `except`, and every conversation not owned by it, look
+/// last used `days` ago.
+async fn age_all_but(ctx: &Ctx, except: Uuid, days: i64) {
+    let then = chrono::Utc::now() - chrono::Duration::days(days);
+    raw_set_time(
+        ctx,
+        "UPDATE anonymous_identities SET last_seen_at = $1 WHERE id <> $2",
+        then,
+        except,
+    )
+    .await;
+    raw_set_time(
+        ctx,
+        "UPDATE conversations SET updated_at = $1 \
+         WHERE owner_anon_id IS NULL OR owner_anon_id <> $2",
+        then,
+        except,
+    )
+    .await;
+}
+
+/// What receives a pruned batch before it is deleted.
+type ArchiveSink = fn(&[ArchivedIdentity]) -> std::io::Result<()>;
+/// No archive, typed.
+const NO_ARCHIVE: Option<ArchiveSink> = None;
 
 // ---------------------------------------------------------------------------------------------
 // Tests
@@ -1013,6 +1068,15 @@ async fn begin_turn_starts_a_conversation(ctx: Ctx) {
         .unwrap();
     assert_eq!(started.question.seq, 1);
     assert!(!started.summary_stored);
+    assert!(
+        started.identity_created,
+        "the identity's first conversation"
+    );
+    let again = store
+        .begin_turn(turn_starting(owner, Uuid::new_v4(), "Salah?"))
+        .await
+        .unwrap();
+    assert!(!again.identity_created, "its second");
     let got = store.get_conversation(owner, id).await.unwrap().unwrap();
     assert_eq!(got.title.as_str(), "How is Haaland doing?");
     assert_eq!(got.topics, vec!["Haaland".to_string()]);
@@ -1026,7 +1090,8 @@ async fn begin_turn_starts_a_conversation(ctx: Ctx) {
         vec![started.question]
     );
     let listed = store.list_conversations(owner, 10).await.unwrap();
-    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|c| c.id == id));
     // A user's conversation; another owner does not see it.
     let user = Owner::User(new_user(store, "turns@example.com").await.id);
     let mine = Uuid::new_v4();
@@ -1299,4 +1364,308 @@ async fn missing_rows_are_not_found(ctx: Ctx) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// Pruning deletes an anonymous identity only when it and all its conversations are idle, and
+/// with it its conversations and messages; accounts' conversations (also those claimed from an
+/// identity) stay; a failing archive keeps everything; the archive holds exactly what went.
+async fn prune_deletes_only_idle_anonymous_identities(ctx: Ctx) {
+    let store = &ctx.store;
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(30);
+    let idle = Owner::Anonymous(Uuid::new_v4());
+    let (c1, c2) = (Uuid::new_v4(), Uuid::new_v4());
+    store
+        .begin_turn(turn_starting(idle, c1, "How is Haaland doing?"))
+        .await
+        .unwrap();
+    store
+        .finish_turn(c1, assistant("Very well.", 3, 1, Some(10)))
+        .await
+        .unwrap();
+    store
+        .begin_turn(turn_starting(idle, c2, "Salah?"))
+        .await
+        .unwrap();
+    // Old, but one of its conversations goes on today.
+    let resumed = Owner::Anonymous(Uuid::new_v4());
+    let (r1, r2) = (Uuid::new_v4(), Uuid::new_v4());
+    for (id, q) in [(r1, "Palmer?"), (r2, "Saka?")] {
+        store
+            .begin_turn(turn_starting(resumed, id, q))
+            .await
+            .unwrap();
+    }
+    let recent_id = Uuid::new_v4();
+    let recent = Owner::Anonymous(recent_id);
+    let r3 = Uuid::new_v4();
+    store
+        .begin_turn(turn_starting(recent, r3, "Isak?"))
+        .await
+        .unwrap();
+    let user_id = new_user(store, "keeps@example.com").await.id;
+    let user = Owner::User(user_id);
+    let (u1, k1) = (Uuid::new_v4(), Uuid::new_v4());
+    store
+        .begin_turn(turn_starting(user, u1, "My team?"))
+        .await
+        .unwrap();
+    // Signed up from an identity: its conversation is the account's now.
+    let claimed = Uuid::new_v4();
+    store
+        .begin_turn(turn_starting(
+            Owner::Anonymous(claimed),
+            k1,
+            "Before signing up",
+        ))
+        .await
+        .unwrap();
+    store.claim_anonymous(claimed, user_id).await.unwrap();
+    age_all_but(&ctx, recent_id, 40).await;
+    store
+        .begin_turn(turn_in(resumed, r2, "And now?"))
+        .await
+        .unwrap();
+
+    let failed = store
+        .prune_anonymous_batch(
+            cutoff,
+            100,
+            Some(|_: &[ArchivedIdentity]| Err(std::io::Error::other("disk full"))),
+        )
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::Filesystem(_))),
+        "{failed:?}"
+    );
+    assert!(store.get_conversation(idle, c1).await.unwrap().is_some());
+
+    let mut archived = Vec::new();
+    let pruned = store
+        .prune_anonymous_batch(
+            cutoff,
+            100,
+            Some(|batch: &[ArchivedIdentity]| {
+                archived.extend_from_slice(batch);
+                Ok(())
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pruned,
+        Pruned {
+            anonymous_identities: 2,
+            conversations: 2,
+            messages: 3,
+            sessions: 0
+        }
+    );
+    let mut ids: Vec<Uuid> = archived.iter().map(|a| a.identity.id).collect();
+    ids.sort();
+    let mut expected = vec![idle.id(), claimed];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let idle_archive = archived
+        .iter()
+        .find(|a| a.identity.id == idle.id())
+        .unwrap();
+    let shape: Vec<(Uuid, Vec<i64>)> = idle_archive
+        .conversations
+        .iter()
+        .map(|c| {
+            (
+                c.conversation.id,
+                c.messages.iter().map(|m| m.seq).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(shape, vec![(c1, vec![1, 2]), (c2, vec![1])]);
+    assert_eq!(
+        idle_archive.conversations[0].messages[1].content,
+        "Very well."
+    );
+
+    assert!(store.get_conversation(idle, c1).await.unwrap().is_none());
+    assert!(store.list_messages(c1).await.unwrap().is_empty());
+    assert!(store.find_anonymous(idle.id()).await.unwrap().is_none());
+    assert!(store.find_anonymous(claimed).await.unwrap().is_none());
+    for (owner, id) in [
+        (resumed, r1),
+        (resumed, r2),
+        (recent, r3),
+        (user, u1),
+        (user, k1),
+    ] {
+        assert!(
+            store.get_conversation(owner, id).await.unwrap().is_some(),
+            "{id} kept"
+        );
+    }
+    assert_eq!(
+        raw_i64(&ctx, "SELECT count(*) FROM conversation_metrics").await,
+        0,
+        "the pruned conversation's metrics went with it; the others have no finished turn"
+    );
+    let again = store
+        .prune_anonymous_batch(cutoff, 100, NO_ARCHIVE)
+        .await
+        .unwrap();
+    assert_eq!(again, Pruned::default());
+}
+
+/// `retention::prune` goes on batch after batch until nothing idle is left, appends each
+/// batch to the archive file as JSON Lines, and deletes expired sessions (not live ones).
+async fn prune_runs_archive_every_batch_and_end_expired_sessions(ctx: Ctx) {
+    let store = &ctx.store;
+    let n = fpl_chat::retention::BATCH as usize + 3;
+    let mut conversations = Vec::new();
+    for i in 0..n {
+        let id = Uuid::new_v4();
+        store
+            .begin_turn(turn_starting(
+                Owner::Anonymous(Uuid::new_v4()),
+                id,
+                &format!("q{i}"),
+            ))
+            .await
+            .unwrap();
+        conversations.push(id);
+    }
+    let keep = Uuid::new_v4();
+    store
+        .begin_turn(turn_starting(
+            Owner::Anonymous(keep),
+            Uuid::new_v4(),
+            "today",
+        ))
+        .await
+        .unwrap();
+    age_all_but(&ctx, keep, 31).await;
+    let user = new_user(store, "sessions@example.com").await.id;
+    let (ended, live) = (Uuid::new_v4(), Uuid::new_v4());
+    let now = chrono::Utc::now();
+    store
+        .create_session(ended, user, now - chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    store
+        .create_session(live, user, now + chrono::Duration::days(1))
+        .await
+        .unwrap();
+
+    let dir = std::env::temp_dir().join(format!("fplchat-archive-{}", Uuid::new_v4()));
+    let mut file = fpl_chat::retention::ArchiveFile::create(&dir).unwrap();
+    let pruned = fpl_chat::retention::prune(
+        store,
+        Some(Duration::from_secs(30 * 86_400)),
+        Some(&mut file),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        pruned,
+        Pruned {
+            anonymous_identities: n as u64,
+            conversations: n as u64,
+            messages: n as u64,
+            sessions: 1
+        }
+    );
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    let lines: Vec<ArchivedIdentity> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), n);
+    let mut archived: Vec<Uuid> = lines
+        .iter()
+        .flat_map(|a| a.conversations.iter().map(|c| c.conversation.id))
+        .collect();
+    archived.sort();
+    conversations.sort();
+    assert_eq!(archived, conversations);
+    assert!(store.find_anonymous(keep).await.unwrap().is_some());
+    assert!(store.session_user(live).await.unwrap().is_some());
+    assert_eq!(
+        raw_i64(&ctx, "SELECT count(*) FROM sessions").await,
+        1,
+        "the expired session is gone"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `backup_into` on SQLite: a copy taken while turns are being written opens as a database in
+/// which the account is there and every conversation is whole (its messages are 1..=last_seq);
+/// an existing file is never overwritten. PostgreSQL is pointed to pg_dump.
+async fn backup_is_a_whole_copy_taken_while_turns_are_written(ctx: Ctx) {
+    let store = &ctx.store;
+    let dir = std::env::temp_dir().join(format!("fplchat-backup-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("backup.db");
+    if ctx.backend == Backend::Postgres {
+        let refused = store.backup_into(&out).await;
+        assert!(
+            matches!(&refused, Err(StoreError::Invalid(m)) if m.contains("pg_dump")),
+            "{refused:?}"
+        );
+        assert!(!out.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+        return;
+    }
+    let user = Owner::User(new_user(store, "backup@example.com").await.id);
+    let writer = tokio::spawn({
+        let store = store.clone();
+        async move {
+            for i in 0..60 {
+                let id = Uuid::new_v4();
+                store
+                    .begin_turn(turn_starting(user, id, &format!("question {i}")))
+                    .await
+                    .unwrap();
+                store
+                    .finish_turn(id, assistant("an answer", 2, 1, Some(5)))
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let bytes = store.backup_into(&out).await.unwrap();
+    writer.await.unwrap();
+    assert_eq!(bytes, std::fs::metadata(&out).unwrap().len());
+    let again = store.backup_into(&out).await;
+    assert!(matches!(again, Err(StoreError::Invalid(_))), "{again:?}");
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().len(),
+        bytes,
+        "the first copy stands"
+    );
+
+    let copy = Store::connect(&format!("sqlite://{}", out.display()))
+        .await
+        .unwrap();
+    copy.migrate().await.unwrap();
+    assert!(copy
+        .find_user_by_email(&email("backup@example.com"))
+        .await
+        .unwrap()
+        .is_some());
+    let listed = copy.list_conversations(user, 1000).await.unwrap();
+    for c in &listed {
+        let conversation = copy.get_conversation(user, c.id).await.unwrap().unwrap();
+        let seqs: Vec<i64> = copy
+            .list_messages(c.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(seqs, (1..=conversation.last_seq).collect::<Vec<_>>());
+    }
+    println!(
+        "backup taken during the writes holds {} of 60 conversations",
+        listed.len()
+    );
+    copy.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
 }

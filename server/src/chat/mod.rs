@@ -296,6 +296,7 @@ impl ChatService {
             });
         }
         if budget.exhausted() {
+            inner.metrics.record_budget_refusal(budget.scope.as_str());
             return Err(ChatError::BudgetExhausted {
                 message: inner.limiter.budget_message(&budget),
                 budget,
@@ -526,7 +527,13 @@ impl ChatService {
             stopping: &inner.stopping,
             metrics: &inner.metrics,
         };
-        let write = inner.store.begin_turn(start);
+        let write = async {
+            let started = inner.store.begin_turn(start).await?;
+            if started.identity_created {
+                inner.metrics.anonymous_identities_created.inc();
+            }
+            Ok(started)
+        };
         let answering = tool_loop.run(request);
         tokio::pin!(write, answering);
         tokio::select! {

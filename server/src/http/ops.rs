@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use subtle::ConstantTimeEq;
 
+use super::ready::Readiness;
 use super::AppState;
 
 pub async fn healthz() -> &'static str {
@@ -41,6 +42,16 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     }
     for (pool, idle, in_use) in state.store.pool_stats() {
         state.metrics.record_db_pool(pool, idle, in_use);
+    }
+    // The readiness of every dependency, from a check at most 2 s old (shared with /readyz).
+    let report = state.readiness.report(&state).await;
+    for (dependency, readiness) in report.dependencies() {
+        let ready = match readiness {
+            Readiness::Ok => Some(true),
+            Readiness::Down => Some(false),
+            Readiness::Disabled | Readiness::Offline => None,
+        };
+        state.metrics.record_dependency(dependency, ready);
     }
     // One indexed count per scrape; a database that cannot answer leaves the last value.
     if let Ok(live) = state.store.count_live_sessions().await {

@@ -40,7 +40,20 @@ pub struct ReadyReport {
 
 impl ReadyReport {
     pub fn ready(&self) -> bool {
-        ![self.database, self.redis, self.mcp, self.llm].contains(&Readiness::Down)
+        !self
+            .dependencies()
+            .iter()
+            .any(|(_, r)| *r == Readiness::Down)
+    }
+
+    /// Each dependency by name, as in the report's JSON.
+    pub fn dependencies(&self) -> [(&'static str, Readiness); 4] {
+        [
+            ("database", self.database),
+            ("redis", self.redis),
+            ("mcp", self.mcp),
+            ("llm", self.llm),
+        ]
     }
 }
 

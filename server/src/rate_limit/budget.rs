@@ -28,6 +28,17 @@ pub enum BudgetScope {
     Global,
 }
 
+impl BudgetScope {
+    /// `identity`, `ip` or `global`, as metrics label it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BudgetScope::Identity => "identity",
+            BudgetScope::Ip => "ip",
+            BudgetScope::Global => "global",
+        }
+    }
+}
+
 /// One daily token budget as it stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
@@ -125,6 +136,8 @@ impl RateLimiter {
         if tokens == 0 {
             return;
         }
+        self.metrics
+            .record_budget_spend(viewer.tier.as_str(), tokens);
         let (counters, day) = self.counters(viewer);
         let keys: Vec<String> = counters.into_iter().map(|c| c.key).collect();
         if let Some(redis) = self.redis.as_ref().filter(|_| !self.falling_back()) {

@@ -70,6 +70,7 @@ impl RateLimiter {
         client: Option<crate::redis_conn::RedisClient>,
         metrics: Arc<Metrics>,
     ) -> Self {
+        metrics.record_global_budget(limits.daily_tokens.global);
         Self {
             limits,
             prefix: prefix.to_string(),

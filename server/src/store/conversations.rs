@@ -21,15 +21,17 @@ macro_rules! conversation_columns {
          summarized_through_seq, last_seq, created_at, updated_at"
     };
 }
+pub(crate) use conversation_columns;
 
 /// The most conversations [`Store::list_conversations`] returns at once.
 pub const MAX_LIST_LIMIT: u32 = 1000;
 
+/// A `conversations` row as read, before its owner columns become an [`Owner`].
 #[derive(sqlx::FromRow)]
-struct ConversationRow {
+pub(crate) struct ConversationRow {
     id: Uuid,
     owner_user_id: Option<Uuid>,
-    owner_anon_id: Option<Uuid>,
+    pub(crate) owner_anon_id: Option<Uuid>,
     title: String,
     topics: Json<Vec<String>>,
     summary: Option<String>,
@@ -37,7 +39,7 @@ struct ConversationRow {
     summarized_through_seq: Option<i64>,
     last_seq: i64,
     created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
 }
 
 impl TryFrom<ConversationRow> for Conversation {
@@ -69,10 +71,12 @@ impl TryFrom<ConversationRow> for Conversation {
     }
 }
 
-/// Creates an anonymous identity or refreshes its `last_seen_at`: `$1` id, `$2` now.
+/// Creates an anonymous identity or refreshes its `last_seen_at`: `$1` id, `$2` now; returns
+/// whether it was created (a refreshed one was created before now).
 pub(crate) const UPSERT_ANONYMOUS_SQL: &str =
     "INSERT INTO anonymous_identities (id, created_at, last_seen_at) VALUES ($1, $2, $2) \
-     ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at";
+     ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
+     RETURNING created_at = last_seen_at";
 
 /// Inserts a conversation: `$1` id, `$2` owner user, `$3` owner identity, `$4` title,
 /// `$5` topics, `$6` now.

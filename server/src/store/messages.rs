@@ -44,6 +44,7 @@ macro_rules! message_columns {
          created_at"
     };
 }
+pub(crate) use message_columns;
 
 /// Takes the next seq and touches `updated_at`: `$1` conversation id, `$2` now.
 const NEXT_SEQ_SQL: &str = "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 \
@@ -121,26 +122,29 @@ const PG_FINISH_TURN_SQL: &str = concat!(
 
 /// PostgreSQL: [`Store::begin_turn`] of a turn that starts its conversation, in one
 /// statement. Binds as in [`INSERT_MESSAGE_SQL`] (`$3` unused: the seq is 1), plus `$18` the
-/// owner identity, `$19` the owner user, `$20` the title, `$21` the topics.
+/// owner identity, `$19` the owner user, `$20` the title, `$21` the topics; returns the seq,
+/// `false` (no summary) and whether the identity was stored for the first time.
 const PG_BEGIN_NEW_SQL: &str = concat!(
     "WITH a AS (INSERT INTO anonymous_identities (id, created_at, last_seen_at) \
      SELECT $18, $17, $17 WHERE $18 IS NOT NULL \
-     ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at), \
+     ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
+     RETURNING created_at = last_seen_at AS created), \
      c AS (INSERT INTO conversations (id, owner_user_id, owner_anon_id, title, topics, \
      last_seq, created_at, updated_at) VALUES ($2, $19, $18, $20, $21, 1, $17, $17) \
-     RETURNING last_seq) \
-     INSERT INTO messages (",
+     RETURNING last_seq), \
+     m AS (INSERT INTO messages (",
     message_columns!(),
     ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
-     FROM c RETURNING seq, false"
+     FROM c RETURNING seq) \
+     SELECT m.seq, false, COALESCE((SELECT created FROM a), false) FROM m"
 );
 
 /// PostgreSQL: [`Store::begin_turn`] in an existing conversation, in one statement (topics,
 /// title and summary as [`SET_TOPICS_SQL`] and [`SET_SUMMARY_SQL`] do them), only when it is
 /// the owner's. Binds as in [`INSERT_MESSAGE_SQL`] (`$3` unused), plus `$18` the topics, `$19`
 /// the title, `$20` the summary, `$21` its tokens, `$22` the seq it covers, `$23` the owner
-/// user, `$24` the owner identity; returns the seq and whether the summary
-/// was stored.
+/// user, `$24` the owner identity; returns the seq, whether the summary was stored and
+/// `false` (no identity is created).
 const PG_BEGIN_SQL: &str = concat!(
     "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, updated_at = $17, \
      topics = COALESCE($18, topics), \
@@ -159,7 +163,7 @@ const PG_BEGIN_SQL: &str = concat!(
     message_columns!(),
     ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
      FROM c RETURNING seq) \
-     SELECT m.seq, COALESCE(c.kept, false) FROM m, c"
+     SELECT m.seq, COALESCE(c.kept, false), false FROM m, c"
 );
 
 /// Binds a message's columns in [`message_columns!`] order onto `$query`.
@@ -202,9 +206,19 @@ struct BeginRow {
     summary: Option<SummaryUpdate>,
 }
 
+/// What a turn's first write did.
+#[derive(Debug, Default)]
+struct Begun {
+    /// The question's seq; `None` when the conversation is gone (or not the owner's).
+    seq: Option<i64>,
+    /// The turn's summary was stored.
+    summary_stored: bool,
+    /// The owner's anonymous identity was stored for the first time.
+    identity_created: bool,
+}
+
 /// The statements of [`Store::begin_turn`] on `$conn` (a transaction or connection of either
-/// backend): `(the question's seq, or None when the conversation is gone; the summary was
-/// stored)`.
+/// backend).
 macro_rules! begin_statements {
     ($conn:expr, $row:expr) => {
         async {
@@ -213,12 +227,13 @@ macro_rules! begin_statements {
             let at = row.question.created_at;
             let topics = row.topics.as_ref().map(Json);
             let (user_id, anon_id) = owner_columns(row.owner);
+            let mut identity_created = false;
             if let Some(title) = &row.new {
                 if let Some(anon_id) = anon_id {
-                    sqlx::query(UPSERT_ANONYMOUS_SQL)
+                    identity_created = sqlx::query_scalar(UPSERT_ANONYMOUS_SQL)
                         .bind(anon_id)
                         .bind(at)
-                        .execute(&mut *$conn)
+                        .fetch_one(&mut *$conn)
                         .await?;
                 }
                 sqlx::query(INSERT_CONVERSATION_SQL)
@@ -238,7 +253,7 @@ macro_rules! begin_statements {
                 .await?
                 .is_none()
             {
-                return Ok((None, false));
+                return Ok(Begun::default());
             } else if let Some(topics) = topics {
                 sqlx::query(SET_TOPICS_SQL)
                     .bind(id)
@@ -273,7 +288,11 @@ macro_rules! begin_statements {
                     .execute(&mut *$conn)
                     .await?;
             }
-            Ok::<_, sqlx::Error>((seq, summary_stored))
+            Ok::<_, sqlx::Error>(Begun {
+                seq,
+                summary_stored,
+                identity_created,
+            })
         }
         .await
     };
@@ -282,12 +301,12 @@ macro_rules! begin_statements {
 fn sqlite_begin<'c>(
     conn: &'c mut SqliteConnection,
     row: &'c BeginRow,
-) -> BoxFuture<'c, Result<(Option<i64>, bool), sqlx::Error>> {
+) -> BoxFuture<'c, Result<Begun, sqlx::Error>> {
     Box::pin(async move { begin_statements!(conn, row) })
 }
 
 /// PostgreSQL's [`Store::begin_turn`]: one statement, so one round trip.
-async fn pg_begin(pool: &PgPool, row: &BeginRow) -> Result<Option<(i64, bool)>, sqlx::Error> {
+async fn pg_begin(pool: &PgPool, row: &BeginRow) -> Result<Begun, sqlx::Error> {
     let question = &row.question;
     let (user_id, anon_id) = owner_columns(row.owner);
     let query = match &row.new {
@@ -311,7 +330,16 @@ async fn pg_begin(pool: &PgPool, row: &BeginRow) -> Result<Option<(i64, bool)>, 
                 .bind(anon_id)
         }
     };
-    query.fetch_optional(pool).await
+    let row: Option<(i64, bool, bool)> = query.fetch_optional(pool).await?;
+    Ok(
+        row.map_or_else(Begun::default, |(seq, summary_stored, identity_created)| {
+            Begun {
+                seq: Some(seq),
+                summary_stored,
+                identity_created,
+            }
+        }),
+    )
 }
 
 /// A turn's last write: the answer ready to insert, and its number of tool calls.
@@ -452,21 +480,19 @@ impl Store {
             title: start.title,
             summary: start.summary,
         };
-        let (row, seq, summary_stored) = match &self.db {
+        let (row, begun) = match &self.db {
             Db::Postgres(pg) => {
-                let (seq, stored) = pg_begin(&pg.write, &row).await?.unzip();
-                (row, seq, stored.unwrap_or(false))
+                let begun = pg_begin(&pg.write, &row).await?;
+                (row, begun)
             }
-            Db::Sqlite(sqlite) => {
-                let (row, (seq, stored)) = sqlite.writer.write(row, sqlite_begin).await?;
-                (row, seq, stored)
-            }
+            Db::Sqlite(sqlite) => sqlite.writer.write(row, sqlite_begin).await?,
         };
         let mut question = row.question;
-        question.seq = seq.ok_or(StoreError::NotFound)?;
+        question.seq = begun.seq.ok_or(StoreError::NotFound)?;
         Ok(TurnStarted {
             question,
-            summary_stored,
+            summary_stored: begun.summary_stored,
+            identity_created: begun.identity_created,
         })
     }
 

@@ -24,10 +24,12 @@
 //! (accounts and anonymous identities), `conversations.rs` (conversation rows), `messages.rs`
 //! (messages, turns and metrics).
 
+mod backup;
 mod conversations;
 mod error;
 mod messages;
 mod model;
+mod retention;
 mod secrets;
 mod sessions;
 mod stats;
@@ -49,6 +51,7 @@ pub use model::{
     MessageStatus, NewMessage, Owner, Role, SummaryUpdate, Tier, Title, TurnStart, TurnStarted,
     User,
 };
+pub use retention::{ArchivedConversation, ArchivedIdentity, Pruned};
 pub use stats::TableStats;
 
 /// Migrations for PostgreSQL, embedded at compile time.
@@ -397,6 +400,9 @@ const PING_WHEN_IDLE: Duration = Duration::from_secs(1);
 /// first (a server restarted since then is found there, and the connection replaced).
 fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new()
+        // Every acquire's wait as an event, for `db_pool_acquire_duration_seconds`
+        // (`logging::AcquireWait`); it is dropped at once when nothing listens.
+        .acquire_time_level(log::LevelFilter::Trace)
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
             Box::pin(async move {

@@ -456,6 +456,9 @@ pub struct TurnStarted {
     pub question: Message,
     /// The turn's summary was stored (`false`: none, or a later one was there).
     pub summary_stored: bool,
+    /// The turn started the first conversation of an anonymous identity, which was stored
+    /// for the first time (`anonymous_identities_created_total`).
+    pub identity_created: bool,
 }
 
 /// Aggregates of a conversation, maintained by [`Store::finish_turn`](crate::store::Store::finish_turn).
