@@ -862,26 +862,29 @@ impl Metrics {
             .inc();
     }
 
-    /// What one pruning run deleted, or that it failed.
-    pub fn record_retention(&self, pruned: Result<&[(&str, u64)], ()>) {
-        let result = match pruned {
-            Ok(counts) => {
-                for (kind, n) in counts {
-                    self.retention_pruned
-                        .get_or_create(&KindLabels {
-                            kind: (*kind).to_string(),
-                        })
-                        .inc_by(*n);
-                }
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                self.retention_last_success
-                    .set(i64::try_from(now).unwrap_or(i64::MAX));
-                "ok"
-            }
-            Err(()) => "failed",
-        };
+    /// A pruning run that succeeded, with what it deleted by kind.
+    pub fn record_pruned(&self, counts: &[(&str, u64)]) {
+        for (kind, n) in counts {
+            self.retention_pruned
+                .get_or_create(&KindLabels {
+                    kind: (*kind).to_string(),
+                })
+                .inc_by(*n);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.retention_last_success
+            .set(i64::try_from(now).unwrap_or(i64::MAX));
+        self.record_retention_run("ok");
+    }
+
+    /// A pruning run that failed.
+    pub fn record_prune_failed(&self) {
+        self.record_retention_run("failed");
+    }
+
+    fn record_retention_run(&self, result: &str) {
         self.retention_runs
             .get_or_create(&ResultLabels {
                 result: result.to_string(),

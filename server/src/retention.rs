@@ -133,11 +133,11 @@ fn spawn_every(
             match run {
                 Ok(pruned) => {
                     log(&pruned, older_than);
-                    metrics.record_retention(Ok(&pruned.by_kind()));
+                    metrics.record_pruned(&pruned.by_kind());
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "retention: pruning failed; next try in an hour");
-                    metrics.record_retention(Err(()));
+                    metrics.record_prune_failed();
                 }
             }
         }

@@ -77,6 +77,38 @@ fn id_list(n: usize) -> String {
     format!("({})", marks.join(", "))
 }
 
+/// Binds every id of `$ids` in order onto `$query` (for an [`id_list`]).
+macro_rules! bind_ids {
+    ($query:expr, $ids:expr) => {
+        $ids.iter().fold($query, |query, id| query.bind(*id))
+    };
+}
+
+/// The identities of `found` still idle since `cutoff` now that their conversations (`rows`)
+/// are locked (a turn between the first read and the locks made its identity active again),
+/// and their conversations.
+fn still_idle(
+    found: Vec<AnonymousIdentity>,
+    rows: Vec<ConversationRow>,
+    cutoff: DateTime<Utc>,
+) -> Result<(Vec<AnonymousIdentity>, Vec<Conversation>), StoreError> {
+    let active: Vec<Uuid> = rows
+        .iter()
+        .filter(|row| row.updated_at >= cutoff)
+        .filter_map(|row| row.owner_anon_id)
+        .collect();
+    let idle = found
+        .into_iter()
+        .filter(|identity| !active.contains(&identity.id))
+        .collect();
+    let conversations = rows
+        .into_iter()
+        .filter(|row| !row.owner_anon_id.is_some_and(|id| active.contains(&id)))
+        .map(Conversation::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok((idle, conversations))
+}
+
 impl Store {
     /// Deletes up to `limit` anonymous identities idle since `cutoff`, with their
     /// conversations; `archive` (when given) gets them first, and an error from it keeps them.
@@ -118,33 +150,20 @@ impl Store {
                     ),
                     ids, lock
                 );
-                let mut query = sqlx::query_as::<_, ConversationRow>(&conversations_sql);
-                for identity in &found {
-                    query = query.bind(identity.id);
-                }
-                let rows = query.fetch_all(&mut *tx).await?;
-                // A turn between the first read and the locks made its identity active again.
-                let active: Vec<Uuid> = rows
-                    .iter()
-                    .filter(|row| row.updated_at >= cutoff)
-                    .filter_map(|row| row.owner_anon_id)
-                    .collect();
-                let idle: Vec<AnonymousIdentity> = found
-                    .into_iter()
-                    .filter(|identity| !active.contains(&identity.id))
-                    .collect();
-                let conversations = rows
-                    .into_iter()
-                    .map(Conversation::try_from)
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into_iter()
-                    .filter(|c| !active.contains(&c.owner.id()))
-                    .collect::<Vec<_>>();
+                let found_ids: Vec<Uuid> = found.iter().map(|i| i.id).collect();
+                let rows = bind_ids!(
+                    sqlx::query_as::<_, ConversationRow>(&conversations_sql),
+                    found_ids
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                let (idle, conversations) = still_idle(found, rows, cutoff)?;
                 if idle.is_empty() {
                     tx.commit().await?;
                     return Ok(Pruned::default());
                 }
-                let ids = id_list(idle.len());
+                let idle_ids: Vec<Uuid> = idle.iter().map(|i| i.id).collect();
+                let ids = id_list(idle_ids.len());
                 // The messages of those conversations (all of them the idle identities').
                 let of_idle = format!(
                     "FROM messages WHERE conversation_id IN \
@@ -160,11 +179,9 @@ impl Store {
                             ),
                             of_idle
                         );
-                        let mut query = sqlx::query_as::<_, Message>(&sql);
-                        for identity in &idle {
-                            query = query.bind(identity.id);
-                        }
-                        let messages = query.fetch_all(&mut *tx).await?;
+                        let messages = bind_ids!(sqlx::query_as::<_, Message>(&sql), idle_ids)
+                            .fetch_all(&mut *tx)
+                            .await?;
                         let count = messages.len() as u64;
                         archive(&archived(&idle, conversations.clone(), messages))
                             .map_err(StoreError::Filesystem)?;
@@ -172,19 +189,16 @@ impl Store {
                     }
                     None => {
                         let sql = format!("SELECT count(*) {of_idle}");
-                        let mut query = sqlx::query_scalar::<_, i64>(&sql);
-                        for identity in &idle {
-                            query = query.bind(identity.id);
-                        }
-                        query.fetch_one(&mut *tx).await? as u64
+                        bind_ids!(sqlx::query_scalar::<_, i64>(&sql), idle_ids)
+                            .fetch_one(&mut *tx)
+                            .await? as u64
                     }
                 };
                 let delete = format!("DELETE FROM anonymous_identities WHERE id IN {ids}");
-                let mut query = sqlx::query(&delete);
-                for identity in &idle {
-                    query = query.bind(identity.id);
-                }
-                let deleted = query.execute(&mut *tx).await?.rows_affected();
+                let deleted = bind_ids!(sqlx::query(&delete), idle_ids)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 tx.commit().await?;
                 Ok::<_, StoreError>(Pruned {
                     anonymous_identities: deleted,
