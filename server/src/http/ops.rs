@@ -53,8 +53,11 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         };
         state.metrics.record_dependency(dependency, ready);
     }
-    // One indexed count per scrape; a database that cannot answer leaves the last value.
-    if let Ok(live) = state.store.count_live_sessions().await {
+    // One indexed count per scrape; a database that cannot answer within the readiness
+    // check's limit leaves the last value (and the scrape stays well inside Prometheus's
+    // timeout, so a hung database shows as `dependency_ready 0`, not as the instance down).
+    let count = state.store.count_live_sessions();
+    if let Ok(Ok(live)) = tokio::time::timeout(super::ready::CHECK_TIMEOUT, count).await {
         state.metrics.sessions_active.set(live);
     }
     let openmetrics = headers

@@ -18,7 +18,7 @@ use crate::redis_conn::{RedisClient, RedisConnection};
 /// How old a report may be when it is served.
 pub const MAX_AGE: Duration = Duration::from_secs(2);
 /// One dependency's limit.
-const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One dependency's state in `/readyz`.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
