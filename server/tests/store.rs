@@ -354,48 +354,44 @@ fn assistant(
     m
 }
 
-/// A scalar from a direct connection to the test database (bypassing the store).
+/// Runs `$body` with `$pool` a direct connection pool to the test database (bypassing the
+/// store), expanded once per backend.
+macro_rules! with_raw_pool {
+    ($ctx:expr, |$pool:ident| $body:expr) => {
+        match $ctx.backend {
+            Backend::Postgres => {
+                let $pool = PgPool::connect(&$ctx.url).await.unwrap();
+                let out = $body;
+                $pool.close().await;
+                out
+            }
+            Backend::Sqlite => {
+                let $pool = SqlitePool::connect(&$ctx.url).await.unwrap();
+                let out = $body;
+                $pool.close().await;
+                out
+            }
+        }
+    };
+}
+
+/// A scalar from a direct connection to the test database.
 async fn raw_i64(ctx: &Ctx, sql: &str) -> i64 {
-    match ctx.backend {
-        Backend::Postgres => {
-            let pool = PgPool::connect(&ctx.url).await.unwrap();
-            let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
-            pool.close().await;
-            n
-        }
-        Backend::Sqlite => {
-            let pool = SqlitePool::connect(&ctx.url).await.unwrap();
-            let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
-            pool.close().await;
-            n
-        }
-    }
+    with_raw_pool!(ctx, |pool| sqlx::query_scalar(sql)
+        .fetch_one(&pool)
+        .await
+        .unwrap())
 }
 
 /// Runs `sql` with `$1` bound to `at` and `$2` to `id` on a direct connection.
 async fn raw_set_time(ctx: &Ctx, sql: &str, at: chrono::DateTime<chrono::Utc>, id: Uuid) {
-    match ctx.backend {
-        Backend::Postgres => {
-            let pool = PgPool::connect(&ctx.url).await.unwrap();
-            sqlx::query(sql)
-                .bind(at)
-                .bind(id)
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-        }
-        Backend::Sqlite => {
-            let pool = SqlitePool::connect(&ctx.url).await.unwrap();
-            sqlx::query(sql)
-                .bind(at)
-                .bind(id)
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-        }
-    }
+    with_raw_pool!(ctx, |pool| sqlx::query(sql)
+        .bind(at)
+        .bind(id)
+        .execute(&pool)
+        .await
+        .map(|done| done.rows_affected())
+        .unwrap());
 }
 
 /// Makes every anonymous identity but `except`, and every conversation not owned by it, look
