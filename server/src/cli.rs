@@ -232,7 +232,10 @@ async fn prune(config: Config, older_than: Option<Duration>, archive: Option<Pat
     {
         None => None,
         Some(Ok(file)) => Some(file),
-        Some(Err(e)) => return fail(&format!("archive: {e}")),
+        Some(Err(e)) => {
+            let dir = archive.as_deref().unwrap_or(std::path::Path::new(""));
+            return fail(&format!("archive {}: {e}", dir.display()));
+        }
     };
     let store = match connect(&config).await {
         Ok(s) => s,

@@ -1592,12 +1592,14 @@ async fn prune_runs_archive_every_batch_and_end_expired_sessions(ctx: Ctx) {
 
 /// `backup_into` on SQLite: a copy taken while turns are being written opens as a database in
 /// which the account is there and every conversation is whole (its messages are 1..=last_seq);
-/// an existing file is never overwritten. PostgreSQL is pointed to pg_dump.
+/// a missing directory is made; an existing file is never overwritten. PostgreSQL is pointed
+/// to pg_dump.
 async fn backup_is_a_whole_copy_taken_while_turns_are_written(ctx: Ctx) {
     let store = &ctx.store;
     let dir = std::env::temp_dir().join(format!("fplchat-backup-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("backup.db");
+    // In a directory that does not exist yet: the backup makes it.
+    let out = dir.join("backups").join("backup.db");
     if ctx.backend == Backend::Postgres {
         let refused = store.backup_into(&out).await;
         assert!(

@@ -3,7 +3,8 @@
 //! Promises: the copy is one consistent snapshot (`VACUUM INTO` reads in one transaction, so
 //! turns committed during the copy are either wholly in it or not at all), never blocks the
 //! server's writer (WAL readers do not), is synced to disk, and only appears at its path once
-//! complete (it is written beside it and renamed); an existing file is never overwritten.
+//! complete (it is written beside it and renamed); an existing file is never overwritten; a
+//! missing directory is created.
 //! PostgreSQL is backed up with its own tools (`pg_dump -Fc`, `pg_restore`: README, "Backup and
 //! restore"), which also copy consistently while the server runs.
 use std::path::Path;
@@ -25,6 +26,9 @@ impl Store {
                 "{} exists; choose a new file",
                 out.display()
             )));
+        }
+        if let Some(dir) = out.parent().filter(|dir| *dir != Path::new("")) {
+            std::fs::create_dir_all(dir).map_err(StoreError::Filesystem)?;
         }
         let mut partial = out.as_os_str().to_owned();
         partial.push(".partial");

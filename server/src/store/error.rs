@@ -26,8 +26,9 @@ pub enum StoreError {
         "unsupported database URL scheme `{0}`: expected postgres://, postgresql:// or sqlite://"
     )]
     UnsupportedUrl(String),
-    /// The SQLite database file or its directory could not be created.
-    #[error("cannot prepare the SQLite database file: {0}")]
+    /// A file could not be created or written: the SQLite database or its directory, a backup,
+    /// a pruning archive.
+    #[error("file system: {0}")]
     Filesystem(#[source] std::io::Error),
     /// Running the embedded migrations failed.
     #[error("migration failed: {0}")]
