@@ -5,14 +5,17 @@
 //! Entry points: [`FplSource`] (construct with [`FplSource::from_env`],
 //! [`FplSource::api`] or [`FplSource::snapshot_dir`]), then [`FplSource::data`] for
 //! bootstrap + fixtures, [`FplSource::element_summary`] and [`FplSource::event_live`] for
-//! the per-player and per-gameweek endpoints, and [`FplSource::snapshot`] to save the live
-//! API into the snapshot layout.
+//! the per-player and per-gameweek endpoints, [`FplSource::entry`], `entry_history`,
+//! `entry_picks`, `entry_transfers` and `league_standings` for managers and their leagues
+//! (typed in [`manager`]), and [`FplSource::snapshot`] to save the live API into the snapshot
+//! layout.
 
 pub mod api;
 pub mod data;
 pub mod error;
 pub mod league;
 pub mod loaded;
+pub mod manager;
 pub mod model;
 pub mod names;
 pub mod snapshot;

@@ -24,6 +24,7 @@ use crate::fpl::api::{ApiClient, ApiOptions, DEFAULT_BASE_URL};
 use crate::fpl::data::FplData;
 use crate::fpl::error::FplError;
 use crate::fpl::loaded::Loaded;
+use crate::fpl::manager::{Entry, EntryHistory, LeagueStandings, Picks, Transfer};
 use crate::fpl::model::{Bootstrap, ElementSummary, EventLive, Fixture};
 
 /// One API endpoint, with its API path and its snapshot file.
@@ -33,6 +34,17 @@ pub enum Endpoint {
     Fixtures,
     ElementSummary(u32),
     EventLive(u32),
+    /// A manager's team (`/entry/{id}/`).
+    Entry(u32),
+    EntryHistory(u32),
+    /// An entry's squad in a gameweek.
+    EntryPicks {
+        entry: u32,
+        gw: u32,
+    },
+    EntryTransfers(u32),
+    /// A classic league's first page of standings (50 entries).
+    LeagueStandings(u32),
 }
 
 impl Endpoint {
@@ -43,6 +55,11 @@ impl Endpoint {
             Endpoint::Fixtures => "/fixtures/".to_string(),
             Endpoint::ElementSummary(id) => format!("/element-summary/{id}/"),
             Endpoint::EventLive(gw) => format!("/event/{gw}/live/"),
+            Endpoint::Entry(id) => format!("/entry/{id}/"),
+            Endpoint::EntryHistory(id) => format!("/entry/{id}/history/"),
+            Endpoint::EntryPicks { entry, gw } => format!("/entry/{entry}/event/{gw}/picks/"),
+            Endpoint::EntryTransfers(id) => format!("/entry/{id}/transfers/"),
+            Endpoint::LeagueStandings(id) => format!("/leagues-classic/{id}/standings/"),
         }
     }
 
@@ -53,6 +70,15 @@ impl Endpoint {
             Endpoint::Fixtures => PathBuf::from("fixtures.json"),
             Endpoint::ElementSummary(id) => PathBuf::from(format!("element-summary/{id}.json")),
             Endpoint::EventLive(gw) => PathBuf::from(format!("event/{gw}/live.json")),
+            Endpoint::Entry(id) => PathBuf::from(format!("entry/{id}.json")),
+            Endpoint::EntryHistory(id) => PathBuf::from(format!("entry/{id}/history.json")),
+            Endpoint::EntryPicks { entry, gw } => {
+                PathBuf::from(format!("entry/{entry}/event/{gw}/picks.json"))
+            }
+            Endpoint::EntryTransfers(id) => PathBuf::from(format!("entry/{id}/transfers.json")),
+            Endpoint::LeagueStandings(id) => {
+                PathBuf::from(format!("leagues-classic/{id}/standings.json"))
+            }
         }
     }
 
@@ -63,6 +89,11 @@ impl Endpoint {
             Endpoint::Fixtures => "fpl:fixtures".to_string(),
             Endpoint::ElementSummary(id) => format!("fpl:element-summary:{id}"),
             Endpoint::EventLive(gw) => format!("fpl:event-live:{gw}"),
+            Endpoint::Entry(id) => format!("fpl:entry:{id}"),
+            Endpoint::EntryHistory(id) => format!("fpl:entry-history:{id}"),
+            Endpoint::EntryPicks { entry, gw } => format!("fpl:entry-picks:{entry}:{gw}"),
+            Endpoint::EntryTransfers(id) => format!("fpl:entry-transfers:{id}"),
+            Endpoint::LeagueStandings(id) => format!("fpl:league-standings:{id}"),
         }
     }
 
@@ -73,6 +104,13 @@ impl Endpoint {
             Endpoint::Fixtures => "the fixture list".to_string(),
             Endpoint::ElementSummary(id) => format!("per-gameweek history of player {id}"),
             Endpoint::EventLive(gw) => format!("live data of gameweek {gw}"),
+            Endpoint::Entry(id) => format!("FPL team {id}"),
+            Endpoint::EntryHistory(id) => format!("the season history of FPL team {id}"),
+            Endpoint::EntryPicks { entry, gw } => {
+                format!("the gameweek {gw} squad of FPL team {entry}")
+            }
+            Endpoint::EntryTransfers(id) => format!("the transfers of FPL team {id}"),
+            Endpoint::LeagueStandings(id) => format!("the standings of league {id}"),
         }
     }
 }
@@ -84,6 +122,9 @@ pub struct CacheTtls {
     pub fixtures: Duration,
     pub element_summary: Duration,
     pub live: Duration,
+    /// Managers' teams, histories, squads, transfers and league tables: they change at each
+    /// deadline and, while matches are played, with every goal.
+    pub manager: Duration,
 }
 
 impl Default for CacheTtls {
@@ -93,6 +134,7 @@ impl Default for CacheTtls {
             fixtures: Duration::from_secs(3600),
             element_summary: Duration::from_secs(7200),
             live: Duration::from_secs(60),
+            manager: Duration::from_secs(600),
         }
     }
 }
@@ -109,6 +151,7 @@ impl CacheTtls {
             fixtures: Duration::from_secs(60),
             element_summary: Duration::from_secs(600),
             live: Duration::from_secs(20),
+            manager: Duration::from_secs(60),
         }
     }
 
@@ -118,6 +161,11 @@ impl CacheTtls {
             Endpoint::Fixtures => self.fixtures,
             Endpoint::ElementSummary(_) => self.element_summary,
             Endpoint::EventLive(_) => self.live,
+            Endpoint::Entry(_)
+            | Endpoint::EntryHistory(_)
+            | Endpoint::EntryPicks { .. }
+            | Endpoint::EntryTransfers(_)
+            | Endpoint::LeagueStandings(_) => self.manager,
         }
     }
 }
@@ -172,6 +220,11 @@ struct Inner {
     fixtures: Layered<Loaded<Vec<Fixture>>>,
     summaries: Layered<Loaded<ElementSummary>>,
     live: Layered<Loaded<EventLive>>,
+    entries: Layered<Loaded<Entry>>,
+    histories: Layered<Loaded<EntryHistory>>,
+    picks: Layered<Loaded<Picks>>,
+    transfers: Layered<Loaded<Vec<Transfer>>>,
+    leagues: Layered<Loaded<LeagueStandings>>,
     data: Mutex<Option<Arc<FplData>>>,
 }
 
@@ -266,6 +319,11 @@ impl FplSource {
                 fixtures: cache.layered("fpl", 1, local),
                 summaries: cache.layered("fpl", 1024, local),
                 live: cache.layered("fpl", 64, local),
+                entries: cache.layered("fpl", 1024, local),
+                histories: cache.layered("fpl", 1024, local),
+                picks: cache.layered("fpl", 1024, local),
+                transfers: cache.layered("fpl", 1024, local),
+                leagues: cache.layered("fpl", 256, local),
                 data: Mutex::new(None),
             }),
         }
@@ -312,6 +370,39 @@ impl FplSource {
             .await
     }
 
+    /// `/entry/{id}/`.
+    pub async fn entry(&self, id: u32) -> Result<Arc<Loaded<Entry>>, FplError> {
+        self.cached(&self.inner.entries, Endpoint::Entry(id), None)
+            .await
+    }
+
+    /// `/entry/{id}/history/`.
+    pub async fn entry_history(&self, id: u32) -> Result<Arc<Loaded<EntryHistory>>, FplError> {
+        self.cached(&self.inner.histories, Endpoint::EntryHistory(id), None)
+            .await
+    }
+
+    /// `/entry/{entry}/event/{gw}/picks/`.
+    pub async fn entry_picks(&self, entry: u32, gw: u32) -> Result<Arc<Loaded<Picks>>, FplError> {
+        self.cached(&self.inner.picks, Endpoint::EntryPicks { entry, gw }, None)
+            .await
+    }
+
+    /// `/entry/{id}/transfers/`.
+    pub async fn entry_transfers(&self, id: u32) -> Result<Arc<Loaded<Vec<Transfer>>>, FplError> {
+        self.cached(&self.inner.transfers, Endpoint::EntryTransfers(id), None)
+            .await
+    }
+
+    /// `/leagues-classic/{id}/standings/`: the first page (50 entries).
+    pub async fn league_standings(
+        &self,
+        id: u32,
+    ) -> Result<Arc<Loaded<LeagueStandings>>, FplError> {
+        self.cached(&self.inner.leagues, Endpoint::LeagueStandings(id), None)
+            .await
+    }
+
     /// Bootstrap and fixtures with their indexes (names, league table), rebuilt only when
     /// either payload was reloaded.
     pub async fn data(&self) -> Result<Arc<FplData>, FplError> {
@@ -343,12 +434,17 @@ impl FplSource {
     /// Drops every cached value, here and in Redis (the next call loads afresh).
     pub async fn clear_cache(&self) {
         let inner = &self.inner;
-        // The four layers share Redis: one clears it, each clears its own process copies.
+        // The layers share Redis: one clears it, each clears its own process copies.
         for result in [
             inner.bootstrap.invalidate_pattern("fpl:*").await,
             inner.fixtures.invalidate_local_pattern("fpl:*"),
             inner.summaries.invalidate_local_pattern("fpl:*"),
             inner.live.invalidate_local_pattern("fpl:*"),
+            inner.entries.invalidate_local_pattern("fpl:*"),
+            inner.histories.invalidate_local_pattern("fpl:*"),
+            inner.picks.invalidate_local_pattern("fpl:*"),
+            inner.transfers.invalidate_local_pattern("fpl:*"),
+            inner.leagues.invalidate_local_pattern("fpl:*"),
         ] {
             if let Err(e) = result {
                 tracing::warn!(error = %e, "could not clear the shared FPL cache");
@@ -485,5 +581,58 @@ mod tests {
             ttl_at(Endpoint::Fixtures, None, now, &normal),
             normal.fixtures
         );
+    }
+
+    /// The manager endpoints read the same from the live API (a double serving the snapshot's
+    /// files at the API's paths) as from the snapshot directory; an unknown entry is
+    /// `NotAvailable` on both, with the endpoint named.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn manager_endpoints_read_the_same_from_the_api_and_a_snapshot() {
+        use crate::fpl::test_server::{Reply, TestServer};
+        use crate::fpl::test_support::snapshot_dir;
+
+        let dir = snapshot_dir("2025-26_gw7");
+        let files = dir.clone();
+        let server = TestServer::start(move |path| {
+            let endpoint = [
+                Endpoint::Entry(84062),
+                Endpoint::EntryHistory(84062),
+                Endpoint::EntryPicks {
+                    entry: 84062,
+                    gw: 7,
+                },
+                Endpoint::EntryTransfers(84062),
+                Endpoint::LeagueStandings(900001),
+                Endpoint::Entry(1),
+            ]
+            .into_iter()
+            .find(|e| format!("/api{}", e.api_path()) == path);
+            match endpoint.map(|e| std::fs::read(files.join(e.snapshot_path()))) {
+                Some(Ok(bytes)) => Reply::ok(bytes),
+                _ => Reply::status(404),
+            }
+        });
+        let api = FplSource::api(&server.url("/api")).unwrap();
+        let snapshot = FplSource::snapshot_dir(&dir).unwrap();
+        for source in [&api, &snapshot] {
+            let entry = source.entry(84062).await.unwrap();
+            assert_eq!(entry.name, "The Comebacks");
+            let history = source.entry_history(84062).await.unwrap();
+            assert_eq!(history.current.len(), 7);
+            let picks = source.entry_picks(84062, 7).await.unwrap();
+            assert_eq!(picks.active_chip.as_deref(), Some("wildcard"));
+            let transfers = source.entry_transfers(84062).await.unwrap();
+            assert_eq!(transfers.len(), 26);
+            let league = source.league_standings(900001).await.unwrap();
+            assert_eq!(league.standings.results.len(), 6);
+            match source.entry(1).await {
+                // The snapshot names what is missing, the API the path it asked for.
+                Err(FplError::NotAvailable(message)) => assert!(
+                    message.contains("FPL team 1 ") || message.contains("/entry/1/"),
+                    "{message}"
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }
