@@ -202,8 +202,9 @@ pub struct Transfer {
     pub time: DateTime<Utc>,
 }
 
-/// `/leagues-classic/{id}/standings/`: a classic league and its table (the API pages it by
-/// 50 entries; `standings.has_next` says whether more pages follow).
+/// `/leagues-classic/{id}/standings/`: a classic league and its table. The API pages it by 50
+/// entries; the source reads the pages into one `standings` (up to a cap), whose `has_next`
+/// then says whether the table goes on beyond what was read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeagueStandings {
     pub league: LeagueInfo,

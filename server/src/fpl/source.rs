@@ -43,7 +43,7 @@ pub enum Endpoint {
         gw: u32,
     },
     EntryTransfers(u32),
-    /// A classic league's first page of standings (50 entries).
+    /// A classic league's standings (the API's pages read into one, up to a cap).
     LeagueStandings(u32),
 }
 
@@ -394,7 +394,7 @@ impl FplSource {
             .await
     }
 
-    /// `/leagues-classic/{id}/standings/`: the first page (50 entries).
+    /// `/leagues-classic/{id}/standings/`: every page, up to [`MAX_STANDINGS_PAGES`].
     pub async fn league_standings(
         &self,
         id: u32,
@@ -483,11 +483,15 @@ impl FplSource {
             .await
     }
 
-    /// The endpoint's bytes, straight from the backend (no cache).
+    /// The endpoint's bytes, straight from the backend (no cache). A league's standings from
+    /// the API are its pages merged into one payload (see [`standings_pages`]).
     pub async fn fetch_raw(&self, endpoint: Endpoint) -> Result<Vec<u8>, FplError> {
-        match &self.inner.backend {
-            Backend::Api(client) => client.get_bytes(&endpoint.api_path()).await,
-            Backend::Snapshot(dir) => read_snapshot_file(dir, endpoint).await,
+        match (&self.inner.backend, endpoint) {
+            (Backend::Api(client), Endpoint::LeagueStandings(_)) => {
+                standings_pages(client, endpoint).await
+            }
+            (Backend::Api(client), _) => client.get_bytes(&endpoint.api_path()).await,
+            (Backend::Snapshot(dir), _) => read_snapshot_file(dir, endpoint).await,
         }
     }
 
@@ -505,6 +509,48 @@ impl FplSource {
             .map_err(|e| parse_error(e.to_string()))?
             .map_err(parse_error)
     }
+}
+
+/// The most pages of a league's standings read (50 entries each): a mini-league fits; the
+/// overall league's millions of entries would be 200,000 requests.
+pub const MAX_STANDINGS_PAGES: u32 = 20;
+
+/// A classic league's standings from the API, page after page (`?page_standings=N`) until the
+/// last one or [`MAX_STANDINGS_PAGES`], as one payload: the first page's, with every page's
+/// results and `has_next` still true when pages were left unread.
+async fn standings_pages(client: &ApiClient, endpoint: Endpoint) -> Result<Vec<u8>, FplError> {
+    let parse = |message: String| FplError::Parse {
+        what: endpoint.describe(),
+        message,
+    };
+    let mut merged: serde_json::Value = serde_json::Value::Null;
+    for page in 1..=MAX_STANDINGS_PAGES {
+        let path = format!("{}?page_standings={page}", endpoint.api_path());
+        let bytes = client.get_bytes(&path).await?;
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| parse(e.to_string()))?;
+        let standings = value
+            .get_mut("standings")
+            .filter(|s| s["results"].is_array())
+            .ok_or_else(|| parse("no standings.results".into()))?;
+        let has_next = standings["has_next"].as_bool().unwrap_or(false);
+        if page == 1 {
+            merged = value;
+        } else {
+            let results = standings["results"].take();
+            if let (Some(all), Some(more)) = (
+                merged["standings"]["results"].as_array_mut(),
+                results.as_array(),
+            ) {
+                all.extend(more.iter().cloned());
+            }
+            merged["standings"]["has_next"] = has_next.into();
+        }
+        if !has_next {
+            break;
+        }
+    }
+    serde_json::to_vec(&merged).map_err(|e| parse(e.to_string()))
 }
 
 async fn read_snapshot_file(dir: &Path, endpoint: Endpoint) -> Result<Vec<u8>, FplError> {
@@ -606,7 +652,7 @@ mod tests {
                 Endpoint::Entry(1),
             ]
             .into_iter()
-            .find(|e| format!("/api{}", e.api_path()) == path);
+            .find(|e| format!("/api{}", e.api_path()) == path.split('?').next().unwrap_or(path));
             match endpoint.map(|e| std::fs::read(files.join(e.snapshot_path()))) {
                 Some(Ok(bytes)) => Reply::ok(bytes),
                 _ => Reply::status(404),
@@ -634,5 +680,57 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    /// A league's standings from the API are read page after page into one table, and no
+    /// further than [`MAX_STANDINGS_PAGES`] (then `has_next` says the table goes on).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn league_standings_read_every_page_up_to_the_cap() {
+        use crate::fpl::test_server::{Reply, TestServer};
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        let requests = Arc::new(AtomicU32::new(0));
+        let counted = requests.clone();
+        // League 1 has 3 pages; league 2 never ends.
+        let server = TestServer::start(move |path| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let Some((league, page)) = path
+                .strip_prefix("/api/leagues-classic/")
+                .and_then(|p| p.split_once("/standings/?page_standings="))
+            else {
+                return Reply::status(404);
+            };
+            let page: u32 = page.parse().unwrap();
+            let results: Vec<serde_json::Value> = (0..2)
+                .map(|i| {
+                    let n = (page - 1) * 2 + i + 1;
+                    serde_json::json!({"entry": n, "entry_name": format!("Team {n}"),
+                        "player_name": "A B", "rank": n, "last_rank": n,
+                        "event_total": 50, "total": 1000 - n})
+                })
+                .collect();
+            let has_next = league == "2" || page < 3;
+            Reply::ok(
+                serde_json::to_vec(&serde_json::json!({
+                    "league": {"id": league.parse::<u32>().unwrap(), "name": "L"},
+                    "standings": {"has_next": has_next, "page": page, "results": results}
+                }))
+                .unwrap(),
+            )
+        });
+        let api = FplSource::api(&server.url("/api")).unwrap();
+        let three = api.league_standings(1).await.unwrap();
+        assert_eq!(three.standings.results.len(), 6);
+        assert!(!three.standings.has_next);
+        let ranks: Vec<u64> = three.standings.results.iter().map(|s| s.rank).collect();
+        assert_eq!(ranks, vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(requests.load(Ordering::SeqCst), 3);
+        let endless = api.league_standings(2).await.unwrap();
+        assert_eq!(
+            endless.standings.results.len(),
+            2 * MAX_STANDINGS_PAGES as usize
+        );
+        assert!(endless.standings.has_next, "the table goes on");
+        assert_eq!(requests.load(Ordering::SeqCst), 3 + MAX_STANDINGS_PAGES);
     }
 }
