@@ -57,6 +57,13 @@ pub enum Command {
         /// Where to write bootstrap-static.json, fixtures.json, element-summary/, event/.
         #[arg(long)]
         out: PathBuf,
+        /// Also save this manager (FPL team id): entry/{id}.json, its history, transfers and
+        /// every gameweek's picks. Repeat for several.
+        #[arg(long = "entry", value_name = "ID")]
+        entries: Vec<u32>,
+        /// Also save this classic league's standings (every page). Repeat for several.
+        #[arg(long = "league", value_name = "ID")]
+        leagues: Vec<u32>,
     },
     /// Manage accounts.
     User {
@@ -173,19 +180,31 @@ pub async fn run(cli: Cli, config: Config) -> ExitCode {
         Command::Backup { out } => backup(config, &out).await,
         Command::Mcp { command } => mcp(config, command).await,
         Command::Cache { command } => cache(config, command).await,
-        Command::Snapshot { out } => {
+        Command::Snapshot {
+            out,
+            entries,
+            leagues,
+        } => {
             let source = match crate::fpl::FplSource::api(&config.fpl_api_base_url) {
                 Ok(s) => s,
                 Err(e) => return fail(&e.to_string()),
             };
-            match source.snapshot(&out).await {
+            let options = crate::fpl::SnapshotOptions {
+                entries,
+                leagues,
+                ..Default::default()
+            };
+            match source.snapshot_with(&out, options).await {
                 Ok(report) => {
                     println!(
-                        "saved {} players, {} teams, {} fixtures, live data for {} gameweeks ({} bytes) into {}",
+                        "saved {} players, {} teams, {} fixtures, live data for {} gameweeks, {} managers ({} gameweeks of picks), {} leagues ({} bytes) into {}",
                         report.players,
                         report.teams,
                         report.fixtures,
                         report.live_gameweeks.len(),
+                        report.entries,
+                        report.picks,
+                        report.leagues,
                         report.bytes_written,
                         report.out_dir.display()
                     );

@@ -2,10 +2,12 @@
 //!
 //! Promises: `FplSource::snapshot(out_dir)` writes `bootstrap-static.json`, `fixtures.json`,
 //! `element-summary/{id}.json` for every player and `event/{gw}/live.json` for every
-//! finished or current gameweek, each byte for byte as the API sent it and only after it
-//! parsed; player summaries are fetched with bounded concurrency; every file is written to
-//! a temporary name and renamed, so a failed run never leaves a truncated file. The first
-//! failure stops the run and is returned.
+//! finished or current gameweek, and for each requested manager (`entries`) `entry/{id}.json`,
+//! its history, transfers and every gameweek's picks, and for each requested league its
+//! standings (every page, merged), each byte for byte as the API sent it (standings: as
+//! merged) and only after it parsed; player summaries are fetched with bounded concurrency;
+//! every file is written to a temporary name and renamed, so a failed run never leaves a
+//! truncated file. The first failure stops the run and is returned.
 
 use std::path::{Path, PathBuf};
 
@@ -13,19 +15,28 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::fpl::error::FplError;
+use crate::fpl::manager::{Entry, EntryHistory, LeagueStandings, Picks, Transfer};
 use crate::fpl::model::{Bootstrap, ElementSummary, EventLive, Fixture};
 use crate::fpl::source::{Endpoint, FplSource};
 
 /// How a snapshot is taken.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SnapshotOptions {
     /// Requests in flight at once for element summaries and live gameweeks.
     pub concurrency: usize,
+    /// Managers (entry ids) whose team, history, transfers and picks are saved too.
+    pub entries: Vec<u32>,
+    /// Classic leagues whose standings are saved too.
+    pub leagues: Vec<u32>,
 }
 
 impl Default for SnapshotOptions {
     fn default() -> Self {
-        Self { concurrency: 4 }
+        Self {
+            concurrency: 4,
+            entries: Vec::new(),
+            leagues: Vec::new(),
+        }
     }
 }
 
@@ -37,6 +48,10 @@ pub struct SnapshotReport {
     pub teams: usize,
     pub fixtures: usize,
     pub live_gameweeks: Vec<u32>,
+    /// Managers saved, and the gameweeks of picks saved over all of them.
+    pub entries: usize,
+    pub picks: usize,
+    pub leagues: usize,
     pub bytes_written: u64,
 }
 
@@ -100,6 +115,18 @@ impl FplSource {
             .await?;
         written += lives.iter().sum::<u64>();
 
+        let mut picks = 0;
+        for &id in &options.entries {
+            let (saved, bytes) = self.snapshot_entry(&out_dir, id).await?;
+            picks += saved;
+            written += bytes;
+        }
+        for &id in &options.leagues {
+            let endpoint = Endpoint::LeagueStandings(id);
+            let (_, bytes) = self.fetch_checked::<LeagueStandings>(endpoint).await?;
+            written += write_file(&out_dir, endpoint, &bytes).await?;
+        }
+
         tracing::info!(
             out_dir = %out_dir.display(),
             players = ids.len(),
@@ -113,8 +140,35 @@ impl FplSource {
             teams: bootstrap.teams.len(),
             fixtures: fixtures.len(),
             live_gameweeks: gameweeks,
+            entries: options.entries.len(),
+            picks,
+            leagues: options.leagues.len(),
             bytes_written: written,
         })
+    }
+
+    /// One manager's files: the entry, its history, transfers and the picks of every
+    /// gameweek the history lists; returns the gameweeks of picks and the bytes written.
+    async fn snapshot_entry(&self, out_dir: &Path, id: u32) -> Result<(usize, u64), FplError> {
+        let (_, entry) = self.fetch_checked::<Entry>(Endpoint::Entry(id)).await?;
+        let (history, history_bytes) = self
+            .fetch_checked::<EntryHistory>(Endpoint::EntryHistory(id))
+            .await?;
+        let (_, transfers) = self
+            .fetch_checked::<Vec<Transfer>>(Endpoint::EntryTransfers(id))
+            .await?;
+        let mut written = write_file(out_dir, Endpoint::Entry(id), &entry).await?;
+        written += write_file(out_dir, Endpoint::EntryHistory(id), &history_bytes).await?;
+        written += write_file(out_dir, Endpoint::EntryTransfers(id), &transfers).await?;
+        for week in &history.current {
+            let endpoint = Endpoint::EntryPicks {
+                entry: id,
+                gw: week.event,
+            };
+            let (_, bytes) = self.fetch_checked::<Picks>(endpoint).await?;
+            written += write_file(out_dir, endpoint, &bytes).await?;
+        }
+        Ok((history.current.len(), written))
     }
 
     async fn fetch_checked<T: DeserializeOwned>(
@@ -188,8 +242,13 @@ mod tests {
                     dir.join("fixtures.json")
                 }
                 p => {
+                    // A league's standings are asked for by page; the snapshot's file is one.
+                    let p = p.split('?').next().unwrap_or(p);
                     let p = p.trim_start_matches("/api/").trim_end_matches('/');
-                    if let Some(id) = p.strip_prefix("element-summary/") {
+                    let manager = |rest: &str| dir.join(format!("{rest}.json"));
+                    if p.starts_with("entry/") || p.starts_with("leagues-classic/") {
+                        manager(p)
+                    } else if let Some(id) = p.strip_prefix("element-summary/") {
                         dir.join(format!("element-summary/{id}.json"))
                     } else if let Some(gw) = p
                         .strip_prefix("event/")
@@ -346,5 +405,44 @@ mod tests {
         first.clear_cache().await;
         instance().fixtures().await.unwrap();
         assert_eq!(fixture_hits.load(Ordering::SeqCst), 2);
+    }
+
+    /// `--entry` and `--league`: a manager's team, history, transfers and every gameweek's
+    /// picks, and a league's standings, saved in the layout the snapshot source reads, the
+    /// manager's files byte for byte as the API sent them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn snapshot_saves_the_managers_and_leagues_asked_for() {
+        let (server, _) = api_double(0);
+        let source =
+            FplSource::api_with(&server.url("/api"), fast_options(), CacheTtls::default()).unwrap();
+        let out = std::env::temp_dir().join(format!("fplcore-managers-{}", uuid::Uuid::new_v4()));
+        let options = SnapshotOptions {
+            entries: vec![84062],
+            leagues: vec![900001],
+            ..SnapshotOptions::default()
+        };
+        let report = source.snapshot_with(&out, options).await.expect("snapshot");
+        assert_eq!((report.entries, report.picks, report.leagues), (1, 7, 1));
+        let original = snapshot_dir("2025-26_gw7");
+        let mut files = vec![
+            "entry/84062.json".to_string(),
+            "entry/84062/history.json".to_string(),
+            "entry/84062/transfers.json".to_string(),
+        ];
+        files.extend((1..=7).map(|gw| format!("entry/84062/event/{gw}/picks.json")));
+        for file in &files {
+            assert_eq!(
+                std::fs::read(out.join(file)).unwrap(),
+                std::fs::read(original.join(file)).unwrap(),
+                "{file}"
+            );
+        }
+        let saved = FplSource::snapshot_dir(&out).unwrap();
+        let league = saved.league_standings(900001).await.unwrap();
+        assert_eq!(league.standings.results.len(), 6);
+        assert_eq!(saved.entry_picks(84062, 3).await.unwrap().picks.len(), 15);
+        // Not asked for: not saved.
+        assert!(!out.join("entry/1000001.json").exists());
+        std::fs::remove_dir_all(&out).unwrap();
     }
 }
