@@ -244,7 +244,7 @@ async fn prune(config: Config, older_than: Option<Duration>, archive: Option<Pat
     let days = config
         .retention_anonymous_days
         .unwrap_or(crate::retention::DEFAULT_DAYS);
-    let older_than = older_than.unwrap_or(Duration::from_secs(u64::from(days) * 86_400));
+    let older_than = older_than.unwrap_or(crate::retention::days_age(days));
     let mut archive = match archive
         .as_deref()
         .map(crate::retention::ArchiveFile::create)

@@ -105,8 +105,12 @@ pub fn spawn_hourly(
     metrics: Arc<Metrics>,
     stop: CancellationToken,
 ) {
-    let older_than = days.map(|days| Duration::from_secs(u64::from(days) * 86_400));
-    spawn_every(store, older_than, FIRST_AFTER, EVERY, metrics, stop);
+    spawn_every(store, days.map(days_age), FIRST_AFTER, EVERY, metrics, stop);
+}
+
+/// `days` whole days, the unit of `RETENTION_ANONYMOUS_DAYS`.
+pub fn days_age(days: u32) -> Duration {
+    Duration::from_secs(u64::from(days) * 86_400)
 }
 
 /// Prunes as [`prune`] does, first after `first_after`, then `every`.

@@ -158,6 +158,7 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
                 let (idle, conversations) = still_idle(found, rows, cutoff)?;
+                let conversation_count = conversations.len() as u64;
                 if idle.is_empty() {
                     tx.commit().await?;
                     return Ok(Pruned::default());
@@ -183,7 +184,7 @@ impl Store {
                             .fetch_all(&mut *tx)
                             .await?;
                         let count = messages.len() as u64;
-                        archive(&archived(&idle, conversations.clone(), messages))
+                        archive(&archived(&idle, conversations, messages))
                             .map_err(StoreError::Filesystem)?;
                         count
                     }
@@ -202,7 +203,7 @@ impl Store {
                 tx.commit().await?;
                 Ok::<_, StoreError>(Pruned {
                     anonymous_identities: deleted,
-                    conversations: conversations.len() as u64,
+                    conversations: conversation_count,
                     messages,
                     sessions: 0,
                 })
