@@ -14,12 +14,14 @@ pub mod api;
 pub mod data;
 pub mod error;
 pub mod league;
+pub mod live;
 pub mod loaded;
 pub mod manager;
 pub mod model;
 pub mod names;
 pub mod snapshot;
 pub mod source;
+pub mod squad;
 
 #[cfg(test)]
 pub(crate) mod test_server;

@@ -422,6 +422,9 @@ pub struct Element {
     pub transfers_out_event: u64,
     #[serde(default)]
     pub dreamteam_count: u32,
+    /// 1 = his club's first-choice penalty taker, 2 the second (null when unknown).
+    #[serde(default)]
+    pub penalties_order: Option<u8>,
 }
 
 impl Element {

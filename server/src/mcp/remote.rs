@@ -45,6 +45,7 @@ fn spec(tool: Tool) -> ToolSpec {
         name: tool.name.to_string(),
         description: tool.description.map(|d| d.to_string()).unwrap_or_default(),
         input_schema: Value::Object((*tool.input_schema).clone()),
+        output_schema: tool.output_schema.map(|s| Value::Object((*s).clone())),
     }
 }
 

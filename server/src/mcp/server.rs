@@ -3,7 +3,8 @@
 //!
 //! Promises: the tools, their descriptions and input schemas are the tool backend's own (the
 //! schemas come from the types that validate the input); a call answers with the tool's text,
-//! plus its structured content when it has one (an object); bad input and unknown names are
+//! plus its structured content when it has one (an object) and, for a tool that declares an
+//! output schema, only on success (the content then matches the schema); bad input and unknown names are
 //! `isError` results, not protocol errors, so a model can recover; only the configured hosts
 //! (`MCP_ALLOWED_HOSTS`; loopback by default) and origins (`MCP_ALLOWED_ORIGINS`) are served,
 //! which guards against DNS rebinding; a session idle for `MCP_SESSION_IDLE_SECS` expires (its
@@ -49,7 +50,11 @@ fn to_tool(spec: ToolSpec) -> Tool {
         Value::Object(map) => map,
         _ => Default::default(),
     };
-    Tool::new(spec.name, spec.description, Arc::new(schema))
+    let tool = Tool::new(spec.name, spec.description, Arc::new(schema));
+    match spec.output_schema {
+        Some(Value::Object(output)) => tool.with_raw_output_schema(Arc::new(output)),
+        _ => tool,
+    }
 }
 
 impl ServerHandler for FplMcp {
@@ -86,6 +91,13 @@ impl ServerHandler for FplMcp {
         let name = request.name.to_string();
         let result = match self.tools.call(&name, input).await {
             Ok(output) => {
+                // A declared output schema describes answers; an error's details stay in its
+                // text (clients validate any structured content against the schema).
+                let typed = self.tools.list_tools().await.is_ok_and(|specs| {
+                    specs
+                        .iter()
+                        .any(|s| s.name == name && s.output_schema.is_some())
+                });
                 let outcome = if output.is_error { "error" } else { "ok" };
                 self.metrics.record_tool(&name, outcome, started.elapsed());
                 let mut result = if output.is_error {
@@ -93,7 +105,9 @@ impl ServerHandler for FplMcp {
                 } else {
                     CallToolResult::success(vec![ContentBlock::text(output.text)])
                 };
-                result.structured_content = output.structured.filter(Value::is_object);
+                result.structured_content = output
+                    .structured
+                    .filter(|v| v.is_object() && !(typed && output.is_error));
                 result
             }
             Err(e) => {

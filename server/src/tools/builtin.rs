@@ -1,19 +1,27 @@
-//! `BuiltinTools`: the eight FPL tools served in-process from an [`FplSource`].
+//! `BuiltinTools`: the sixteen FPL tools served in-process from an [`FplSource`].
 //!
 //! Promises: `list_tools` returns the eight tools with the original FPL MCP server's names
-//! and input fields, each schema generated from the same Rust type that validates the call;
+//! and input fields, then the eight manager tools (teams, leagues, live points, dream team,
+//! prices, captaincy, transfers), each input schema generated from the same Rust type that
+//! validates the call and each manager tool's output schema from the type its answers are
+//! serialised from;
 //! `call` answers bad input and unknown or ambiguous names with `is_error` outputs (the
 //! text names the field or offers suggestions) and returns `ToolError` only when the data
 //! source itself fails. A call runs on the blocking pool, never on an async worker: matching
 //! names and building answers is CPU work, and a costly call must not stall other requests.
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde_json::{json, Value};
 use tokio::runtime::Handle;
 
 use crate::fpl::FplSource;
-use crate::tools::fpl::{comparison, difficulty, fixture, form, gameweek, league, player, team};
-use crate::tools::input::{schema_of, ToolInput};
+use crate::tools::fpl::{
+    captain_pick, comparison, difficulty, dream_team, fixture, form, gameweek, league,
+    live_gameweek, manager_history, manager_team, mini_league, player, price_changes, team,
+    transfer_suggestions,
+};
+use crate::tools::input::{output_schema_of, schema_of, ToolInput};
 use crate::tools::{ToolBackend, ToolError, ToolList, ToolOutput, ToolSpec};
 
 /// The built-in FPL tools.
@@ -29,10 +37,19 @@ fn spec<T: ToolInput>(name: &str, description: &str) -> ToolSpec {
         name: name.to_string(),
         description: description.to_string(),
         input_schema: schema_of::<T>(),
+        output_schema: None,
     }
 }
 
-/// Specs of the eight tools, in a stable order.
+/// A tool whose answers are `O` serialised: its output schema comes from `O`.
+fn typed_spec<I: ToolInput, O: JsonSchema>(name: &str, description: &str) -> ToolSpec {
+    ToolSpec {
+        output_schema: Some(output_schema_of::<O>()),
+        ..spec::<I>(name, description)
+    }
+}
+
+/// Specs of the sixteen tools, in a stable order.
 pub fn tool_specs() -> Vec<ToolSpec> {
     vec![
         spec::<player::PlayerDataInput>(player::NAME, player::DESCRIPTION),
@@ -43,6 +60,41 @@ pub fn tool_specs() -> Vec<ToolSpec> {
         spec::<difficulty::FixtureDifficultyInput>(difficulty::NAME, difficulty::DESCRIPTION),
         spec::<form::FormAnalysisInput>(form::NAME, form::DESCRIPTION),
         spec::<gameweek::GameweekInput>(gameweek::NAME, gameweek::DESCRIPTION),
+        typed_spec::<manager_team::ManagerTeamInput, manager_team::ManagerTeam>(
+            manager_team::NAME,
+            manager_team::DESCRIPTION,
+        ),
+        typed_spec::<manager_history::ManagerHistoryInput, manager_history::ManagerHistory>(
+            manager_history::NAME,
+            manager_history::DESCRIPTION,
+        ),
+        typed_spec::<mini_league::MiniLeagueInput, mini_league::MiniLeague>(
+            mini_league::NAME,
+            mini_league::DESCRIPTION,
+        ),
+        typed_spec::<live_gameweek::LiveGameweekInput, live_gameweek::LiveGameweekView>(
+            live_gameweek::NAME,
+            live_gameweek::DESCRIPTION,
+        ),
+        typed_spec::<dream_team::DreamTeamInput, dream_team::DreamTeam>(
+            dream_team::NAME,
+            dream_team::DESCRIPTION,
+        ),
+        typed_spec::<price_changes::PriceChangesInput, price_changes::PriceChanges>(
+            price_changes::NAME,
+            price_changes::DESCRIPTION,
+        ),
+        typed_spec::<captain_pick::CaptainPickInput, captain_pick::CaptainPick>(
+            captain_pick::NAME,
+            captain_pick::DESCRIPTION,
+        ),
+        typed_spec::<
+            transfer_suggestions::TransferSuggestionsInput,
+            transfer_suggestions::TransferPlan,
+        >(
+            transfer_suggestions::NAME,
+            transfer_suggestions::DESCRIPTION,
+        ),
     ]
 }
 
@@ -79,6 +131,19 @@ impl BuiltinTools {
             difficulty::NAME => call!(difficulty, difficulty::FixtureDifficultyInput),
             form::NAME => call!(form, form::FormAnalysisInput),
             gameweek::NAME => call!(gameweek, gameweek::GameweekInput),
+            manager_team::NAME => call!(manager_team, manager_team::ManagerTeamInput),
+            manager_history::NAME => call!(manager_history, manager_history::ManagerHistoryInput),
+            mini_league::NAME => call!(mini_league, mini_league::MiniLeagueInput),
+            live_gameweek::NAME => call!(live_gameweek, live_gameweek::LiveGameweekInput),
+            dream_team::NAME => call!(dream_team, dream_team::DreamTeamInput),
+            price_changes::NAME => call!(price_changes, price_changes::PriceChangesInput),
+            captain_pick::NAME => call!(captain_pick, captain_pick::CaptainPickInput),
+            transfer_suggestions::NAME => {
+                call!(
+                    transfer_suggestions,
+                    transfer_suggestions::TransferSuggestionsInput
+                )
+            }
             other => Ok(ToolOutput::error(
                 format!(
                     "Unknown tool '{other}'. Available tools: {}.",
@@ -250,7 +315,11 @@ mod tests {
                 &[],
             ),
         ];
-        assert_eq!(specs.len(), 8);
+        assert_eq!(specs.len(), 16);
+        // The manager tools (after the original eight) declare their output schema.
+        for (i, spec) in specs.iter().enumerate() {
+            assert_eq!(spec.output_schema.is_some(), i >= 8, "{}", spec.name);
+        }
         for ((name, fields, required), spec) in expected.iter().zip(specs.iter()) {
             assert_eq!(spec.name, *name);
             let schema = &spec.input_schema;
@@ -421,7 +490,7 @@ mod tests {
                 documented += 1;
             }
         }
-        assert_eq!(documented, 9);
+        assert_eq!(documented, 11);
         let queries = &specs[4].input_schema["properties"]["playerQueries"]["items"];
         assert_eq!(queries["maxLength"], MAX_QUERY_CHARS);
     }

@@ -65,6 +65,32 @@ pub fn schema_of<T: JsonSchema>() -> Value {
     value
 }
 
+/// The JSON Schema of a tool's structured result: [`schema_of`] without schemars' own
+/// `format`s (`uint32`, `double`, …), which are not JSON Schema formats and which validators
+/// such as the TypeScript SDK's Ajv only warn about.
+pub fn output_schema_of<T: JsonSchema>() -> Value {
+    const STANDARD: &[&str] = &["date-time", "date", "time", "email", "uri", "uuid"];
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                if map
+                    .get("format")
+                    .and_then(Value::as_str)
+                    .is_some_and(|f| !STANDARD.contains(&f))
+                {
+                    map.remove("format");
+                }
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut schema = schema_of::<T>();
+    strip(&mut schema);
+    schema
+}
+
 /// Accepts a string or a number (ids are sometimes sent as numbers) and yields a string.
 pub fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
@@ -80,6 +106,27 @@ pub fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Er
             "expected a string (a name or an id)",
         )),
     }
+}
+
+/// Accepts an id as a number or as a string of digits ("1000001"), as models send both.
+pub fn id_number<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        N(u64),
+        S(String),
+    }
+    let parsed = match N::deserialize(d) {
+        Ok(N::N(n)) => u32::try_from(n).ok(),
+        Ok(N::S(s)) => s.trim().parse::<u32>().ok(),
+        Err(_) => None,
+    };
+    parsed.ok_or_else(|| serde::de::Error::custom("expected a whole-number id such as 1000001"))
+}
+
+/// [`id_number`] for an optional field.
+pub fn opt_id_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    id_number(d).map(Some)
 }
 
 /// Checks `value` is within `min..=max`.

@@ -152,6 +152,7 @@ mod tests {
             name: "fpl_player_data".into(),
             description: "A player's season.".into(),
             input_schema: serde_json::json!({"type": "object"}),
+            output_schema: None,
         }]
         .into();
         let preambles = Preambles::default();

@@ -296,6 +296,7 @@ mod tests {
             name: name.into(),
             description: format!("{name} tool"),
             input_schema: json!({"type": "object"}),
+            output_schema: None,
         };
         LlmRequest {
             system: "You are an analyst.".into(),

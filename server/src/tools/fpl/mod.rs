@@ -1,4 +1,4 @@
-//! The eight FPL tools, one file each, and what they share: resolving names into one player
+//! The sixteen FPL tools, one file each, and what they share: resolving names into one player
 //! or team (or an `is_error` output with candidates / suggestions), the player summary JSON,
 //! and the formatting of prices, availability and fixtures.
 //!
@@ -14,14 +14,24 @@ use crate::fpl::model::{Element, Fixture, PlayerStatus, Position};
 use crate::fpl::{FplData, FplError, NameMatch};
 use crate::tools::{ToolError, ToolOutput};
 
+pub mod captain_pick;
 pub mod comparison;
 pub mod difficulty;
+pub mod dream_team;
 pub mod fixture;
 pub mod form;
 pub mod gameweek;
 pub mod league;
+pub mod live_gameweek;
+pub mod manager_history;
+pub mod manager_team;
+pub mod mini_league;
+pub mod outlook;
 pub mod player;
+pub mod price_changes;
 pub mod team;
+pub mod transfer_suggestions;
+pub mod typed;
 
 /// A position filter as tools accept it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
