@@ -1,6 +1,8 @@
 // The official MCP TypeScript SDK client against an MCP server (FPL Chat's /mcp): initializes,
-// lists the tools, calls one with good input, one with bad input and one unknown name, pings,
-// and closes its session. Prints one JSON report on stdout; exits 1 on any protocol failure.
+// lists the tools, calls one with good input, one with bad input and one unknown name, calls
+// every tool that declares an outputSchema (the SDK itself then validates the structured
+// content against that schema and throws when it does not match), pings, and closes its
+// session. Prints one JSON report on stdout; exits 1 on any protocol failure.
 // Usage: node end2end/mcp/sdk-client.mjs http://127.0.0.1:3000/mcp
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -28,15 +30,40 @@ try {
   } catch (e) {
     unknown = { protocolError: String(e.message ?? e) };
   }
+  // Arguments for the typed tools on the shared GW7 snapshot (entries and league of SOURCES.md).
+  const typedCalls = {
+    fpl_manager_team: { entryId: 1000002, gameweek: 6 },
+    fpl_manager_history: { entryId: 84062 },
+    fpl_mini_league: { leagueId: 900001, entryId: 1000003 },
+    fpl_live_gameweek: { entryId: 84062, limit: 5 },
+    fpl_dream_team: { season: true },
+    fpl_price_changes: { position: "MID", limit: 5 },
+    fpl_captain_pick: { entryId: 1000001 },
+    fpl_transfer_suggestions: { entryId: 1000004, horizon: 4 },
+  };
+  const typed = [];
+  for (const t of tools.filter((t) => t.outputSchema)) {
+    const args = typedCalls[t.name] ?? {};
+    try {
+      const r = await client.callTool({ name: t.name, arguments: args });
+      typed.push({ name: t.name, isError: r.isError ?? false, validated: true, structured: r.structuredContent ?? null });
+    } catch (e) {
+      typed.push({ name: t.name, validated: false, error: String(e.message ?? e) });
+    }
+  }
+  // An error of a typed tool: no structured content, so nothing to fail validation.
+  const typedError = await client.callTool({ name: "fpl_manager_team", arguments: { entryId: 1000005 } });
   await client.ping();
   const report = {
     server,
     protocolVersion: transport.protocolVersion ?? null,
     sessionId: transport.sessionId ?? null,
-    tools: tools.map((t) => ({ name: t.name, inputSchema: t.inputSchema, hasDescription: !!t.description })),
+    tools: tools.map((t) => ({ name: t.name, inputSchema: t.inputSchema, outputSchema: t.outputSchema ?? null, hasDescription: !!t.description })),
     good: { isError: good.isError ?? false, text: text(good), structured: good.structuredContent ?? null },
     bad: { isError: bad.isError ?? false, text: text(bad) },
     unknown,
+    typed,
+    typedError: { isError: typedError.isError ?? false, text: text(typedError), structured: typedError.structuredContent ?? null },
   };
   await transport.terminateSession().catch(() => {});
   await client.close();

@@ -71,7 +71,26 @@ async fn the_official_typescript_client_lists_and_calls_our_tools() {
         assert_eq!(tool["name"], spec.name.as_str());
         assert_eq!(tool["inputSchema"], spec.input_schema, "{}", spec.name);
         assert_eq!(tool["hasDescription"], true);
+        match &spec.output_schema {
+            Some(schema) => assert_eq!(&tool["outputSchema"], schema, "{}", spec.name),
+            None => assert!(tool["outputSchema"].is_null(), "{}", spec.name),
+        }
     }
+    // Every typed tool answered, and the SDK validated its structured content against the
+    // declared schema (it throws otherwise).
+    let typed = report["typed"].as_array().unwrap();
+    assert_eq!(typed.len(), 8, "{report}");
+    for t in typed {
+        assert_eq!(t["validated"], true, "{t}");
+        assert_eq!(t["isError"], false, "{t}");
+        assert!(t["structured"].is_object(), "{t}");
+    }
+    let team = typed.iter().find(|t| t["name"] == "fpl_manager_team").unwrap();
+    assert_eq!(team["structured"]["chip"], "Triple Captain", "{team}");
+    let error = &report["typedError"];
+    assert_eq!(error["isError"], true, "{error}");
+    assert!(error["text"].as_str().unwrap().contains("1000005"), "{error}");
+    assert!(error["structured"].is_null(), "{error}");
     let good = &report["good"];
     assert_eq!(good["isError"], false);
     assert!(good["text"].as_str().unwrap().contains("Haaland"), "{good}");
