@@ -85,11 +85,17 @@ async fn the_official_typescript_client_lists_and_calls_our_tools() {
         assert_eq!(t["isError"], false, "{t}");
         assert!(t["structured"].is_object(), "{t}");
     }
-    let team = typed.iter().find(|t| t["name"] == "fpl_manager_team").unwrap();
+    let team = typed
+        .iter()
+        .find(|t| t["name"] == "fpl_manager_team")
+        .unwrap();
     assert_eq!(team["structured"]["chip"], "Triple Captain", "{team}");
     let error = &report["typedError"];
     assert_eq!(error["isError"], true, "{error}");
-    assert!(error["text"].as_str().unwrap().contains("1000005"), "{error}");
+    assert!(
+        error["text"].as_str().unwrap().contains("1000005"),
+        "{error}"
+    );
     assert!(error["structured"].is_null(), "{error}");
     let good = &report["good"];
     assert_eq!(good["isError"], false);

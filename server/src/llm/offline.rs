@@ -12,6 +12,7 @@
 
 mod answer;
 mod intent;
+mod manager;
 #[cfg(test)]
 mod questions;
 
@@ -27,7 +28,7 @@ use crate::llm::{
 };
 
 pub use answer::ToolResultView;
-pub use intent::{understand, Intent};
+pub use intent::{understand, understand_in, Intent};
 
 /// Most tool rounds the analyst asks for in one turn.
 pub const MAX_TOOL_ROUNDS: usize = 3;
@@ -78,6 +79,24 @@ fn question_of(m: &Message) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The FPL team id the user gave most recently before this turn, if any ("my team is
+/// 84062"): the last 10 questions are read, 2,000 characters of each, so a long conversation
+/// costs no more than a short one.
+fn remembered_entry(earlier: &[Message]) -> Option<u32> {
+    earlier
+        .iter()
+        .rev()
+        .filter(|m| m.role == Role::User)
+        .take(10)
+        .find_map(|m| {
+            let text = question_of(m);
+            let cut = text.char_indices().nth(2000).map_or(text.len(), |(i, _)| i);
+            let folded = crate::fpl::names::fold(&text[..cut]);
+            let ws: Vec<String> = folded.split_whitespace().map(str::to_string).collect();
+            manager::entry_id(&ws)
+        })
 }
 
 /// Splits text into pieces of one or two words, keeping every character.
@@ -170,6 +189,7 @@ impl Provider for OfflineAnalyst {
             return Ok(self.text_stream(answer::HELP.to_string(), input_tokens));
         };
         let question = question_of(&request.messages[start]);
+        let remembered = remembered_entry(&request.messages[..start]);
         let data = match self.source.data().await {
             Ok(d) => d,
             Err(e) => {
@@ -184,7 +204,7 @@ impl Provider for OfflineAnalyst {
         };
         // Reading the question (up to 8,000 characters) is CPU work: off the async workers.
         let (intent, planned) = tokio::task::spawn_blocking(move || {
-            let intent = understand(&data, &question);
+            let intent = understand_in(&data, &question, remembered);
             let planned = intent.tool_calls(&data);
             (intent, planned)
         })

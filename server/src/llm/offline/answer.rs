@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use crate::llm::offline::intent::{GwFocus, Intent};
+use crate::llm::offline::manager;
 
 /// One tool result of the turn.
 #[derive(Debug, Clone)]
@@ -25,7 +26,9 @@ pub const HELP: &str = "I'm the offline FPL analyst. I can answer questions abou
 - **Leaders:** \"Top scorers\", \"Most assists among defenders\", \"Best goalkeepers by saves\"\n\
 - **Fixtures:** \"Arsenal's next fixtures\", \"Who has the easiest fixtures for the next five gameweeks?\", \"Liverpool vs Chelsea\"\n\
 - **Gameweeks:** \"When is the next deadline?\", \"What was the average score?\", \"Who was the most captained player?\"\n\
-- **Teams:** \"Show the league table\", \"Where are Spurs in the table?\", \"Who is injured at Arsenal?\", \"How many goals have Chelsea scored?\"";
+- **Teams:** \"Show the league table\", \"Where are Spurs in the table?\", \"Who is injured at Arsenal?\", \"How many goals have Chelsea scored?\"\n\
+- **Your team** (give its id, the number in your team's address): \"Analyse my team 1000001\", \"Who should I captain? My team is 1000001\", \"Which transfer should I make for team 1000001?\", \"My bench points, team 84062\", \"Live points for team 84062\"\n\
+- **Mini-leagues and more:** \"How is league 900001 going?\", \"Dream team of the week\", \"Price risers\"";
 
 pub const GREETING: &str = "Hi! I'm your FPL assistant. Ask me about players, prices, injuries, form, fixtures, gameweeks or the league table — for example \"How is Haaland doing?\" or \"Who has the easiest fixtures for the next five gameweeks?\"";
 
@@ -111,6 +114,11 @@ pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
         Intent::Help => return HELP.to_string(),
         _ => {}
     }
+    if let Intent::Manager(ask) = intent {
+        if let Some(text) = manager::answer(ask, results) {
+            return text;
+        }
+    }
     let Some(first) = results.first() else {
         return HELP.to_string();
     };
@@ -138,6 +146,11 @@ pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
         Intent::Deadline => deadline(first),
         Intent::Gameweek(_, focus) => gameweek(first, *focus),
         Intent::Greeting | Intent::Thanks | Intent::Help => HELP.to_string(),
+        Intent::Manager(_) => results
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n"),
     }
 }
 

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::fpl::model::Position;
 use crate::fpl::names::{fold, similarity, MAX_FOLDED_QUERY};
 use crate::fpl::{FplData, NameMatch};
+use crate::llm::offline::manager::{self, Clues, ManagerAsk};
 
 /// A player named in the question: one id, or a name that needs disambiguation.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +67,8 @@ pub enum Intent {
     TeamDifficulty(u32, u32, Option<Position>),
     Deadline,
     Gameweek(GwWhich, GwFocus),
+    /// About one manager's team, a mini-league, live points, prices, captaincy or transfers.
+    Manager(ManagerAsk),
 }
 
 const NUMBER_WORDS: &[(&str, u32)] = &[
@@ -198,6 +201,12 @@ fn player_ref(d: &FplData, ids: &[u32], text: &str) -> PlayerRef {
 
 /// Understand one question.
 pub fn understand(d: &FplData, question: &str) -> Intent {
+    understand_in(d, question, None)
+}
+
+/// Understand one question of a conversation in which the manager gave `remembered_entry`
+/// as their team id earlier.
+pub fn understand_in(d: &FplData, question: &str, remembered_entry: Option<u32>) -> Intent {
     let q = fold(question);
     let ws = words(&q);
     let mentions = d.names().mentions(question);
@@ -255,6 +264,17 @@ pub fn understand(d: &FplData, question: &str) -> Intent {
     }
     if entity_free && greeting && ws.len() <= 6 {
         return Intent::Greeting;
+    }
+    let clues = Clues {
+        q: &q,
+        ws: &ws,
+        gameweek: gw,
+        position: pos,
+        players: players.iter().map(|p| p.query.clone()).collect(),
+        remembered_entry,
+    };
+    if let Some(ask) = manager::read(&clues) {
+        return Intent::Manager(ask);
     }
 
     // Comparisons.
@@ -555,6 +575,7 @@ impl Intent {
         let team = |t: &u32| d.team_name(*t).to_string();
         match self {
             Intent::Greeting | Intent::Thanks | Intent::Help => Vec::new(),
+            Intent::Manager(ask) => ask.tool_calls(),
             Intent::PlayerStats(p) => vec![(
                 "fpl_player_data",
                 json!({"playerQuery": p.query, "includeFixtures": true}),

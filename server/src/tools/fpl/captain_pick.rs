@@ -61,7 +61,7 @@ impl ToolInput for CaptainPickInput {
 }
 
 /// One ranked candidate.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CaptainCandidate {
     pub rank: usize,
     pub player: PlayerBrief,
@@ -70,7 +70,7 @@ pub struct CaptainCandidate {
 }
 
 /// `fpl_captain_pick`'s answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CaptainPick {
     pub gameweek: u32,

@@ -44,14 +44,14 @@ impl ToolInput for DreamTeamInput {
 }
 
 /// One of the eleven.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DreamPlayer {
     pub player: PlayerBrief,
     pub points: i32,
 }
 
 /// `fpl_dream_team`'s answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DreamTeam {
     /// "gameweek" or "season".

@@ -54,7 +54,7 @@ impl ToolInput for LiveGameweekInput {
 }
 
 /// One player's live line.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LiveLine {
     pub player: PlayerBrief,
@@ -66,7 +66,7 @@ pub struct LiveLine {
 }
 
 /// An entry's live score.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EntryLive {
     pub entry: EntryBrief,
     #[serde(flatten)]
@@ -74,7 +74,7 @@ pub struct EntryLive {
 }
 
 /// `fpl_live_gameweek`'s answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LiveGameweekView {
     pub gameweek: u32,

@@ -37,7 +37,7 @@ impl ToolInput for ManagerHistoryInput {
 }
 
 /// One gameweek of the season.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryRow {
     pub gameweek: u32,
@@ -59,14 +59,14 @@ pub struct HistoryRow {
 }
 
 /// A chip played.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChipPlayed {
     pub name: String,
     pub gameweek: u32,
 }
 
 /// A past season.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Season {
     pub season: String,
@@ -75,7 +75,7 @@ pub struct Season {
 }
 
 /// Sums over the season.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryTotals {
     pub gameweeks: usize,
@@ -90,7 +90,7 @@ pub struct HistoryTotals {
 }
 
 /// `fpl_manager_history`'s answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ManagerHistory {
     pub entry: EntryBrief,

@@ -47,7 +47,7 @@ impl ToolInput for ManagerTeamInput {
 }
 
 /// One of the fifteen in an answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SquadPlayer {
     #[serde(flatten)]
@@ -71,7 +71,7 @@ pub struct SquadPlayer {
 }
 
 /// An automatic substitution.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Substitution {
     pub out: PlayerBrief,
     #[serde(rename = "in")]
@@ -79,7 +79,7 @@ pub struct Substitution {
 }
 
 /// A squad scored for one gameweek (shared with `fpl_live_gameweek`).
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SquadScore {
     pub gameweek: u32,
@@ -107,7 +107,7 @@ pub struct SquadScore {
 }
 
 /// `fpl_manager_team`'s answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ManagerTeam {
     pub entry: EntryBrief,

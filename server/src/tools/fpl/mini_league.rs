@@ -70,7 +70,7 @@ impl ToolInput for MiniLeagueInput {
 }
 
 /// One line of the table.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StandingRow {
     pub rank: u64,
@@ -89,7 +89,7 @@ pub struct StandingRow {
 }
 
 /// How many of the analysed squads chose a player.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Share {
     pub player: PlayerBrief,
     pub count: usize,
@@ -98,14 +98,14 @@ pub struct Share {
 }
 
 /// How often a chip was played.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChipCount {
     pub chip: String,
     pub count: usize,
 }
 
 /// What the league's managers picked in one gameweek.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LeagueAnalytics {
     pub gameweek: u32,
@@ -118,7 +118,7 @@ pub struct LeagueAnalytics {
 }
 
 /// One entry against the rest of the analysed league.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Differentials {
     pub entry_id: u32,
@@ -129,14 +129,14 @@ pub struct Differentials {
 }
 
 /// The league itself.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LeagueBrief {
     pub id: u32,
     pub name: String,
 }
 
 /// `fpl_mini_league`'s answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MiniLeague {
     pub league: LeagueBrief,

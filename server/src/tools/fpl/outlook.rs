@@ -11,7 +11,7 @@
 //! data from after now; the weights are the constants below, nothing hidden.
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fpl::model::{Element, PlayerStatus};
 use crate::fpl::FplData;
@@ -34,7 +34,7 @@ pub const METHOD: &str = "per match: form × 0.5 + xGI/90 × 4 + (3 − FDR) × 
 chance of playing; summed over the matches in the gameweeks";
 
 /// One match in the outlook.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchOutlook {
     pub gameweek: u32,
@@ -46,7 +46,7 @@ pub struct MatchOutlook {
 }
 
 /// The parts of a player's estimate, summed over his matches (before the multipliers).
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OutlookParts {
     pub form: f64,
@@ -61,7 +61,7 @@ pub struct OutlookParts {
 }
 
 /// A player's outlook over some gameweeks.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Outlook {
     /// The estimate: (sum of the parts) × minutes security × availability.

@@ -43,7 +43,7 @@ impl ToolInput for PriceChangesInput {
 }
 
 /// One player's price movement.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PriceMove {
     pub player: PlayerBrief,
@@ -60,7 +60,7 @@ pub struct PriceMove {
 }
 
 /// `fpl_price_changes`' answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PriceChanges {
     pub position: Option<String>,

@@ -105,7 +105,7 @@ impl ToolInput for TransferSuggestionsInput {
 }
 
 /// One player swapped for another.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Move {
     pub out: PlayerBrief,
@@ -123,7 +123,7 @@ pub struct Move {
 }
 
 /// One option: one or two moves.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferOption {
     pub moves: Vec<Move>,
@@ -136,7 +136,7 @@ pub struct TransferOption {
 }
 
 /// `fpl_transfer_suggestions`' answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferPlan {
     pub entry: Option<EntryBrief>,
@@ -152,7 +152,7 @@ pub struct TransferPlan {
 }
 
 /// A squad player's outlook.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SquadOutlook {
     pub player: PlayerBrief,

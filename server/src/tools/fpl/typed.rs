@@ -8,7 +8,7 @@
 //! one shape in every tool's output schema.
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::fpl::manager::Entry;
@@ -21,7 +21,7 @@ use crate::tools::{ToolError, ToolOutput};
 pub const MAX_ID: u32 = 100_000_000;
 
 /// A player as every typed answer names him.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlayerBrief {
     pub id: u32,
@@ -64,7 +64,7 @@ impl PlayerBrief {
 }
 
 /// A manager's team as answers name it.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryBrief {
     pub id: u32,
