@@ -14,6 +14,8 @@ mod answer;
 mod intent;
 mod manager;
 #[cfg(test)]
+mod manager_questions;
+#[cfg(test)]
 mod questions;
 
 use std::time::Duration;

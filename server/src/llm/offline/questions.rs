@@ -24,13 +24,24 @@ pub struct Turn {
 
 /// Runs one question through the tool loop until the analyst ends its turn.
 pub async fn ask(analyst: &OfflineAnalyst, tools: &BuiltinTools, question: &str) -> Turn {
+    ask_after(analyst, tools, Vec::new(), question).await
+}
+
+/// Runs one question through the tool loop after the `earlier` messages of a conversation.
+pub async fn ask_after(
+    analyst: &OfflineAnalyst,
+    tools: &BuiltinTools,
+    earlier: Vec<Message>,
+    question: &str,
+) -> Turn {
     let specs = tools.list_tools().await.expect("specs");
-    let mut messages = vec![Message {
+    let mut messages = earlier;
+    messages.push(Message {
         role: Role::User,
         content: vec![ContentBlock::Text {
             text: question.to_string(),
         }],
-    }];
+    });
     let mut answer = String::new();
     let mut used = Vec::new();
     let mut tool_errors = 0;
@@ -101,15 +112,15 @@ pub async fn ask(analyst: &OfflineAnalyst, tools: &BuiltinTools, question: &str)
 }
 
 /// The raw JSON of a snapshot, for computing expected facts independently.
-struct Facts {
-    dir: std::path::PathBuf,
-    b: Value,
+pub(super) struct Facts {
+    pub(super) dir: std::path::PathBuf,
+    pub(super) b: Value,
     fixtures: Vec<Value>,
     teams: HashMap<u64, Value>,
 }
 
 impl Facts {
-    fn load(name: &str) -> Self {
+    pub(super) fn load(name: &str) -> Self {
         let dir = snapshot_dir(name);
         let b: Value =
             serde_json::from_slice(&std::fs::read(dir.join("bootstrap-static.json")).unwrap())
@@ -130,22 +141,22 @@ impl Facts {
         }
     }
 
-    fn elements(&self) -> &Vec<Value> {
+    pub(super) fn elements(&self) -> &Vec<Value> {
         self.b["elements"].as_array().unwrap()
     }
 
-    fn web(&self, web: &str) -> &Value {
+    pub(super) fn web(&self, web: &str) -> &Value {
         self.elements()
             .iter()
             .find(|e| e["web_name"] == web)
             .unwrap_or_else(|| panic!("{web}"))
     }
 
-    fn int(e: &Value, k: &str) -> i64 {
+    pub(super) fn int(e: &Value, k: &str) -> i64 {
         e[k].as_i64().unwrap_or(0)
     }
 
-    fn price(e: &Value) -> String {
+    pub(super) fn price(e: &Value) -> String {
         let c = Self::int(e, "now_cost");
         format!("£{}.{}m", c / 10, c % 10)
     }
@@ -322,15 +333,15 @@ impl Facts {
     }
 }
 
-struct Case {
-    question: String,
-    tool: Option<&'static str>,
-    facts: Vec<String>,
+pub(super) struct Case {
+    pub(super) question: String,
+    pub(super) tool: Option<&'static str>,
+    pub(super) facts: Vec<String>,
     /// The answer may be a clarification built from an is_error result.
-    allow_tool_error: bool,
+    pub(super) allow_tool_error: bool,
 }
 
-fn case(q: &str, tool: Option<&'static str>, facts: Vec<String>) -> Case {
+pub(super) fn case(q: &str, tool: Option<&'static str>, facts: Vec<String>) -> Case {
     Case {
         question: q.to_string(),
         tool,
@@ -900,7 +911,7 @@ fn final_cases(f: &Facts) -> Vec<Case> {
     v
 }
 
-async fn run_set(name: &str, cases: Vec<Case>) -> (usize, usize) {
+pub(super) async fn run_set(name: &str, cases: Vec<Case>) -> (usize, usize) {
     let source = FplSource::snapshot_dir(snapshot_dir(name)).unwrap();
     let tools = BuiltinTools::new(source.clone());
     let analyst = OfflineAnalyst::new(source).with_pacing(Duration::ZERO);
