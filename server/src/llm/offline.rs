@@ -17,6 +17,8 @@ mod manager;
 mod manager_questions;
 #[cfg(test)]
 mod questions;
+#[cfg(test)]
+mod ranking_questions;
 
 use std::time::Duration;
 

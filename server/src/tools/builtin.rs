@@ -275,6 +275,8 @@ mod tests {
                 &[
                     "category",
                     "position",
+                    "maxPrice",
+                    "maxOwnership",
                     "limit",
                     "includeDetails",
                     "includeRawData",

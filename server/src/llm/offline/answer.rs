@@ -143,7 +143,7 @@ pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
         Intent::TeamFixtures(..) | Intent::HeadToHead(..) => fixtures(first),
         Intent::EasiestFixtures(_, _, hardest) => easiest(first, *hardest),
         Intent::TeamDifficulty(..) => team_difficulty(first),
-        Intent::Deadline => deadline(first),
+        Intent::Deadline(_) => deadline(first),
         Intent::Gameweek(_, focus) => gameweek(first, *focus),
         Intent::Greeting | Intent::Thanks | Intent::Help => HELP.to_string(),
         Intent::Manager(_) => results
@@ -668,18 +668,32 @@ fn leaders(v: &Value) -> String {
         "clean_sheets" => "clean sheets",
         "points" => "total points",
         "bonus" => "bonus points",
+        "price" => "expensive",
+        "ownership" => "selected (ownership)",
+        "form" => "in form",
+        "expected_goals" => "expected goals (xG)",
+        "expected_assists" => "expected assists (xA)",
+        "expected_goal_involvements" => "expected goal involvements (xGI)",
+        "points_per_million" => "points per £m",
         other => other,
     };
-    let scope = match s(v, "position") {
+    let mut scope = match s(v, "position") {
         "GKP" => " among goalkeepers",
         "DEF" => " among defenders",
         "MID" => " among midfielders",
         "FWD" => " among forwards",
         _ => "",
-    };
+    }
+    .to_string();
+    if let Some(p) = v["maxPrice"].as_f64() {
+        scope.push_str(&format!(" at £{p:.1}m or less"));
+    }
+    if let Some(o) = v["maxOwnership"].as_f64() {
+        scope.push_str(&format!(" owned by {o}% or less"));
+    }
     let list = arr(&v["leaders"]);
     if list.is_empty() {
-        return format!("No player has recorded any {cat}{scope} yet this season.");
+        return format!("No player{scope} has recorded any {cat} yet this season.");
     }
     let lines: Vec<String> = list
         .iter()
@@ -693,15 +707,20 @@ fn leaders(v: &Value) -> String {
             } else {
                 String::new()
             };
+            let value = match p["valueText"].as_str() {
+                Some(t) => t.to_string(),
+                None => n(p, "value"),
+            };
             format!(
-                "{}. **{}** ({}, {}, {}) — {}{}",
+                "{}. **{}** ({}, {}, {}) — {}{}, {}% owned",
                 n(p, "rank"),
                 s(p, "name"),
                 s(p, "team"),
                 s(p, "position"),
                 s(p, "priceText"),
-                n(p, "value"),
-                extra
+                value,
+                extra,
+                f1(p, "selectedByPercent")
             )
         })
         .collect();
@@ -902,8 +921,13 @@ fn deadline(r: &ToolResultView) -> String {
         return r.text.clone();
     }
     let g = &v["gameweek"];
+    let which = if g["isNext"].as_bool().unwrap_or(false) {
+        "The next deadline"
+    } else {
+        "The deadline"
+    };
     format!(
-        "The next deadline is for **{}**: **{}**.",
+        "{which} is for **{}**: **{}**.",
         s(g, "name"),
         s(g, "deadlineText")
     )

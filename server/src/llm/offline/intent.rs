@@ -42,6 +42,19 @@ pub enum GwWhich {
     Number(u32),
 }
 
+/// A ranking of players: the statistic, and who is considered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    /// `fpl_league_data` category.
+    pub category: &'static str,
+    pub position: Option<Position>,
+    pub limit: u32,
+    /// Price cap, £m.
+    pub max_price: Option<f64>,
+    /// Ownership cap, %.
+    pub max_ownership: Option<f64>,
+}
+
 /// What the user wants.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
@@ -59,13 +72,14 @@ pub enum Intent {
     TablePosition(u32),
     LeagueTable,
     TeamForm(u32, u32),
-    Leaders(&'static str, Option<Position>, u32),
+    Leaders(Ranking),
     InForm(Option<Position>),
     TeamFixtures(u32, Option<u32>),
     HeadToHead(u32, u32),
     EasiestFixtures(u32, Option<Position>, bool),
     TeamDifficulty(u32, u32, Option<Position>),
-    Deadline,
+    /// The next deadline, or one gameweek's.
+    Deadline(Option<u32>),
     Gameweek(GwWhich, GwFocus),
     /// About one manager's team, a mini-league, live points, prices, captaincy or transfers.
     Manager(ManagerAsk),
@@ -146,7 +160,56 @@ fn has_word(ws: &[String], needles: &[&str]) -> bool {
 }
 
 fn category(q: &str, ws: &[String]) -> Option<&'static str> {
-    if has(q, &["clean sheet", "cleansheet"]) {
+    // "goalkeepers" is not about goals.
+    let q = &q
+        .replace("goalkeeper", "keeper")
+        .replace("goalie", "keeper");
+    if has(q, &["expected goal involvement", "xgi"]) {
+        Some("expected_goal_involvements")
+    } else if has(q, &["expected goal"]) || has_word(ws, &["xg"]) {
+        Some("expected_goals")
+    } else if has(q, &["expected assist"]) || has_word(ws, &["xa"]) {
+        Some("expected_assists")
+    } else if has(
+        q,
+        &[
+            "per million",
+            "per m ",
+            "points per",
+            "value for money",
+            "bang for",
+            "best value",
+            "value pick",
+        ],
+    ) {
+        Some("points_per_million")
+    } else if has(
+        q,
+        &[
+            "expensive",
+            "priciest",
+            "costliest",
+            "most costly",
+            "highest price",
+            "biggest price tag",
+        ],
+    ) {
+        Some("price")
+    } else if has(
+        q,
+        &[
+            "most selected",
+            "most owned",
+            "highest owned",
+            "highly owned",
+            "most popular",
+            "highest ownership",
+            "most picked",
+            "ownership",
+        ],
+    ) {
+        Some("ownership")
+    } else if has(q, &["clean sheet", "cleansheet"]) {
         Some("clean_sheets")
     } else if has(q, &["save"]) {
         Some("saves")
@@ -176,6 +239,75 @@ fn category(q: &str, ws: &[String]) -> Option<&'static str> {
         Some("points")
     } else {
         None
+    }
+}
+
+/// The number after one of `keys` in `text` ("under £5.5m" → 5.5), with what follows it.
+fn number_after<'a>(text: &'a str, keys: &[&str]) -> Option<(f64, &'a str)> {
+    keys.iter().find_map(|k| {
+        let at = text.find(k)? + k.len();
+        let rest = text[at..].trim_start().trim_start_matches('£').trim_start();
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let n: f64 = rest[..end].trim_end_matches('.').parse().ok()?;
+        Some((n, rest[end..].trim_start()))
+    })
+}
+
+const CAP_WORDS: &[&str] = &[
+    "under",
+    "below",
+    "less than",
+    "cheaper than",
+    "max",
+    "up to",
+    "at most",
+    "no more than",
+    "<=",
+    "<",
+];
+
+/// A price cap in £m ("under £5.5m", "below 6m", "max 7.0"); "cheap" / "budget" alone give
+/// a cap by position.
+fn price_cap(lower: &str, pos: Option<Position>) -> Option<f64> {
+    match number_after(lower, CAP_WORDS) {
+        Some((n, after)) if !after.starts_with('%') && !after.starts_with("percent") => {
+            (3.5..=20.0).contains(&n).then_some(n)
+        }
+        _ if has(lower, &["cheap", "budget", "bargain"]) && !has(lower, &["cheapest"]) => {
+            Some(match pos {
+                Some(Position::Goalkeeper) | Some(Position::Defender) => 4.5,
+                Some(Position::Forward) => 6.0,
+                _ => 5.5,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// An ownership cap in % ("under 5%", "owned by less than 10 percent"); "differentials"
+/// alone mean under 5 %.
+fn ownership_cap(lower: &str) -> Option<f64> {
+    match number_after(lower, CAP_WORDS) {
+        Some((n, after)) if after.starts_with('%') || after.starts_with("percent") => {
+            (0.0..=100.0).contains(&n).then_some(n)
+        }
+        _ if has(
+            lower,
+            &[
+                "differential",
+                "low owned",
+                "low-owned",
+                "lowly owned",
+                "under the radar",
+                "hidden gem",
+            ],
+        ) =>
+        {
+            Some(5.0)
+        }
+        _ => None,
     }
 }
 
@@ -287,7 +419,7 @@ pub fn understand_in(d: &FplData, question: &str, remembered_entry: Option<u32>)
     }
 
     if has(&q, &["deadline"]) {
-        return Intent::Deadline;
+        return Intent::Deadline(gw);
     }
 
     // League table.
@@ -496,8 +628,19 @@ pub fn understand_in(d: &FplData, question: &str, remembered_entry: Option<u32>)
     }
 
     // Leaders.
+    let lower = question.to_lowercase();
+    let max_price = price_cap(&lower, pos);
+    let max_ownership = ownership_cap(&lower);
+    let capped = max_price.is_some() || max_ownership.is_some();
+    let best = has_word(&ws, &["best", "top", "good", "who", "which", "recommend"]) || capped;
+    let category = match category(&q, &ws) {
+        // "differentials under 5% ownership": the best of the lowly owned, not the most owned.
+        Some("ownership") if max_ownership.is_some() => Some("points"),
+        None if (capped || pos.is_some()) && best => Some("points"),
+        c => c,
+    };
     if players.is_empty() {
-        if let Some(cat) = category(&q, &ws) {
+        if let Some(cat) = category {
             if team_only.is_empty()
                 || has(
                     &q,
@@ -514,7 +657,13 @@ pub fn understand_in(d: &FplData, question: &str, remembered_entry: Option<u32>)
                 } else {
                     10
                 };
-                return Intent::Leaders(cat, pos, limit.clamp(1, 50));
+                return Intent::Leaders(Ranking {
+                    category: cat,
+                    position: pos,
+                    limit: limit.clamp(1, 50),
+                    max_price,
+                    max_ownership,
+                });
             }
         }
     }
@@ -537,13 +686,17 @@ pub fn understand_in(d: &FplData, question: &str, remembered_entry: Option<u32>)
 /// Most capitalised words tried as a misspelt name: each try compares it with every player.
 const MAX_NAME_TRIES: usize = 8;
 
-/// A capitalised word that looks like a misspelt player name ("Haalnd"), so the tool can
+/// A word that looks like a misspelt player name ("Haalnd", "haalnd"), so the tool can
 /// offer suggestions instead of the analyst giving up. Only the first [`MAX_NAME_TRIES`]
 /// candidates, of at most [`MAX_FOLDED_QUERY`] bytes, are tried.
 fn unknown_name(d: &FplData, question: &str) -> Option<String> {
+    let capitalised = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
     question
         .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-')
-        .filter(|w| w.len() <= MAX_FOLDED_QUERY && w.chars().next().is_some_and(char::is_uppercase))
+        .filter(|w| {
+            w.len() <= MAX_FOLDED_QUERY
+                && (capitalised(w) || (w.len() >= 5 && w.chars().all(|c| c.is_lowercase())))
+        })
         .map(|w| w.trim_end_matches("'s").to_string())
         .filter(|w| {
             let f = fold(w);
@@ -552,10 +705,12 @@ fn unknown_name(d: &FplData, question: &str) -> Option<String> {
         .take(MAX_NAME_TRIES)
         .find(|w| {
             let folded = fold(w);
+            // A lowercase word must be closer to a name: it is more often just a word.
+            let least = if capitalised(w) { 0.75 } else { 0.8 };
             match d.names().match_player(w) {
                 NameMatch::NotFound(s) => s.first().and_then(|id| d.player(*id)).is_some_and(|e| {
-                    similarity(&folded, &fold(&e.web_name)) >= 0.75
-                        || similarity(&folded, &fold(&e.second_name)) >= 0.75
+                    similarity(&folded, &fold(&e.web_name)) >= least
+                        || similarity(&folded, &fold(&e.second_name)) >= least
                 }),
                 _ => false,
             }
@@ -603,10 +758,16 @@ impl Intent {
                 "fpl_form_analysis",
                 json!({"entityType": "team", "entityQuery": team(t), "timeframe": n, "compareWithPrevious": true}),
             )],
-            Intent::Leaders(cat, pos, limit) => {
-                let mut input = json!({"category": cat, "limit": limit});
-                if let Some(p) = pos {
+            Intent::Leaders(r) => {
+                let mut input = json!({"category": r.category, "limit": r.limit});
+                if let Some(p) = r.position {
                     input["position"] = json!(p.short());
+                }
+                if let Some(m) = r.max_price {
+                    input["maxPrice"] = json!(m);
+                }
+                if let Some(m) = r.max_ownership {
+                    input["maxOwnership"] = json!(m);
                 }
                 vec![("fpl_league_data", input)]
             }
@@ -640,9 +801,13 @@ impl Intent {
                 }
                 vec![("fpl_fixture_difficulty", input)]
             }
-            Intent::Deadline => vec![(
+            Intent::Deadline(None) => vec![(
                 "fpl_get_gameweek",
                 json!({"type": "next", "includeFixtures": false}),
+            )],
+            Intent::Deadline(Some(n)) => vec![(
+                "fpl_get_gameweek",
+                json!({"gameweekId": n, "includeFixtures": false}),
             )],
             Intent::Gameweek(which, focus) => {
                 let mut input = match which {

@@ -4,8 +4,6 @@
 //! broken by red cards), then by total points, then by name; only players with a non-zero
 //! value are listed.
 
-use std::cmp::Reverse;
-
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -18,8 +16,11 @@ use crate::tools::{ToolError, ToolOutput};
 
 pub const NAME: &str = "fpl_league_data";
 pub const DESCRIPTION: &str = "Season leaders among FPL players in one category (goals, \
-assists, cards, clean_sheets, saves, minutes, bonus, points), optionally for one position \
-(GKP, DEF, MID, FWD), e.g. top scorers, most assists among defenders, best goalkeepers by saves.";
+assists, cards, clean_sheets, saves, minutes, bonus, points, price, ownership, form, \
+expected_goals, expected_assists, expected_goal_involvements, points_per_million), optionally \
+for one position (GKP, DEF, MID, FWD), under a price cap (maxPrice, £m) or an ownership cap \
+(maxOwnership, %), e.g. top scorers, most assists among defenders, best goalkeepers by saves, \
+most expensive midfielders, highest xG, best defenders under £5.0m, differentials under 5% owned.";
 
 /// Statistic to rank by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -33,6 +34,17 @@ pub enum Category {
     Minutes,
     Bonus,
     Points,
+    /// Current price (£m).
+    Price,
+    /// Share of managers who own him (%).
+    Ownership,
+    /// Points per match over the last 30 days.
+    Form,
+    ExpectedGoals,
+    ExpectedAssists,
+    ExpectedGoalInvolvements,
+    /// Total points per £m of price.
+    PointsPerMillion,
 }
 
 impl Category {
@@ -47,6 +59,13 @@ impl Category {
             Category::Minutes => "minutes",
             Category::Bonus => "bonus points",
             Category::Points => "total points",
+            Category::Price => "expensive (price, £m)",
+            Category::Ownership => "selected (ownership, %)",
+            Category::Form => "in form (points per match, last 30 days)",
+            Category::ExpectedGoals => "expected goals (xG)",
+            Category::ExpectedAssists => "expected assists (xA)",
+            Category::ExpectedGoalInvolvements => "expected goal involvements (xGI)",
+            Category::PointsPerMillion => "points per £m",
         }
     }
 
@@ -61,21 +80,93 @@ impl Category {
             Category::Minutes => "minutes",
             Category::Bonus => "bonus",
             Category::Points => "points",
+            Category::Price => "price",
+            Category::Ownership => "ownership",
+            Category::Form => "form",
+            Category::ExpectedGoals => "expected_goals",
+            Category::ExpectedAssists => "expected_assists",
+            Category::ExpectedGoalInvolvements => "expected_goal_involvements",
+            Category::PointsPerMillion => "points_per_million",
         }
     }
 
     /// The player's season value.
-    pub fn value(self, e: &Element) -> i32 {
+    pub fn value(self, e: &Element) -> f64 {
         match self {
-            Category::Goals => e.goals_scored,
-            Category::Assists => e.assists,
-            Category::Cards => e.yellow_cards + e.red_cards,
-            Category::CleanSheets => e.clean_sheets,
-            Category::Saves => e.saves,
-            Category::Minutes => e.minutes,
-            Category::Bonus => e.bonus,
-            Category::Points => e.total_points,
+            Category::Goals => f64::from(e.goals_scored),
+            Category::Assists => f64::from(e.assists),
+            Category::Cards => f64::from(e.yellow_cards + e.red_cards),
+            Category::CleanSheets => f64::from(e.clean_sheets),
+            Category::Saves => f64::from(e.saves),
+            Category::Minutes => f64::from(e.minutes),
+            Category::Bonus => f64::from(e.bonus),
+            Category::Points => f64::from(e.total_points),
+            Category::Price => e.now_cost.millions(),
+            Category::Ownership => e.selected_by_percent,
+            Category::Form => e.form,
+            Category::ExpectedGoals => e.expected_goals,
+            Category::ExpectedAssists => e.expected_assists,
+            Category::ExpectedGoalInvolvements => e.expected_goal_involvements,
+            Category::PointsPerMillion => {
+                let price = e.now_cost.millions();
+                if price > 0.0 {
+                    (f64::from(e.total_points) / price * 100.0).round() / 100.0
+                } else {
+                    0.0
+                }
+            }
         }
+    }
+
+    /// Whether the values are whole counts (goals, minutes, points…).
+    pub fn is_count(self) -> bool {
+        matches!(
+            self,
+            Category::Goals
+                | Category::Assists
+                | Category::Cards
+                | Category::CleanSheets
+                | Category::Saves
+                | Category::Minutes
+                | Category::Bonus
+                | Category::Points
+        )
+    }
+
+    /// The value as shown: whole numbers without decimals.
+    pub fn show(self, v: f64) -> String {
+        match self {
+            Category::Price => format!("£{v:.1}m"),
+            Category::Ownership => format!("{v:.1}%"),
+            Category::Form => format!("{v:.1}"),
+            Category::ExpectedGoals
+            | Category::ExpectedAssists
+            | Category::ExpectedGoalInvolvements
+            | Category::PointsPerMillion => format!("{v:.2}"),
+            _ => format!("{v:.0}"),
+        }
+    }
+}
+
+/// Which players a ranking considers.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Filters {
+    pub position: Option<Position>,
+    /// At most this price, £m.
+    pub max_price: Option<f64>,
+    /// At most this ownership, %.
+    pub max_ownership: Option<f64>,
+}
+
+impl Filters {
+    fn keeps(&self, e: &Element) -> bool {
+        self.position.is_none_or(|p| e.element_type == p)
+            && self
+                .max_price
+                .is_none_or(|m| e.now_cost.millions() <= m + 1e-9)
+            && self
+                .max_ownership
+                .is_none_or(|m| e.selected_by_percent <= m + 1e-9)
     }
 }
 
@@ -92,6 +183,14 @@ pub struct LeagueDataInput {
     /// Only players of this position.
     #[serde(default)]
     pub position: Option<PositionInput>,
+    /// Only players costing at most this, £m (3.5-20).
+    #[serde(default)]
+    #[schemars(range(min = 3.5, max = 20.0))]
+    pub max_price: Option<f64>,
+    /// Only players owned by at most this share of managers, % (0-100).
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub max_ownership: Option<f64>,
     /// Number of players (1-50, default 10).
     #[serde(default = "ten")]
     #[schemars(range(min = 1, max = 50))]
@@ -106,32 +205,44 @@ pub struct LeagueDataInput {
 
 impl ToolInput for LeagueDataInput {
     fn validate(&self) -> Result<(), String> {
+        if let Some(p) = self.max_price {
+            if !(3.5..=20.0).contains(&p) {
+                return Err(format!(
+                    "invalid value for field `maxPrice`: {p} is out of range (3.5 to 20, £m)"
+                ));
+            }
+        }
+        if let Some(o) = self.max_ownership {
+            if !(0.0..=100.0).contains(&o) {
+                return Err(format!(
+                    "invalid value for field `maxOwnership`: {o} is out of range (0 to 100, %)"
+                ));
+            }
+        }
         check_range("limit", self.limit, 1, 50)
     }
 }
 
-/// Players ranked by `category` (non-zero values only).
-pub fn leaders(
-    players: &[Element],
-    category: Category,
-    position: Option<Position>,
-) -> Vec<&Element> {
+/// Players ranked by `category` (non-zero values only) among those `filters` keep.
+pub fn leaders(players: &[Element], category: Category, filters: Filters) -> Vec<&Element> {
     let mut v: Vec<&Element> = players
         .iter()
-        .filter(|e| position.is_none_or(|p| e.element_type == p))
-        .filter(|e| category.value(e) > 0)
+        .filter(|e| filters.keeps(e))
+        .filter(|e| category.value(e) > 0.0)
         .collect();
-    v.sort_by_key(|e| {
-        (
-            Reverse(category.value(e)),
-            Reverse(if category == Category::Cards {
-                e.red_cards
-            } else {
-                0
-            }),
-            Reverse(e.total_points),
-            e.web_name.clone(),
-        )
+    v.sort_by(|a, b| {
+        category
+            .value(b)
+            .total_cmp(&category.value(a))
+            .then_with(|| {
+                if category == Category::Cards {
+                    b.red_cards.cmp(&a.red_cards)
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
+            .then(b.total_points.cmp(&a.total_points))
+            .then_with(|| a.web_name.cmp(&b.web_name))
     });
     v
 }
@@ -140,9 +251,20 @@ pub fn leaders(
 pub async fn run(source: &FplSource, input: LeagueDataInput) -> Result<ToolOutput, ToolError> {
     let d = source.data().await.map_err(unavailable)?;
     let pos: Option<Position> = input.position.map(Into::into);
-    let ranked = leaders(d.players(), input.category, pos);
+    let filters = Filters {
+        position: pos,
+        max_price: input.max_price,
+        max_ownership: input.max_ownership,
+    };
+    let ranked = leaders(d.players(), input.category, filters);
     let shown: Vec<&Element> = ranked.iter().take(input.limit as usize).copied().collect();
-    let scope = pos.map(|p| p.plural()).unwrap_or("all players");
+    let mut scope = pos.map(|p| p.plural()).unwrap_or("all players").to_string();
+    if let Some(p) = input.max_price {
+        scope.push_str(&format!(", £{p:.1}m or less"));
+    }
+    if let Some(o) = input.max_ownership {
+        scope.push_str(&format!(", owned by {o}% or less"));
+    }
     let mut lines = vec![format!(
         "Most {} this season ({scope}):",
         input.category.label()
@@ -151,7 +273,7 @@ pub async fn run(source: &FplSource, input: LeagueDataInput) -> Result<ToolOutpu
         lines.push("No player has any yet.".to_string());
     }
     let mut rank = 0;
-    let mut prev: Option<i32> = None;
+    let mut prev: Option<f64> = None;
     let mut items = Vec::new();
     for (i, e) in shown.iter().enumerate() {
         let v = input.category.value(e);
@@ -164,7 +286,7 @@ pub async fn run(source: &FplSource, input: LeagueDataInput) -> Result<ToolOutpu
             e.web_name,
             d.team_short(e.team),
             e.element_type,
-            v
+            input.category.show(v)
         );
         if input.category == Category::Cards {
             line.push_str(&format!(" ({}Y {}R)", e.yellow_cards, e.red_cards));
@@ -181,7 +303,12 @@ pub async fn run(source: &FplSource, input: LeagueDataInput) -> Result<ToolOutpu
         lines.push(line);
         let mut item = player_ref(&d, e);
         item["rank"] = json!(rank);
-        item["value"] = json!(v);
+        item["value"] = if input.category.is_count() {
+            json!(v as i64)
+        } else {
+            json!(v)
+        };
+        item["valueText"] = json!(input.category.show(v));
         item["totalPoints"] = json!(e.total_points);
         item["minutes"] = json!(e.minutes);
         item["selectedByPercent"] = json!(e.selected_by_percent);
@@ -194,6 +321,8 @@ pub async fn run(source: &FplSource, input: LeagueDataInput) -> Result<ToolOutpu
     let mut structured = json!({
         "category": input.category.key(),
         "position": pos.map(|p| p.short()),
+        "maxPrice": input.max_price,
+        "maxOwnership": input.max_ownership,
         "leaders": items,
     });
     if input.include_raw_data {
