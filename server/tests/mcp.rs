@@ -361,7 +361,7 @@ async fn one_instance_chats_with_the_tools_of_another_instances_mcp() {
     assert!(tools.status.success());
     assert_eq!(
         listing.lines().filter(|l| l.starts_with("fpl_")).count(),
-        8,
+        16,
         "{listing}"
     );
     let call = cli(&[
@@ -376,7 +376,7 @@ async fn one_instance_chats_with_the_tools_of_another_instances_mcp() {
     assert!(String::from_utf8_lossy(&call.stdout).contains("Salah"));
     let doctor = cli(&["doctor"]).await.unwrap();
     let table = String::from_utf8_lossy(&doctor.stdout);
-    assert!(table.contains("8 tools"), "{table}");
+    assert!(table.contains("16 tools"), "{table}");
 }
 
 #[tokio::test]

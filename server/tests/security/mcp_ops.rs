@@ -308,7 +308,7 @@ async fn urls_with_credentials_are_redacted_in_logs_and_doctor(redis: String) {
         String::from_utf8_lossy(&doctor.stderr)
     );
     assert!(doctor.status.success(), "{table}");
-    assert!(table.contains("8 tools"), "{table}");
+    assert!(table.contains("16 tools"), "{table}");
     assert!(!table.contains(PASSWORD), "a password in doctor:\n{table}");
     assert!(table.contains("127.0.0.1:5432"), "{table}");
     let topology = if redis.contains(',') {

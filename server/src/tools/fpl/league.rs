@@ -185,11 +185,11 @@ pub struct LeagueDataInput {
     pub position: Option<PositionInput>,
     /// Only players costing at most this, £m (3.5-20).
     #[serde(default)]
-    #[schemars(range(min = 3.5, max = 20.0))]
+    #[schemars(range(min = 3.5, max = 20))]
     pub max_price: Option<f64>,
     /// Only players owned by at most this share of managers, % (0-100).
     #[serde(default)]
-    #[schemars(range(min = 0.0, max = 100.0))]
+    #[schemars(range(min = 0, max = 100))]
     pub max_ownership: Option<f64>,
     /// Number of players (1-50, default 10).
     #[serde(default = "ten")]
