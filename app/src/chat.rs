@@ -502,17 +502,23 @@ fn start_turn(
                 input,
                 ok: None,
                 duration_ms: None,
+                text: None,
+                visual: None,
             })
         }),
         ChatEvent::ToolResult {
             id,
             ok,
             duration_ms,
+            text,
+            visual,
             ..
         } => turn.tools.update(|t| {
             if let Some(card) = t.iter_mut().find(|c| c.id == id) {
                 card.ok = Some(ok);
                 card.duration_ms = Some(duration_ms);
+                card.text = text;
+                card.visual = visual;
             }
         }),
         ChatEvent::Error { message, .. } => turn.error.set(Some(message)),

@@ -1,5 +1,6 @@
 //! How one message looks: the user's text, or the assistant's sanitized Markdown with a card
-//! for each tool it ran (running / done / failed, with its duration).
+//! for each tool it ran (running / done / failed, with its duration, its picture when the
+//! server made one, and its raw input and answer one click away).
 use leptos::prelude::*;
 
 use crate::markdown;
@@ -41,7 +42,7 @@ pub fn MessageBubble(
                     <div class="mb-2 flex flex-col gap-1">
                         <For
                             each=move || tools.get()
-                            key=|t| (t.id.clone(), t.ok, t.duration_ms)
+                            key=|t| (t.id.clone(), t.ok, t.duration_ms, t.visual.is_some())
                             children=|t| view! { <ToolCard tool=t/> }
                         />
                     </div>
@@ -60,7 +61,9 @@ pub fn MessageBubble(
     }
 }
 
-/// One tool call: its name, its input, and whether it is running, done or failed.
+/// One tool call: its name, its input, and whether it is running, done or failed; its
+/// picture (made by the server, see `ToolCallView::visual`) below it, and the raw input and
+/// answer one click away.
 #[component]
 pub fn ToolCard(tool: ToolCallView) -> impl IntoView {
     let (state, label, class) = match tool.ok {
@@ -81,21 +84,35 @@ pub fn ToolCard(tool: ToolCallView) -> impl IntoView {
         ),
     };
     let args = summarize_input(&tool.input);
+    let result = tool.text.clone().map(|t| {
+        view! {
+            <p class="mt-1 font-medium">"Result"</p>
+            <pre class="tool-result mt-1 max-h-64 overflow-auto whitespace-pre-wrap font-mono">{t}</pre>
+        }
+    });
+    let visual = tool.visual.clone().map(|html| {
+        view! { <div class="tool-visual mt-1" data-tool=tool.name.clone() inner_html=html></div> }
+    });
     view! {
-        <details
-            class=format!("tool-card rounded-lg border px-3 py-1 text-xs {class}")
-            data-tool=tool.name.clone()
-            data-state=state
-        >
-            <summary class="cursor-pointer select-none">
-                <span class="font-mono font-medium">{tool.name.clone()}</span>
-                <span class="ml-2 text-slate-500">{args}</span>
-                <span class="tool-state ml-2 float-right">{label}</span>
-            </summary>
-            <pre class="mt-1 overflow-x-auto whitespace-pre-wrap font-mono">
-                {serde_json::to_string_pretty(&tool.input).unwrap_or_default()}
-            </pre>
-        </details>
+        <div class="tool-card-wrap">
+            <details
+                class=format!("tool-card rounded-lg border px-3 py-1 text-xs {class}")
+                data-tool=tool.name.clone()
+                data-state=state
+            >
+                <summary class="cursor-pointer select-none">
+                    <span class="font-mono font-medium">{tool.name.clone()}</span>
+                    <span class="ml-2 text-slate-500">{args}</span>
+                    <span class="tool-state ml-2 float-right">{label}</span>
+                </summary>
+                <p class="mt-1 font-medium">"Input"</p>
+                <pre class="mt-1 overflow-x-auto whitespace-pre-wrap font-mono">
+                    {serde_json::to_string_pretty(&tool.input).unwrap_or_default()}
+                </pre>
+                {result}
+            </details>
+            {visual}
+        </div>
     }
 }
 

@@ -147,6 +147,13 @@ pub enum ChatEvent {
         name: String,
         ok: bool,
         duration_ms: u64,
+        /// The tool's answer as the model read it (shown one click away on the card).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        /// A server-rendered picture of the result (sanitised SVG / HTML), when the tool
+        /// has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        visual: Option<String>,
     },
     Context {
         tokens: u64,
@@ -340,6 +347,13 @@ pub struct ToolCallView {
     /// None while running; Some(true) done; Some(false) failed.
     pub ok: Option<bool>,
     pub duration_ms: Option<u64>,
+    /// The tool's answer as text, once known.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The server-rendered picture of the result (trusted markup made by the server from
+    /// escaped data; see the server's `visuals`).
+    #[serde(default)]
+    pub visual: Option<String>,
 }
 
 /// How a message ended.
@@ -417,6 +431,16 @@ mod tests {
                 name: "fpl_player_data".into(),
                 ok: true,
                 duration_ms: 3,
+                text: Some("Haaland £14.5m".into()),
+                visual: Some("<figure class=\"viz\"></figure>".into()),
+            },
+            ChatEvent::ToolResult {
+                id: "t2".into(),
+                name: "fpl_get_gameweek".into(),
+                ok: false,
+                duration_ms: 0,
+                text: None,
+                visual: None,
             },
             ChatEvent::Error {
                 code: ErrorCode::UpstreamOverloaded,

@@ -28,3 +28,4 @@ pub mod startup;
 pub mod store;
 pub mod testkit;
 pub mod tools;
+pub mod visuals;

@@ -209,6 +209,8 @@ fn message_view(m: store::Message) -> MessageView {
             ToolCallView {
                 ok: Some(result.is_some_and(|r| r.ok)),
                 duration_ms: result.map(|r| r.duration_ms),
+                text: result.map(|r| r.content.clone()),
+                visual: result.and_then(|r| r.visual.clone()),
                 id: call.id,
                 name: call.name,
                 input: call.input,

@@ -138,6 +138,8 @@ impl ToolLoop<'_> {
                         name,
                         ok: false,
                         duration_ms: 0,
+                        text: None,
+                        visual: None,
                     };
                     if self.events.send(event).await.is_err() {
                         break;
@@ -297,20 +299,26 @@ impl ToolLoop<'_> {
                 break;
             };
             let duration_ms = elapsed.as_millis() as u64;
+            let visual = match (&output.structured, output.is_error) {
+                (Some(s), false) => crate::visuals::render(&name, &id, s),
+                _ => None,
+            };
             let event = ChatEvent::ToolResult {
                 id: id.clone(),
                 name: name.clone(),
                 ok: !output.is_error,
                 duration_ms,
+                text: Some(output.text.clone()),
+                visual: visual.clone(),
             };
             if self.events.send(event).await.is_err() {
                 return None;
             }
-            done.push((index, id, name, output, duration_ms));
+            done.push((index, id, name, output, duration_ms, visual));
         }
         done.sort_by_key(|(index, ..)| *index);
         let mut blocks = Vec::with_capacity(done.len());
-        for (_, id, name, output, duration_ms) in done {
+        for (_, id, name, output, duration_ms, visual) in done {
             out.tool_results.push(ToolResultRecord {
                 tool_use_id: id.clone(),
                 name,
@@ -319,6 +327,7 @@ impl ToolLoop<'_> {
                 duration_ms,
                 round,
                 tokens: None,
+                visual,
             });
             blocks.push(ContentBlock::ToolResult {
                 tool_use_id: id,

@@ -43,4 +43,8 @@ pub struct ToolResultRecord {
     /// Tokens of the tool_result block, counted once when the turn is stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<u32>,
+    /// The picture of the result shown on its card (see [`crate::visuals`]), stored so that
+    /// a reloaded conversation shows it without running the tool again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visual: Option<String>,
 }

@@ -733,7 +733,7 @@ impl Intent {
             Intent::Manager(ask) => ask.tool_calls(),
             Intent::PlayerStats(p) => vec![(
                 "fpl_player_data",
-                json!({"playerQuery": p.query, "includeFixtures": true}),
+                json!({"playerQuery": p.query, "includeFixtures": true, "includeHistory": true}),
             )],
             Intent::PlayerPrice(p) | Intent::PlayerAvailability(p) => vec![(
                 "fpl_player_data",
