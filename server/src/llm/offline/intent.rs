@@ -121,12 +121,12 @@ fn gameweek_number(ws: &[String]) -> Option<u32> {
     for (i, w) in ws.iter().enumerate() {
         if let Some(rest) = w.strip_prefix("gw") {
             if let Ok(n) = rest.parse::<u32>() {
-                return Some(n);
+                return Some(n).filter(|n| (1..=38).contains(n));
             }
         }
         if (w == "gw" || w == "gameweek" || w == "week") && i + 1 < ws.len() {
             if let Ok(n) = ws[i + 1].parse::<u32>() {
-                return Some(n);
+                return Some(n).filter(|n| (1..=38).contains(n));
             }
         }
     }

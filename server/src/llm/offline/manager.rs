@@ -217,26 +217,37 @@ pub fn read(c: &Clues) -> Option<ManagerAsk> {
             },
         });
     }
-    let transfer = (has(
+    let counting = has(
+        q,
+        &[
+            "how many transfer",
+            "transfers have i made",
+            "transfers made",
+            "transfer history",
+        ],
+    );
+    let transfer = has(
         q,
         &[
             "transfer", "bring in", "sell", "buy", "replace", "swap", "upgrade", "get rid",
             "ship out", "move for",
         ],
-    ) && !has(
-        q,
-        &[
-            "most transferred",
-            "transferred in",
-            "transfers made",
-            "transfers in",
-            "transfers out",
-        ],
-    )) && (mine
-        || word("should")
-        || word("who")
-        || word("which")
-        || has(q, &["suggest", "recommend", "advice"]));
+    ) && !counting
+        && !has(
+            q,
+            &[
+                "most transferred",
+                "transferred in",
+                "transfers in",
+                "transfers out",
+            ],
+        )
+        && (mine
+            || given_entry.is_some()
+            || word("should")
+            || word("who")
+            || word("which")
+            || has(q, &["suggest", "recommend", "advice"]));
     if transfer {
         return Some(match entry {
             Some(entry) => ManagerAsk::Transfers { entry },
@@ -278,7 +289,7 @@ pub fn read(c: &Clues) -> Option<ManagerAsk> {
         ) && (mine || given_entry.is_some())
     {
         Some(HistoryFocus::Chips)
-    } else if has(q, &["hits", "hit ", "points hit", "minus 4", "-4"]) {
+    } else if has(q, &["hits", "hit ", "points hit", "minus 4", "-4"]) || counting {
         Some(HistoryFocus::Hits)
     } else if has(
         q,

@@ -160,6 +160,19 @@ fn manager_cases(f: &Facts) -> Vec<Case> {
         Some("fpl_captain_pick"),
         vec!["gameweek 8".into(), "The Comebacks".into()],
     ));
+    v.push(case(
+        "transfers for team 1000003",
+        Some("fpl_transfer_suggestions"),
+        vec!["Offside Uppsala".into()],
+    ));
+    v.push(case(
+        "how many transfers have I made? team 1000002",
+        Some("fpl_manager_history"),
+        vec![format!(
+            "**{} transfers**",
+            sum(&h2["current"], "event_transfers")
+        )],
+    ));
     let p2 = gw7(1000002);
     for q in [
         "Which transfer should I make? team 1000002",
