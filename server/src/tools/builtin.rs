@@ -55,7 +55,10 @@ pub fn tool_specs() -> Vec<ToolSpec> {
         spec::<player::PlayerDataInput>(player::NAME, player::DESCRIPTION),
         spec::<team::TeamDataInput>(team::NAME, team::DESCRIPTION),
         spec::<fixture::FixtureDataInput>(fixture::NAME, fixture::DESCRIPTION),
-        spec::<league::LeagueDataInput>(league::NAME, league::DESCRIPTION),
+        typed_spec::<league::LeagueDataInput, league::LeagueLeaders>(
+            league::NAME,
+            league::DESCRIPTION,
+        ),
         spec::<comparison::PlayerComparisonInput>(comparison::NAME, comparison::DESCRIPTION),
         spec::<difficulty::FixtureDifficultyInput>(difficulty::NAME, difficulty::DESCRIPTION),
         spec::<form::FormAnalysisInput>(form::NAME, form::DESCRIPTION),
@@ -318,9 +321,11 @@ mod tests {
             ),
         ];
         assert_eq!(specs.len(), 16);
-        // The manager tools (after the original eight) declare their output schema.
+        // The manager tools (after the original eight) and the converted originals declare
+        // their output schema.
         for (i, spec) in specs.iter().enumerate() {
-            assert_eq!(spec.output_schema.is_some(), i >= 8, "{}", spec.name);
+            let typed = i >= 8 || spec.name == "fpl_league_data";
+            assert_eq!(spec.output_schema.is_some(), typed, "{}", spec.name);
         }
         for ((name, fields, required), spec) in expected.iter().zip(specs.iter()) {
             assert_eq!(spec.name, *name);

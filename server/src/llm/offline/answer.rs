@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::llm::offline::intent::{GwFocus, Intent};
 use crate::llm::offline::manager;
+use crate::tools::fpl::league::LeagueLeaders;
 
 /// One tool result of the turn.
 #[derive(Debug, Clone)]
@@ -138,7 +139,7 @@ pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
         Intent::TablePosition(_) => table_position(v),
         Intent::LeagueTable => league_table(v),
         Intent::TeamForm(..) => team_form(first),
-        Intent::Leaders(..) => leaders(v),
+        Intent::Leaders(..) => leaders(first),
         Intent::InForm(_) => in_form(v),
         Intent::TeamFixtures(..) | Intent::HeadToHead(..) => fixtures(first),
         Intent::EasiestFixtures(_, _, hardest) => easiest(first, *hardest),
@@ -663,8 +664,11 @@ fn team_form(r: &ToolResultView) -> String {
     out
 }
 
-fn leaders(v: &Value) -> String {
-    let cat = match s(v, "category") {
+fn leaders(r: &ToolResultView) -> String {
+    let Ok(v) = serde_json::from_value::<LeagueLeaders>(r.structured.clone()) else {
+        return r.text.clone();
+    };
+    let cat = match v.category.as_str() {
         "clean_sheets" => "clean sheets",
         "points" => "total points",
         "bonus" => "bonus points",
@@ -677,50 +681,41 @@ fn leaders(v: &Value) -> String {
         "points_per_million" => "points per £m",
         other => other,
     };
-    let mut scope = match s(v, "position") {
-        "GKP" => " among goalkeepers",
-        "DEF" => " among defenders",
-        "MID" => " among midfielders",
-        "FWD" => " among forwards",
+    let mut scope = match v.position.as_deref() {
+        Some("GKP") => " among goalkeepers",
+        Some("DEF") => " among defenders",
+        Some("MID") => " among midfielders",
+        Some("FWD") => " among forwards",
         _ => "",
     }
     .to_string();
-    if let Some(p) = v["maxPrice"].as_f64() {
+    if let Some(p) = v.max_price {
         scope.push_str(&format!(" at £{p:.1}m or less"));
     }
-    if let Some(o) = v["maxOwnership"].as_f64() {
+    if let Some(o) = v.max_ownership {
         scope.push_str(&format!(" owned by {o}% or less"));
     }
-    let list = arr(&v["leaders"]);
-    if list.is_empty() {
+    if v.leaders.is_empty() {
         return format!("No player{scope} has recorded any {cat} yet this season.");
     }
-    let lines: Vec<String> = list
+    let lines: Vec<String> = v
+        .leaders
         .iter()
-        .map(|p| {
-            let extra = if s(v, "category") == "cards" {
-                format!(
-                    " ({} yellow, {} red)",
-                    n(p, "yellowCards"),
-                    n(p, "redCards")
-                )
-            } else {
-                String::new()
-            };
-            let value = match p["valueText"].as_str() {
-                Some(t) => t.to_string(),
-                None => n(p, "value"),
+        .map(|l| {
+            let extra = match (l.yellow_cards, l.red_cards) {
+                (Some(y), Some(r)) => format!(" ({y} yellow, {r} red)"),
+                _ => String::new(),
             };
             format!(
-                "{}. **{}** ({}, {}, {}) — {}{}, {}% owned",
-                n(p, "rank"),
-                s(p, "name"),
-                s(p, "team"),
-                s(p, "position"),
-                s(p, "priceText"),
-                value,
+                "{}. **{}** ({}, {}, £{:.1}m) — {}{}, {:.1}% owned",
+                l.rank,
+                l.player.name,
+                l.player.team,
+                l.player.position,
+                l.player.price,
+                l.value_text,
                 extra,
-                f1(p, "selectedByPercent")
+                l.selected_by_percent
             )
         })
         .collect();

@@ -5,12 +5,12 @@
 //! value are listed.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::fpl::model::{Element, Position};
 use crate::fpl::FplSource;
-use crate::tools::fpl::{dec1, player_ref, raw_players, unavailable, PositionInput};
+use crate::tools::fpl::typed::PlayerBrief;
+use crate::tools::fpl::{dec1, raw_players, unavailable, PositionInput};
 use crate::tools::input::{check_range, ToolInput};
 use crate::tools::{ToolError, ToolOutput};
 
@@ -247,6 +247,49 @@ pub fn leaders(players: &[Element], category: Category, filters: Filters) -> Vec
     v
 }
 
+/// A player's value in the category: a count (goals, minutes, points…) or a measure (price,
+/// ownership, xG…).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Stat {
+    Count(i64),
+    Measure(f64),
+}
+
+/// One line of the ranking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Leader {
+    #[serde(flatten)]
+    pub player: PlayerBrief,
+    /// Shared by equal values.
+    pub rank: usize,
+    pub value: Stat,
+    /// The value as shown ("£14.5m", "32.1%", "7").
+    pub value_text: String,
+    pub total_points: i32,
+    pub minutes: i32,
+    pub selected_by_percent: f64,
+    /// With the cards category only.
+    pub yellow_cards: Option<i32>,
+    pub red_cards: Option<i32>,
+}
+
+/// `fpl_league_data`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LeagueLeaders {
+    /// The category's key, e.g. `clean_sheets`.
+    pub category: String,
+    pub position: Option<String>,
+    pub max_price: Option<f64>,
+    pub max_ownership: Option<f64>,
+    pub leaders: Vec<Leader>,
+    /// The raw FPL API player objects (with `includeRawData`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<serde_json::Value>,
+}
+
 /// Run the tool.
 pub async fn run(source: &FplSource, input: LeagueDataInput) -> Result<ToolOutput, ToolError> {
     let d = source.data().await.map_err(unavailable)?;
@@ -301,33 +344,33 @@ pub async fn run(source: &FplSource, input: LeagueDataInput) -> Result<ToolOutpu
             ));
         }
         lines.push(line);
-        let mut item = player_ref(&d, e);
-        item["rank"] = json!(rank);
-        item["value"] = if input.category.is_count() {
-            json!(v as i64)
-        } else {
-            json!(v)
-        };
-        item["valueText"] = json!(input.category.show(v));
-        item["totalPoints"] = json!(e.total_points);
-        item["minutes"] = json!(e.minutes);
-        item["selectedByPercent"] = json!(e.selected_by_percent);
-        if input.category == Category::Cards {
-            item["yellowCards"] = json!(e.yellow_cards);
-            item["redCards"] = json!(e.red_cards);
-        }
-        items.push(item);
+        let cards = input.category == Category::Cards;
+        items.push(Leader {
+            player: PlayerBrief::of(&d, e),
+            rank,
+            value: if input.category.is_count() {
+                Stat::Count(v as i64)
+            } else {
+                Stat::Measure(v)
+            },
+            value_text: input.category.show(v),
+            total_points: e.total_points,
+            minutes: e.minutes,
+            selected_by_percent: e.selected_by_percent,
+            yellow_cards: cards.then_some(e.yellow_cards),
+            red_cards: cards.then_some(e.red_cards),
+        });
     }
-    let mut structured = json!({
-        "category": input.category.key(),
-        "position": pos.map(|p| p.short()),
-        "maxPrice": input.max_price,
-        "maxOwnership": input.max_ownership,
-        "leaders": items,
-    });
-    if input.include_raw_data {
-        let ids: Vec<u32> = shown.iter().map(|e| e.id).collect();
-        structured["raw"] = raw_players(&d, &ids);
-    }
-    Ok(ToolOutput::ok(lines.join("\n"), structured))
+    let out = LeagueLeaders {
+        category: input.category.key().to_string(),
+        position: pos.map(|p| p.short().to_string()),
+        max_price: input.max_price,
+        max_ownership: input.max_ownership,
+        raw: input.include_raw_data.then(|| {
+            let ids: Vec<u32> = shown.iter().map(|e| e.id).collect();
+            raw_players(&d, &ids)
+        }),
+        leaders: items,
+    };
+    Ok(ToolOutput::typed(lines.join("\n"), &out))
 }
