@@ -62,7 +62,10 @@ pub fn tool_specs() -> Vec<ToolSpec> {
         spec::<comparison::PlayerComparisonInput>(comparison::NAME, comparison::DESCRIPTION),
         spec::<difficulty::FixtureDifficultyInput>(difficulty::NAME, difficulty::DESCRIPTION),
         spec::<form::FormAnalysisInput>(form::NAME, form::DESCRIPTION),
-        spec::<gameweek::GameweekInput>(gameweek::NAME, gameweek::DESCRIPTION),
+        typed_spec::<gameweek::GameweekInput, gameweek::GameweekAnswer>(
+            gameweek::NAME,
+            gameweek::DESCRIPTION,
+        ),
         typed_spec::<manager_team::ManagerTeamInput, manager_team::ManagerTeam>(
             manager_team::NAME,
             manager_team::DESCRIPTION,
@@ -324,7 +327,8 @@ mod tests {
         // The manager tools (after the original eight) and the converted originals declare
         // their output schema.
         for (i, spec) in specs.iter().enumerate() {
-            let typed = i >= 8 || spec.name == "fpl_league_data";
+            let typed =
+                i >= 8 || ["fpl_league_data", "fpl_get_gameweek"].contains(&spec.name.as_str());
             assert_eq!(spec.output_schema.is_some(), typed, "{}", spec.name);
         }
         for ((name, fields, required), spec) in expected.iter().zip(specs.iter()) {

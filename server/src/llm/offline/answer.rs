@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::llm::offline::intent::{GwFocus, Intent};
 use crate::llm::offline::manager;
+use crate::tools::fpl::gameweek::{GameweekAnswer, GameweekFacts, GameweekPlayer};
 use crate::tools::fpl::league::LeagueLeaders;
 
 /// One tool result of the turn.
@@ -910,69 +911,63 @@ fn team_difficulty(r: &ToolResultView) -> String {
     out
 }
 
+/// The gameweek of an `fpl_get_gameweek` result, or the tool's own text when there is none.
+fn gameweek_facts(r: &ToolResultView) -> Result<GameweekFacts, String> {
+    serde_json::from_value::<GameweekAnswer>(r.structured.clone())
+        .ok()
+        .and_then(|a| a.gameweek)
+        .ok_or_else(|| r.text.clone())
+}
+
 fn deadline(r: &ToolResultView) -> String {
-    let v = &r.structured;
-    if v["available"].as_bool() == Some(false) {
-        return r.text.clone();
-    }
-    let g = &v["gameweek"];
-    let which = if g["isNext"].as_bool().unwrap_or(false) {
+    let g = match gameweek_facts(r) {
+        Ok(g) => g,
+        Err(text) => return text,
+    };
+    let which = if g.is_next {
         "The next deadline"
     } else {
         "The deadline"
     };
-    format!(
-        "{which} is for **{}**: **{}**.",
-        s(g, "name"),
-        s(g, "deadlineText")
-    )
+    format!("{which} is for **{}**: **{}**.", g.name, g.deadline_text)
 }
 
 fn gameweek(r: &ToolResultView, focus: GwFocus) -> String {
-    let v = &r.structured;
-    if v["available"].as_bool() == Some(false) {
-        return r.text.clone();
+    let g = match gameweek_facts(r) {
+        Ok(g) => g,
+        Err(text) => return text,
+    };
+    let name = &g.name;
+    if !(g.finished || g.is_current) {
+        return format!("**{name}** hasn't started yet — the deadline is **{}**. Scores, captaincy and chip numbers appear once it is under way.", g.deadline_text);
     }
-    let g = &v["gameweek"];
-    let name = s(g, "name");
-    let started =
-        g["finished"].as_bool().unwrap_or(false) || g["isCurrent"].as_bool().unwrap_or(false);
-    if !started {
-        return format!("**{name}** hasn't started yet — the deadline is **{}**. Scores, captaincy and chip numbers appear once it is under way.", s(g, "deadlineText"));
-    }
-    let pl = |k: &str| -> String {
-        let p = &g[k];
-        if p.is_null() {
-            "unknown".into()
-        } else {
-            format!("**{}** ({})", s(p, "name"), s(p, "team"))
+    let pl = |p: &Option<GameweekPlayer>| -> String {
+        match p {
+            Some(p) => format!("**{}** ({})", p.player.name, p.player.team),
+            None => "unknown".into(),
         }
     };
-    let chips: Vec<String> = arr(&g["chipPlays"])
+    let num = |v: Option<i32>| v.map_or_else(|| "–".to_string(), |v| v.to_string());
+    let chips: Vec<String> = g
+        .chip_plays
         .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                s(c, "chip"),
-                crate::tools::fpl::thousands(c["played"].as_u64().unwrap_or(0))
-            )
-        })
+        .map(|c| format!("{} {}", c.chip, crate::tools::fpl::thousands(c.played)))
         .collect();
     match focus {
         GwFocus::Average => format!(
             "The average score in **{name}** was **{} points**; the highest was {}.",
-            n(g, "averageScore"),
-            n(g, "highestScore")
+            num(g.average_score),
+            num(g.highest_score)
         ),
         GwFocus::Highest => format!(
             "The highest score in **{name}** was **{} points** (average {}).",
-            n(g, "highestScore"),
-            n(g, "averageScore")
+            num(g.highest_score),
+            num(g.average_score)
         ),
         GwFocus::Captain => format!(
             "In **{name}** the most captained player was {}, and the most vice-captained was {}.",
-            pl("mostCaptained"),
-            pl("mostViceCaptained")
+            pl(&g.most_captained),
+            pl(&g.most_vice_captained)
         ),
         GwFocus::Chips => format!(
             "Chips played in **{name}**: {}.",
@@ -984,27 +979,26 @@ fn gameweek(r: &ToolResultView, focus: GwFocus) -> String {
         ),
         GwFocus::Transfers => format!(
             "In **{name}** the most transferred-in player was {}; {} transfers were made.",
-            pl("mostTransferredIn"),
-            crate::tools::fpl::thousands(g["transfersMade"].as_u64().unwrap_or(0))
+            pl(&g.most_transferred_in),
+            crate::tools::fpl::thousands(g.transfers_made.unwrap_or(0))
         ),
         GwFocus::TopPlayer | GwFocus::General => {
-            let top = &g["topPlayer"];
             let mut out = format!(
                 "**{name}** ({}): average score **{}**, highest **{}**.\n\n- **Most captained:** {}\n- **Most vice-captained:** {}\n- **Most selected:** {}\n- **Most transferred in:** {}",
-                if g["finished"].as_bool().unwrap_or(false) { "finished" } else { "in progress" },
-                n(g, "averageScore"),
-                n(g, "highestScore"),
-                pl("mostCaptained"),
-                pl("mostViceCaptained"),
-                pl("mostSelected"),
-                pl("mostTransferredIn")
+                if g.finished { "finished" } else { "in progress" },
+                num(g.average_score),
+                num(g.highest_score),
+                pl(&g.most_captained),
+                pl(&g.most_vice_captained),
+                pl(&g.most_selected),
+                pl(&g.most_transferred_in)
             );
-            if top.is_object() {
+            if let Some(top) = &g.top_player {
                 out.push_str(&format!(
                     "\n- **Top player:** {} ({}) with {} points",
-                    s(top, "name"),
-                    s(top, "team"),
-                    n(top, "points")
+                    top.player.name,
+                    top.player.team,
+                    num(top.points)
                 ));
             }
             if !chips.is_empty() {

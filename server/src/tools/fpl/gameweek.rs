@@ -7,15 +7,17 @@
 //! plainly (no next gameweek), not as an error; numbers not yet known (future gameweeks)
 //! are left out.
 
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::fpl::model::Event;
 use crate::fpl::{FplData, FplSource, SeasonPhase};
 use crate::tools::fpl::player::short_label;
+use crate::tools::fpl::typed::PlayerBrief;
 use crate::tools::fpl::{
-    fixture_json, fixture_line, kickoff, raw_bootstrap_items, thousands, unavailable,
+    fixture_line, kickoff, raw_bootstrap_items, thousands, unavailable, FixtureView,
 };
 use crate::tools::input::{check_range, yes, ToolInput};
 use crate::tools::{ToolError, ToolOutput};
@@ -74,6 +76,84 @@ fn chip_name(raw: &str) -> &str {
     }
 }
 
+/// A player named by a gameweek's numbers, with his points when he is the top player.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GameweekPlayer {
+    #[serde(flatten)]
+    pub player: PlayerBrief,
+    /// The top player's points (absent for the other roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<i32>,
+}
+
+/// How often a chip was played in the gameweek.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChipPlays {
+    pub chip: String,
+    pub played: u64,
+}
+
+/// One gameweek's facts (numbers not known yet are null).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GameweekFacts {
+    pub id: u32,
+    pub name: String,
+    /// current, next, previous or empty.
+    pub role: String,
+    pub deadline: Option<DateTime<Utc>>,
+    pub deadline_text: String,
+    pub finished: bool,
+    pub is_current: bool,
+    pub is_next: bool,
+    pub is_previous: bool,
+    pub average_score: Option<i32>,
+    pub highest_score: Option<i32>,
+    pub most_captained: Option<GameweekPlayer>,
+    pub most_vice_captained: Option<GameweekPlayer>,
+    pub most_selected: Option<GameweekPlayer>,
+    pub most_transferred_in: Option<GameweekPlayer>,
+    pub top_player: Option<GameweekPlayer>,
+    pub chip_plays: Vec<ChipPlays>,
+    pub transfers_made: Option<u64>,
+}
+
+/// `fpl_get_gameweek`'s answer: a gameweek, or why there is none to describe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GameweekAnswer {
+    pub available: bool,
+    /// Why no gameweek is described: season_over, no_previous_gameweek or no_gameweeks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub season_over: bool,
+    /// The last finished gameweek, when the season is over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_gameweek: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gameweek: Option<GameweekFacts>,
+    /// With `includeFixtures`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixtures: Option<Vec<FixtureView>>,
+    /// The raw FPL API event object, with `includeRawData`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Value>,
+}
+
+impl GameweekAnswer {
+    fn none(d: &FplData, reason: &str) -> Self {
+        Self {
+            available: false,
+            reason: Some(reason.to_string()),
+            season_over: d.phase() == SeasonPhase::Over,
+            last_gameweek: None,
+            gameweek: None,
+            fixtures: None,
+            raw: None,
+        }
+    }
+}
+
 /// Run the tool.
 pub async fn run(source: &FplSource, input: GameweekInput) -> Result<ToolOutput, ToolError> {
     let d = source.data().await.map_err(unavailable)?;
@@ -94,18 +174,18 @@ pub async fn run(source: &FplSource, input: GameweekInput) -> Result<ToolOutput,
         (None, Some(GameweekType::Previous)) => match d.previous_event() {
             Some(e) => e,
             None => {
-                return Ok(ToolOutput::ok(
+                return Ok(ToolOutput::typed(
                     "There is no previous gameweek yet: the season has not reached gameweek 2.",
-                    json!({"available": false, "reason": "no_previous_gameweek"}),
+                    &GameweekAnswer::none(&d, "no_previous_gameweek"),
                 ))
             }
         },
         (None, _) => match d.current_event().or_else(|| d.next_event()) {
             Some(e) => e,
             None => {
-                return Ok(ToolOutput::ok(
+                return Ok(ToolOutput::typed(
                     "No gameweek is scheduled in this data.",
-                    json!({"available": false, "reason": "no_gameweeks"}),
+                    &GameweekAnswer::none(&d, "no_gameweeks"),
                 ))
             }
         },
@@ -126,10 +206,9 @@ fn no_next(d: &FplData) -> ToolOutput {
         ),
         _ => "There is no next gameweek scheduled in this data.".to_string(),
     };
-    ToolOutput::ok(
-        text,
-        json!({"available": false, "reason": "season_over", "seasonOver": d.phase() == SeasonPhase::Over, "lastGameweek": last}),
-    )
+    let mut answer = GameweekAnswer::none(d, "season_over");
+    answer.last_gameweek = last;
+    ToolOutput::typed(text, &answer)
 }
 
 fn state(e: &Event) -> &'static str {
@@ -235,48 +314,53 @@ fn describe(d: &FplData, e: &Event, include_fixtures: bool, raw: bool) -> ToolOu
             ));
         }
     }
-    let pref = |id: Option<u32>| -> Value {
-        match id.and_then(|id| d.player(id)) {
-            Some(p) => json!({"id": p.id, "name": p.web_name, "team": d.team_short(p.team)}),
-            None => Value::Null,
-        }
+    let pref = |id: Option<u32>| {
+        id.and_then(|id| d.player(id)).map(|p| GameweekPlayer {
+            player: PlayerBrief::of(d, p),
+            points: None,
+        })
     };
-    let mut structured = json!({
-        "available": true,
-        "gameweek": {
-            "id": e.id,
-            "name": e.name,
-            "role": role,
-            "deadline": e.deadline_time,
-            "deadlineText": deadline,
-            "finished": e.finished,
-            "isCurrent": e.is_current,
-            "isNext": e.is_next,
-            "isPrevious": e.is_previous,
-            "averageScore": if started { json!(e.average_entry_score) } else { Value::Null },
-            "highestScore": e.highest_score,
-            "mostCaptained": pref(e.most_captained),
-            "mostViceCaptained": pref(e.most_vice_captained),
-            "mostSelected": pref(e.most_selected),
-            "mostTransferredIn": pref(e.most_transferred_in),
-            "topPlayer": e.top_element_info.as_ref().map(|t| {
-                let mut v = pref(Some(t.id));
-                v["points"] = json!(t.points);
-                v
-            }),
-            "chipPlays": e.chip_plays.iter().map(|c| json!({"chip": chip_name(&c.chip_name), "played": c.num_played})).collect::<Vec<_>>(),
-            "transfersMade": e.transfers_made,
-        },
-        "seasonOver": d.phase() == SeasonPhase::Over,
-    });
-    if include_fixtures {
-        structured["fixtures"] = json!(fixtures
+    let facts = GameweekFacts {
+        id: e.id,
+        name: e.name.clone(),
+        role: role.to_string(),
+        deadline: e.deadline_time,
+        deadline_text: deadline,
+        finished: e.finished,
+        is_current: e.is_current,
+        is_next: e.is_next,
+        is_previous: e.is_previous,
+        average_score: if started { e.average_entry_score } else { None },
+        highest_score: e.highest_score,
+        most_captained: pref(e.most_captained),
+        most_vice_captained: pref(e.most_vice_captained),
+        most_selected: pref(e.most_selected),
+        most_transferred_in: pref(e.most_transferred_in),
+        top_player: e.top_element_info.as_ref().and_then(|t| {
+            pref(Some(t.id)).map(|mut p| {
+                p.points = Some(t.points);
+                p
+            })
+        }),
+        chip_plays: e
+            .chip_plays
             .iter()
-            .map(|f| fixture_json(d, f))
-            .collect::<Vec<_>>());
-    }
-    if raw {
-        structured["raw"] = raw_bootstrap_items(d, "events", &[e.id]);
-    }
-    ToolOutput::ok(lines.join("\n"), structured)
+            .map(|c| ChipPlays {
+                chip: chip_name(&c.chip_name).to_string(),
+                played: c.num_played,
+            })
+            .collect(),
+        transfers_made: e.transfers_made,
+    };
+    let answer = GameweekAnswer {
+        available: true,
+        reason: None,
+        season_over: d.phase() == SeasonPhase::Over,
+        last_gameweek: None,
+        gameweek: Some(facts),
+        fixtures: include_fixtures
+            .then(|| fixtures.iter().map(|f| FixtureView::of(d, f)).collect()),
+        raw: raw.then(|| raw_bootstrap_items(d, "events", &[e.id])),
+    };
+    ToolOutput::typed(lines.join("\n"), &answer)
 }

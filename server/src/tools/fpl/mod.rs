@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::fpl::model::{Element, Fixture, PlayerStatus, Position};
@@ -225,25 +225,52 @@ pub fn fixture_line(d: &FplData, f: &Fixture) -> String {
     }
 }
 
-/// Structured form of a fixture.
+/// A fixture in structured output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FixtureView {
+    pub id: u32,
+    pub gameweek: Option<u32>,
+    pub kickoff: Option<DateTime<Utc>>,
+    pub kickoff_text: String,
+    pub home: String,
+    pub home_short: String,
+    pub home_id: u32,
+    pub away: String,
+    pub away_short: String,
+    pub away_id: u32,
+    pub home_difficulty: u8,
+    pub away_difficulty: u8,
+    pub finished: bool,
+    pub home_score: Option<u32>,
+    pub away_score: Option<u32>,
+}
+
+impl FixtureView {
+    pub fn of(d: &FplData, f: &Fixture) -> Self {
+        Self {
+            id: f.id,
+            gameweek: f.event,
+            kickoff: f.kickoff_time,
+            kickoff_text: kickoff(f.kickoff_time),
+            home: d.team_name(f.team_h).to_string(),
+            home_short: d.team_short(f.team_h).to_string(),
+            home_id: f.team_h,
+            away: d.team_name(f.team_a).to_string(),
+            away_short: d.team_short(f.team_a).to_string(),
+            away_id: f.team_a,
+            home_difficulty: f.team_h_difficulty,
+            away_difficulty: f.team_a_difficulty,
+            finished: f.result().is_some(),
+            home_score: f.team_h_score,
+            away_score: f.team_a_score,
+        }
+    }
+}
+
+/// [`FixtureView`] as a JSON object (for the tools that extend it).
 pub fn fixture_json(d: &FplData, f: &Fixture) -> Value {
-    json!({
-        "id": f.id,
-        "gameweek": f.event,
-        "kickoff": f.kickoff_time,
-        "kickoffText": kickoff(f.kickoff_time),
-        "home": d.team_name(f.team_h),
-        "homeShort": d.team_short(f.team_h),
-        "homeId": f.team_h,
-        "away": d.team_name(f.team_a),
-        "awayShort": d.team_short(f.team_a),
-        "awayId": f.team_a,
-        "homeDifficulty": f.team_h_difficulty,
-        "awayDifficulty": f.team_a_difficulty,
-        "finished": f.result().is_some(),
-        "homeScore": f.team_h_score,
-        "awayScore": f.team_a_score,
-    })
+    serde_json::to_value(FixtureView::of(d, f)).unwrap_or(Value::Null)
 }
 
 /// Resolves a player query, optionally among players passing `keep`; an unknown or
