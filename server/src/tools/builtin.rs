@@ -60,7 +60,10 @@ pub fn tool_specs() -> Vec<ToolSpec> {
             league::DESCRIPTION,
         ),
         spec::<comparison::PlayerComparisonInput>(comparison::NAME, comparison::DESCRIPTION),
-        spec::<difficulty::FixtureDifficultyInput>(difficulty::NAME, difficulty::DESCRIPTION),
+        typed_spec::<difficulty::FixtureDifficultyInput, difficulty::DifficultyAnswer>(
+            difficulty::NAME,
+            difficulty::DESCRIPTION,
+        ),
         spec::<form::FormAnalysisInput>(form::NAME, form::DESCRIPTION),
         typed_spec::<gameweek::GameweekInput, gameweek::GameweekAnswer>(
             gameweek::NAME,
@@ -327,8 +330,13 @@ mod tests {
         // The manager tools (after the original eight) and the converted originals declare
         // their output schema.
         for (i, spec) in specs.iter().enumerate() {
-            let typed =
-                i >= 8 || ["fpl_league_data", "fpl_get_gameweek"].contains(&spec.name.as_str());
+            let typed = i >= 8
+                || [
+                    "fpl_league_data",
+                    "fpl_get_gameweek",
+                    "fpl_fixture_difficulty",
+                ]
+                .contains(&spec.name.as_str());
             assert_eq!(spec.output_schema.is_some(), typed, "{}", spec.name);
         }
         for ((name, fields, required), spec) in expected.iter().zip(specs.iter()) {

@@ -56,7 +56,7 @@ pub fn render(tool: &str, id: &str, structured: &Value) -> Option<String> {
                 (a, b) => format!("{}{}", a.unwrap_or_default(), b.unwrap_or_default()),
             }
         }
-        "fpl_fixture_difficulty" => strip::teams(&id, structured)?,
+        "fpl_fixture_difficulty" => strip::teams(&id, &typed(structured)?)?,
         _ => return None,
     };
     (html.len() <= MAX_VISUAL_BYTES).then_some(html)

@@ -4,17 +4,13 @@
 use serde_json::Value;
 
 use super::markup::esc;
+use crate::tools::fpl::difficulty::{DifficultyAnswer, RunMatch};
 
-fn cell(f: &Value) -> String {
-    let fdr = f["difficulty"].as_u64().unwrap_or(3).clamp(1, 5);
-    let home = f["home"].as_bool().unwrap_or(false);
-    let opp = f["opponent"]
-        .as_str()
-        .or_else(|| f["opponentShort"].as_str())
-        .unwrap_or("?");
+fn cell(difficulty: u8, home: bool, opponent: &str) -> String {
+    let fdr = difficulty.clamp(1, 5);
     format!(
         "<td class=\"viz-fdr viz-fdr-{fdr}\" title=\"difficulty {fdr}\">{}<span class=\"viz-ha\">{}</span><span class=\"viz-sr\">, difficulty {fdr}</span></td>",
-        esc(opp),
+        esc(opponent),
         if home { "H" } else { "A" }
     )
 }
@@ -54,7 +50,17 @@ pub fn player_fixtures(id: &str, v: &Value) -> Option<String> {
                 .unwrap_or_else(|| "TBC".into())
         })
         .collect();
-    let cells = fixtures.iter().map(cell).collect();
+    let cells = fixtures
+        .iter()
+        .map(|f| {
+            let fdr = f["difficulty"].as_u64().unwrap_or(3).clamp(1, 5) as u8;
+            cell(
+                fdr,
+                f["home"].as_bool().unwrap_or(false),
+                f["opponent"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
     let team = v["player"]["team"].as_str().unwrap_or("").to_string();
     Some(table(
         id,
@@ -65,41 +71,41 @@ pub fn player_fixtures(id: &str, v: &Value) -> Option<String> {
 }
 
 /// The teams of `fpl_fixture_difficulty`, one strip each (at most 20).
-pub fn teams(id: &str, v: &Value) -> Option<String> {
-    let teams = v["teams"].as_array().filter(|t| !t.is_empty())?;
-    let gameweeks: Vec<u64> = teams[0]["gameweeks"]
-        .as_array()?
+pub fn teams(id: &str, v: &DifficultyAnswer) -> Option<String> {
+    let first = v.teams.first()?;
+    let head: Vec<String> = first
+        .gameweeks
         .iter()
-        .filter_map(|g| g["gameweek"].as_u64())
+        .map(|g| format!("GW{}", g.gameweek))
         .collect();
-    let head: Vec<String> = gameweeks.iter().map(|g| format!("GW{g}")).collect();
-    let rows: Vec<(String, Vec<String>)> = teams
+    let match_cell = |f: &RunMatch| cell(f.difficulty, f.home, &f.opponent);
+    let rows: Vec<(String, Vec<String>)> = v
+        .teams
         .iter()
         .take(20)
         .map(|t| {
-            let cells = t["gameweeks"]
-                .as_array()
-                .map(|gws| {
-                    gws.iter()
-                        .map(|g| match g["fixtures"].as_array() {
-                            Some(fx) if !fx.is_empty() => {
-                                if fx.len() == 1 {
-                                    cell(&fx[0])
-                                } else {
-                                    // A double gameweek: both matches in one cell.
-                                    let inner: Vec<String> = fx
-                                        .iter()
-                                        .map(|f| cell(f).replace("<td", "<span").replace("</td>", "</span>"))
-                                        .collect();
-                                    format!("<td class=\"viz-double\">{}</td>", inner.concat())
-                                }
-                            }
-                            _ => "<td class=\"viz-blank\">–<span class=\"viz-sr\">no match</span></td>".to_string(),
-                        })
-                        .collect()
+            let cells = t
+                .gameweeks
+                .iter()
+                .map(|g| match g.fixtures.as_slice() {
+                    [] => "<td class=\"viz-blank\">–<span class=\"viz-sr\">no match</span></td>"
+                        .to_string(),
+                    [one] => match_cell(one),
+                    many => {
+                        // A double gameweek: both matches in one cell.
+                        let inner: Vec<String> = many
+                            .iter()
+                            .map(|f| {
+                                match_cell(f)
+                                    .replace("<td", "<span")
+                                    .replace("</td>", "</span>")
+                            })
+                            .collect();
+                        format!("<td class=\"viz-double\">{}</td>", inner.concat())
+                    }
                 })
-                .unwrap_or_default();
-            (t["teamShort"].as_str().unwrap_or("?").to_string(), cells)
+                .collect();
+            (t.team_short.clone(), cells)
         })
         .collect();
     Some(table(id, "Fixture difficulty by gameweek", &head, &rows))

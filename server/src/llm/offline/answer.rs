@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::llm::offline::intent::{GwFocus, Intent};
 use crate::llm::offline::manager;
+use crate::tools::fpl::difficulty::{DifficultyAnswer, TeamRun};
 use crate::tools::fpl::gameweek::{GameweekAnswer, GameweekFacts, GameweekPlayer};
 use crate::tools::fpl::league::LeagueLeaders;
 
@@ -799,27 +800,23 @@ fn fixtures(r: &ToolResultView) -> String {
     out
 }
 
-fn run_inline(t: &Value) -> String {
-    arr(&t["gameweeks"])
+fn run_inline(t: &TeamRun) -> String {
+    t.gameweeks
         .iter()
         .map(|g| {
-            let fx = arr(&g["fixtures"]);
-            if fx.is_empty() {
-                format!("GW{} blank", n(g, "gameweek"))
+            if g.fixtures.is_empty() {
+                format!("GW{} blank", g.gameweek)
             } else {
                 format!(
                     "GW{} {}",
-                    n(g, "gameweek"),
-                    fx.iter()
+                    g.gameweek,
+                    g.fixtures
+                        .iter()
                         .map(|f| format!(
                             "{} ({}) {}",
-                            s(f, "opponent"),
-                            if f["home"].as_bool().unwrap_or(false) {
-                                "H"
-                            } else {
-                                "A"
-                            },
-                            n(f, "difficulty")
+                            f.opponent,
+                            if f.home { "H" } else { "A" },
+                            f.difficulty
                         ))
                         .collect::<Vec<_>>()
                         .join(" + ")
@@ -830,15 +827,28 @@ fn run_inline(t: &Value) -> String {
         .join(", ")
 }
 
+fn gameweek_list(gws: &[u32]) -> String {
+    gws.iter()
+        .map(|g| format!("GW{g}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn difficulty(r: &ToolResultView) -> Result<DifficultyAnswer, String> {
+    serde_json::from_value(r.structured.clone()).map_err(|_| r.text.clone())
+}
+
 fn easiest(r: &ToolResultView, hardest: bool) -> String {
-    let v = &r.structured;
-    if v["seasonOver"].as_bool() == Some(true) {
+    let v = match difficulty(r) {
+        Ok(v) => v,
+        Err(text) => return text,
+    };
+    if v.season_over {
         return "The season is over, so there are no upcoming fixtures to rate. Ask me again once next season's fixtures are out — or ask about this season's final table or leaders.".to_string();
     }
-    let gws = arr(&v["gameweeks"]);
-    let from = gws.first().map(|g| g.to_string()).unwrap_or_default();
-    let to = gws.last().map(|g| g.to_string()).unwrap_or_default();
-    let mut teams: Vec<&Value> = arr(&v["teams"]).iter().collect();
+    let from = v.gameweeks.first().copied().unwrap_or_default();
+    let to = v.gameweeks.last().copied().unwrap_or_default();
+    let mut teams: Vec<&TeamRun> = v.teams.iter().collect();
     if hardest {
         teams.reverse();
     }
@@ -848,17 +858,17 @@ fn easiest(r: &ToolResultView, hardest: bool) -> String {
         .enumerate()
         .map(|(i, t)| {
             let mut extra = String::new();
-            if !arr(&t["doubleGameweeks"]).is_empty() {
+            if !t.double_gameweeks.is_empty() {
                 extra.push_str(" · double gameweek");
             }
-            if !arr(&t["blankGameweeks"]).is_empty() {
+            if !t.blank_gameweeks.is_empty() {
                 extra.push_str(" · has a blank");
             }
             format!(
-                "{}. **{}** — average FDR **{}**: {}{}",
+                "{}. **{}** — average FDR **{:.2}**: {}{}",
                 i + 1,
-                s(t, "team"),
-                f2(t, "averageDifficulty"),
+                t.team,
+                t.average_difficulty.unwrap_or(0.0),
                 run_inline(t),
                 extra
             )
@@ -867,46 +877,38 @@ fn easiest(r: &ToolResultView, hardest: bool) -> String {
     format!(
         "{} fixtures over the next {} gameweeks (GW{from}–GW{to}), by average FPL difficulty (1 easy – 5 hard):\n\n{}",
         if hardest { "Hardest" } else { "Easiest" },
-        gws.len(),
+        v.gameweeks.len(),
         lines.join("\n")
     )
 }
 
 fn team_difficulty(r: &ToolResultView) -> String {
-    let v = &r.structured;
-    if v["seasonOver"].as_bool() == Some(true) {
+    let v = match difficulty(r) {
+        Ok(v) => v,
+        Err(text) => return text,
+    };
+    if v.season_over {
         return "The season is over, so there are no upcoming fixtures to rate.".to_string();
     }
-    let Some(t) = arr(&v["teams"]).first() else {
+    let Some(t) = v.teams.first() else {
         return r.text.clone();
     };
     let mut out = format!(
-        "**{}** over the next {} gameweeks have an average FDR of **{}** across {} matches: {}.",
-        s(t, "team"),
-        arr(&v["gameweeks"]).len(),
-        f2(t, "averageDifficulty"),
-        n(t, "fixtureCount"),
+        "**{}** over the next {} gameweeks have an average FDR of **{:.2}** across {} matches: {}.",
+        t.team,
+        v.gameweeks.len(),
+        t.average_difficulty.unwrap_or(0.0),
+        t.fixture_count,
         run_inline(t)
     );
-    if !arr(&t["doubleGameweeks"]).is_empty() {
+    if !t.double_gameweeks.is_empty() {
         out.push_str(&format!(
             " Double gameweek: {}.",
-            arr(&t["doubleGameweeks"])
-                .iter()
-                .map(|g| format!("GW{g}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            gameweek_list(&t.double_gameweeks)
         ));
     }
-    if !arr(&t["blankGameweeks"]).is_empty() {
-        out.push_str(&format!(
-            " Blank: {}.",
-            arr(&t["blankGameweeks"])
-                .iter()
-                .map(|g| format!("GW{g}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    if !t.blank_gameweeks.is_empty() {
+        out.push_str(&format!(" Blank: {}.", gameweek_list(&t.blank_gameweeks)));
     }
     out
 }

@@ -7,8 +7,9 @@
 //! strength (GKP/DEF) or defence strength (MID/FWD); when the season is over the answer
 //! says there are no upcoming fixtures.
 
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::fpl::model::{Position, Team};
@@ -95,41 +96,104 @@ impl PositionRating {
     }
 }
 
-fn run_json(d: &FplData, run: &FixtureRun, rating: Option<&PositionRating>) -> Value {
+/// One match of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunMatch {
+    /// Opponent's short name.
+    pub opponent: String,
+    pub opponent_name: String,
+    pub home: bool,
+    /// FPL difficulty 1 (easy) to 5 (hard).
+    pub difficulty: u8,
+    /// The position rating of this opponent (1-5), with `position`.
+    pub position_difficulty: Option<f64>,
+    pub kickoff: Option<DateTime<Utc>>,
+}
+
+/// A team's matches in one gameweek of the run (none: a blank, two: a double).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunWeek {
+    pub gameweek: u32,
+    pub fixtures: Vec<RunMatch>,
+}
+
+/// One team's run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamRun {
+    /// Place from the easiest run (with teamQuery "all").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<usize>,
+    pub team_id: u32,
+    pub team: String,
+    pub team_short: String,
+    pub gameweeks: Vec<RunWeek>,
+    pub fixture_count: usize,
+    pub average_difficulty: Option<f64>,
+    /// Mean position rating of the opponents (with `position`).
+    pub position_average: Option<f64>,
+    pub blank_gameweeks: Vec<u32>,
+    pub double_gameweeks: Vec<u32>,
+}
+
+/// `fpl_fixture_difficulty`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DifficultyAnswer {
+    /// No upcoming fixtures: the season is over.
+    pub season_over: bool,
+    pub gameweeks: Vec<u32>,
+    pub position: Option<String>,
+    /// One team, or every team from the easiest run.
+    pub teams: Vec<TeamRun>,
+    /// The raw FPL API fixture objects (one team, with `includeRawData`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Value>,
+}
+
+fn team_run(d: &FplData, run: &FixtureRun, rating: Option<&PositionRating>) -> TeamRun {
     let mut pos_total = 0.0;
     let mut pos_count = 0usize;
-    let gws: Vec<Value> = run
+    let gameweeks = run
         .gameweeks
         .iter()
-        .map(|g| {
-            json!({
-                "gameweek": g.gameweek,
-                "fixtures": g.fixtures.iter().map(|f| {
+        .map(|g| RunWeek {
+            gameweek: g.gameweek,
+            fixtures: g
+                .fixtures
+                .iter()
+                .map(|f| {
                     let pr = rating.and_then(|r| r.rate(d.team(f.opponent), f.home));
-                    if let Some(v) = pr { pos_total += v; pos_count += 1; }
-                    json!({
-                        "opponent": f.opponent_short,
-                        "opponentName": d.team_name(f.opponent),
-                        "home": f.home,
-                        "difficulty": f.difficulty,
-                        "positionDifficulty": pr.map(|v| (v * 10.0).round() / 10.0),
-                        "kickoff": f.kickoff,
-                    })
-                }).collect::<Vec<_>>(),
-            })
+                    if let Some(v) = pr {
+                        pos_total += v;
+                        pos_count += 1;
+                    }
+                    RunMatch {
+                        opponent: f.opponent_short.clone(),
+                        opponent_name: d.team_name(f.opponent).to_string(),
+                        home: f.home,
+                        difficulty: f.difficulty,
+                        position_difficulty: pr.map(|v| (v * 10.0).round() / 10.0),
+                        kickoff: f.kickoff,
+                    }
+                })
+                .collect(),
         })
         .collect();
-    json!({
-        "teamId": run.team,
-        "team": d.team_name(run.team),
-        "teamShort": d.team_short(run.team),
-        "gameweeks": gws,
-        "fixtureCount": run.fixture_count,
-        "averageDifficulty": run.average_difficulty.map(|v| (v * 100.0).round() / 100.0),
-        "positionAverage": (pos_count > 0).then(|| ((pos_total / pos_count as f64) * 100.0).round() / 100.0),
-        "blankGameweeks": run.blank_gameweeks,
-        "doubleGameweeks": run.double_gameweeks,
-    })
+    TeamRun {
+        rank: None,
+        team_id: run.team,
+        team: d.team_name(run.team).to_string(),
+        team_short: d.team_short(run.team).to_string(),
+        gameweeks,
+        fixture_count: run.fixture_count,
+        average_difficulty: run.average_difficulty.map(|v| (v * 100.0).round() / 100.0),
+        position_average: (pos_count > 0)
+            .then(|| ((pos_total / pos_count as f64) * 100.0).round() / 100.0),
+        blank_gameweeks: run.blank_gameweeks.clone(),
+        double_gameweeks: run.double_gameweeks.clone(),
+    }
 }
 
 fn run_text(d: &FplData, run: &FixtureRun) -> String {
@@ -201,10 +265,14 @@ pub async fn run(
     let rating = position.map(|p| PositionRating::new(d.teams(), p));
     if gws.is_empty() {
         let text = "The season is over: there are no upcoming fixtures to rate. The next season's fixtures are not published in this data yet.";
-        return Ok(ToolOutput::ok(
-            text,
-            json!({"seasonOver": true, "gameweeks": [], "teams": []}),
-        ));
+        let answer = DifficultyAnswer {
+            season_over: true,
+            gameweeks: Vec::new(),
+            position: None,
+            teams: Vec::new(),
+            raw: None,
+        };
+        return Ok(ToolOutput::typed(text, &answer));
     }
     let span = format!(
         "GW{}–GW{}",
@@ -241,20 +309,23 @@ pub async fn run(
                 run_text(&d, r)
             ));
         }
-        let mut structured = json!({
-            "seasonOver": false,
-            "gameweeks": gws,
-            "position": position.map(|p| p.short()),
-            "teams": runs.iter().enumerate().map(|(i, r)| {
-                let mut v = run_json(&d, r, rating.as_ref());
-                v["rank"] = json!(i + 1);
-                v
-            }).collect::<Vec<_>>(),
-        });
-        if input.include_raw_data {
-            structured["raw"] = json!("raw fixtures are only attached for a single team");
-        }
-        return Ok(ToolOutput::ok(lines.join("\n"), structured));
+        let answer = DifficultyAnswer {
+            season_over: false,
+            gameweeks: gws,
+            position: position.map(|p| p.short().to_string()),
+            teams: runs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| TeamRun {
+                    rank: Some(i + 1),
+                    ..team_run(&d, r, rating.as_ref())
+                })
+                .collect(),
+            raw: input
+                .include_raw_data
+                .then(|| json!("raw fixtures are only attached for a single team")),
+        };
+        return Ok(ToolOutput::typed(lines.join("\n"), &answer));
     }
 
     let team = match resolve_team(&d, &input.team_query) {
@@ -262,7 +333,7 @@ pub async fn run(
         Err(out) => return Ok(out),
     };
     let run = d.fixture_run_over(team, &gws);
-    let summary = run_json(&d, &run, rating.as_ref());
+    let summary = team_run(&d, &run, rating.as_ref());
     let mut lines = vec![format!(
         "{} — next {} gameweeks ({span}): average FDR {} over {} match{}",
         d.team_name(team),
@@ -274,7 +345,7 @@ pub async fn run(
         if run.fixture_count == 1 { "" } else { "es" }
     )];
     lines.push(run_text(&d, &run));
-    if let (Some(p), Some(avg)) = (position, summary["positionAverage"].as_f64()) {
+    if let (Some(p), Some(avg)) = (position, summary.position_average) {
         lines.push(format!(
             "For {}: opponent {} rating {:.2} on a 1-5 scale",
             p.plural(),
@@ -285,19 +356,20 @@ pub async fn run(
             avg
         ));
     }
-    let mut structured = json!({
-        "seasonOver": false,
-        "gameweeks": gws,
-        "position": position.map(|p| p.short()),
-        "teams": [summary],
-    });
-    if input.include_raw_data {
+    let raw = input.include_raw_data.then(|| {
         let ids: Vec<u32> = run
             .gameweeks
             .iter()
             .flat_map(|g| g.fixtures.iter().map(|f| f.fixture_id))
             .collect();
-        structured["raw"] = raw_fixtures(&d, &ids);
-    }
-    Ok(ToolOutput::ok(lines.join("\n"), structured))
+        raw_fixtures(&d, &ids)
+    });
+    let answer = DifficultyAnswer {
+        season_over: false,
+        gameweeks: gws,
+        position: position.map(|p| p.short().to_string()),
+        teams: vec![summary],
+        raw,
+    };
+    Ok(ToolOutput::typed(lines.join("\n"), &answer))
 }
