@@ -35,6 +35,7 @@ try {
     fpl_league_data: { category: "cards", position: "DEF", maxPrice: 5.5, limit: 5 },
     fpl_get_gameweek: { gameweekId: 7, includeFixtures: true },
     fpl_fixture_difficulty: { teamQuery: "all", range: 4, position: "FWD" },
+    fpl_player_data: { playerQuery: "Salah", includeHistory: true, includeFixtures: true },
     fpl_manager_team: { entryId: 1000002, gameweek: 6 },
     fpl_manager_history: { entryId: 84062 },
     fpl_mini_league: { leagueId: 900001, entryId: 1000003 },

@@ -79,7 +79,7 @@ async fn the_official_typescript_client_lists_and_calls_our_tools() {
     // Every typed tool answered, and the SDK validated its structured content against the
     // declared schema (it throws otherwise).
     let typed = report["typed"].as_array().unwrap();
-    assert_eq!(typed.len(), 11, "{report}");
+    assert_eq!(typed.len(), 12, "{report}");
     for t in typed {
         assert_eq!(t["validated"], true, "{t}");
         assert_eq!(t["isError"], false, "{t}");
@@ -115,7 +115,7 @@ async fn the_official_typescript_client_lists_and_calls_our_tools() {
 
     let metrics = app.metrics().await;
     assert!(
-        metrics.contains(r#"tool_calls_total{tool="fpl_player_data",outcome="ok"} 1"#),
+        metrics.contains(r#"tool_calls_total{tool="fpl_player_data",outcome="ok"} 2"#),
         "{metrics}"
     );
 }

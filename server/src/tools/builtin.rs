@@ -52,7 +52,10 @@ fn typed_spec<I: ToolInput, O: JsonSchema>(name: &str, description: &str) -> Too
 /// Specs of the sixteen tools, in a stable order.
 pub fn tool_specs() -> Vec<ToolSpec> {
     vec![
-        spec::<player::PlayerDataInput>(player::NAME, player::DESCRIPTION),
+        typed_spec::<player::PlayerDataInput, player::PlayerAnswer>(
+            player::NAME,
+            player::DESCRIPTION,
+        ),
         spec::<team::TeamDataInput>(team::NAME, team::DESCRIPTION),
         spec::<fixture::FixtureDataInput>(fixture::NAME, fixture::DESCRIPTION),
         typed_spec::<league::LeagueDataInput, league::LeagueLeaders>(
@@ -332,6 +335,7 @@ mod tests {
         for (i, spec) in specs.iter().enumerate() {
             let typed = i >= 8
                 || [
+                    "fpl_player_data",
                     "fpl_league_data",
                     "fpl_get_gameweek",
                     "fpl_fixture_difficulty",

@@ -1,9 +1,8 @@
 //! Bar charts: a captain score broken into its parts, and a player's points per gameweek.
 
-use serde_json::Value;
-
 use super::markup::{rect, svg_figure, text};
 use crate::tools::fpl::captain_pick::CaptainPick;
+use crate::tools::fpl::player::PlayerAnswer;
 
 const W: f64 = 360.0;
 
@@ -110,14 +109,9 @@ pub fn captain(id: &str, c: &CaptainPick) -> String {
 }
 
 /// A player's points in his last gameweeks (`history` of `fpl_player_data`).
-pub fn player_points(id: &str, v: &Value) -> Option<String> {
-    let history = v["history"].as_array().filter(|h| !h.is_empty())?;
-    let name = v["player"]["name"].as_str().unwrap_or("Player");
-    let points: Vec<i64> = history
-        .iter()
-        .map(|h| h["points"].as_i64().unwrap_or(0))
-        .collect();
-    let max = points.iter().copied().max().unwrap_or(1).max(1) as f64;
+pub fn player_points(id: &str, v: &PlayerAnswer) -> Option<String> {
+    let history = v.history.as_deref().filter(|h| !h.is_empty())?;
+    let max = history.iter().map(|h| h.points).max().unwrap_or(1).max(1) as f64;
     let (top, chart_h) = (18.0, 90.0);
     let slot = W / history.len() as f64;
     let bar_w = (slot * 0.6).min(48.0);
@@ -126,9 +120,9 @@ pub fn player_points(id: &str, v: &Value) -> Option<String> {
         format!("<line x1=\"0\" y1=\"{base:.1}\" x2=\"{W}\" y2=\"{base:.1}\" class=\"viz-axis\"/>");
     let mut desc = Vec::new();
     for (i, h) in history.iter().enumerate() {
-        let p = points[i];
+        let p = h.points;
         let cx = slot * (i as f64 + 0.5);
-        let bh = (p.max(0) as f64 / max * chart_h).max(if p == 0 { 0.0 } else { 2.0 });
+        let bh = (f64::from(p.max(0)) / max * chart_h).max(if p == 0 { 0.0 } else { 2.0 });
         body.push_str(&rect(
             cx - bar_w / 2.0,
             base - bh,
@@ -144,27 +138,22 @@ pub fn player_points(id: &str, v: &Value) -> Option<String> {
             "middle",
             &p.to_string(),
         ));
-        let gw = h["gameweek"].as_u64().unwrap_or(0);
-        let opp = format!(
-            "{} ({})",
-            h["opponent"].as_str().unwrap_or("?"),
-            if h["home"].as_bool().unwrap_or(false) {
-                "H"
-            } else {
-                "A"
-            }
-        );
+        let opp = format!("{} ({})", h.opponent, if h.home { "H" } else { "A" });
         body.push_str(&text(
             cx,
             base + 14.0,
             "viz-label",
             "middle",
-            &format!("GW{gw}"),
+            &format!("GW{}", h.gameweek),
         ));
         body.push_str(&text(cx, base + 27.0, "viz-sub", "middle", &opp));
-        desc.push(format!("gameweek {gw} against {opp}: {p} points"));
+        desc.push(format!("gameweek {} against {opp}: {p} points", h.gameweek));
     }
-    let title = format!("{name}: points in the last {} gameweeks", history.len());
+    let title = format!(
+        "{}: points in the last {} gameweeks",
+        v.player.name,
+        history.len()
+    );
     Some(svg_figure(
         "bars",
         &format!("{id}-h"),

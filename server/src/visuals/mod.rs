@@ -24,6 +24,7 @@ use crate::tools::fpl::dream_team::DreamTeam;
 use crate::tools::fpl::live_gameweek::LiveGameweekView;
 use crate::tools::fpl::manager_team::ManagerTeam;
 use crate::tools::fpl::mini_league::MiniLeague;
+use crate::tools::fpl::player::PlayerAnswer;
 
 /// Largest picture kept (bytes): a bigger one is dropped rather than stored.
 pub const MAX_VISUAL_BYTES: usize = 64 * 1024;
@@ -49,8 +50,9 @@ pub fn render(tool: &str, id: &str, structured: &Value) -> Option<String> {
         "fpl_mini_league" => table::league(&id, &typed::<MiniLeague>(structured)?),
         "fpl_captain_pick" => bars::captain(&id, &typed::<CaptainPick>(structured)?),
         "fpl_player_data" => {
-            let history = bars::player_points(&id, structured);
-            let fixtures = strip::player_fixtures(&id, structured);
+            let answer: PlayerAnswer = typed(structured)?;
+            let history = bars::player_points(&id, &answer);
+            let fixtures = strip::player_fixtures(&id, &answer);
             match (history, fixtures) {
                 (None, None) => return None,
                 (a, b) => format!("{}{}", a.unwrap_or_default(), b.unwrap_or_default()),

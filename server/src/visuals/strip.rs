@@ -1,10 +1,9 @@
 //! Fixture-difficulty strips: one cell per match, coloured by FDR (1 easiest to 5 hardest),
 //! as an HTML table whose cells say the opponent, home or away and the rating in text.
 
-use serde_json::Value;
-
 use super::markup::esc;
 use crate::tools::fpl::difficulty::{DifficultyAnswer, RunMatch};
+use crate::tools::fpl::player::PlayerAnswer;
 
 fn cell(difficulty: u8, home: bool, opponent: &str) -> String {
     let fdr = difficulty.clamp(1, 5);
@@ -38,35 +37,25 @@ fn table(id: &str, caption: &str, head: &[String], rows: &[(String, Vec<String>)
 }
 
 /// A player's next fixtures (`fixtures` of `fpl_player_data`).
-pub fn player_fixtures(id: &str, v: &Value) -> Option<String> {
-    let fixtures = v["fixtures"].as_array().filter(|f| !f.is_empty())?;
-    let name = v["player"]["name"].as_str().unwrap_or("Player");
+pub fn player_fixtures(id: &str, v: &PlayerAnswer) -> Option<String> {
+    let fixtures = v.fixtures.as_deref().filter(|f| !f.is_empty())?;
     let head: Vec<String> = fixtures
         .iter()
         .map(|f| {
-            f["gameweek"]
-                .as_u64()
+            f.gameweek
                 .map(|g| format!("GW{g}"))
                 .unwrap_or_else(|| "TBC".into())
         })
         .collect();
     let cells = fixtures
         .iter()
-        .map(|f| {
-            let fdr = f["difficulty"].as_u64().unwrap_or(3).clamp(1, 5) as u8;
-            cell(
-                fdr,
-                f["home"].as_bool().unwrap_or(false),
-                f["opponent"].as_str().unwrap_or("?"),
-            )
-        })
+        .map(|f| cell(f.difficulty, f.home, &f.opponent))
         .collect();
-    let team = v["player"]["team"].as_str().unwrap_or("").to_string();
     Some(table(
         id,
-        &format!("{name}: next fixtures by difficulty"),
+        &format!("{}: next fixtures by difficulty", v.player.name),
         &head,
-        &[(team, cells)],
+        &[(v.player.team.clone(), cells)],
     ))
 }
 

@@ -12,6 +12,8 @@ use crate::llm::offline::manager;
 use crate::tools::fpl::difficulty::{DifficultyAnswer, TeamRun};
 use crate::tools::fpl::gameweek::{GameweekAnswer, GameweekFacts, GameweekPlayer};
 use crate::tools::fpl::league::LeagueLeaders;
+use crate::tools::fpl::player::{PlayerAnswer, UpcomingFixture};
+use crate::tools::fpl::PlayerView;
 
 /// One tool result of the turn.
 #[derive(Debug, Clone)]
@@ -130,9 +132,9 @@ pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
     }
     let v = &first.structured;
     match intent {
-        Intent::PlayerStats(_) => player_stats(v),
-        Intent::PlayerPrice(_) => player_price(v),
-        Intent::PlayerAvailability(_) => player_availability(v),
+        Intent::PlayerStats(_) => player_stats(first),
+        Intent::PlayerPrice(_) => player_price(first),
+        Intent::PlayerAvailability(_) => player_availability(first),
         Intent::PlayerForm(..) => player_form(first),
         Intent::Compare(_) => compare(v),
         Intent::TeamInfo(_) => team_info(first),
@@ -213,55 +215,76 @@ fn clarify(r: &ToolResultView) -> String {
     }
 }
 
-fn player_head(p: &Value) -> String {
+fn player_head(p: &PlayerView) -> String {
     format!(
         "**{}** ({}, {}, {})",
-        s(p, "fullName"),
-        s(p, "teamName"),
-        s(p, "position"),
-        s(p, "priceText")
+        p.full_name, p.team_name, p.position, p.price_text
     )
 }
 
-fn player_stats(v: &Value) -> String {
-    let p = &v["player"];
+fn player_answer(r: &ToolResultView) -> Result<PlayerAnswer, String> {
+    serde_json::from_value(r.structured.clone()).map_err(|_| r.text.clone())
+}
+
+fn upcoming_inline(fx: &[UpcomingFixture]) -> String {
+    fx.iter()
+        .map(|f| {
+            format!(
+                "{} {} ({}, FDR {})",
+                f.gameweek
+                    .map(|g| format!("GW{g}"))
+                    .unwrap_or_else(|| "TBC".into()),
+                f.opponent,
+                if f.home { "H" } else { "A" },
+                f.difficulty
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn player_stats(r: &ToolResultView) -> String {
+    let v = match player_answer(r) {
+        Ok(v) => v,
+        Err(text) => return text,
+    };
+    let p = &v.player;
     let mut out = format!(
-        "{} has **{} points** this season: {}, {} and {} in {} minutes (form {}, {} points per game).",
+        "{} has **{} points** this season: {}, {} and {} in {} minutes (form {:.1}, {:.1} points per game).",
         player_head(p),
-        n(p, "totalPoints"),
-        plural(&n(p, "goals"), "goal", "goals"),
-        plural(&n(p, "assists"), "assist", "assists"),
-        plural(&n(p, "bonus"), "bonus point", "bonus points"),
-        n(p, "minutes"),
-        f1(p, "form"),
-        f1(p, "pointsPerGame"),
+        p.total_points,
+        plural(&p.goals.to_string(), "goal", "goals"),
+        plural(&p.assists.to_string(), "assist", "assists"),
+        plural(&p.bonus.to_string(), "bonus point", "bonus points"),
+        p.minutes,
+        p.form,
+        p.points_per_game,
     );
     out.push_str(&format!(
-        "\n\n- **xG / xA:** {} / {}\n- **Clean sheets:** {}",
-        f2(p, "expectedGoals"),
-        f2(p, "expectedAssists"),
-        n(p, "cleanSheets")
+        "\n\n- **xG / xA:** {:.2} / {:.2}\n- **Clean sheets:** {}",
+        p.expected_goals, p.expected_assists, p.clean_sheets
     ));
-    if s(p, "position") == "GKP" {
-        out.push_str(&format!("\n- **Saves:** {}", n(p, "saves")));
+    if p.position == "GKP" {
+        out.push_str(&format!("\n- **Saves:** {}", p.saves));
     }
     out.push_str(&format!(
-        "\n- **Selected by:** {}%\n- **Availability:** {}",
-        f1(p, "selectedByPercent"),
-        s(p, "availability")
+        "\n- **Selected by:** {:.1}%\n- **Availability:** {}",
+        p.selected_by_percent, p.availability
     ));
-    let fx = fixtures_inline(&v["fixtures"]);
-    if !fx.is_empty() {
-        out.push_str(&format!("\n- **Next fixtures:** {fx}"));
-    } else if v["fixtures"].is_array() {
-        out.push_str("\n- **Next fixtures:** none left this season");
+    match v.fixtures.as_deref() {
+        Some([]) => out.push_str("\n- **Next fixtures:** none left this season"),
+        Some(fx) => out.push_str(&format!("\n- **Next fixtures:** {}", upcoming_inline(fx))),
+        None => {}
     }
     out
 }
 
-fn player_price(v: &Value) -> String {
-    let p = &v["player"];
-    let change = p["priceChangeSinceStart"].as_f64().unwrap_or(0.0);
+fn player_price(r: &ToolResultView) -> String {
+    let p = match player_answer(r) {
+        Ok(v) => v.player,
+        Err(text) => return text,
+    };
+    let change = p.price_change_since_start;
     let change_text = if change.abs() < 1e-9 {
         "unchanged since the start of the season".to_string()
     } else {
@@ -272,26 +295,18 @@ fn player_price(v: &Value) -> String {
         )
     };
     format!(
-        "**{}** ({}, {}) costs **{}** — {}. He has {} points and is selected by {}% of managers.",
-        s(p, "fullName"),
-        s(p, "teamName"),
-        s(p, "position"),
-        s(p, "priceText"),
-        change_text,
-        n(p, "totalPoints"),
-        f1(p, "selectedByPercent")
+        "**{}** ({}, {}) costs **{}** — {}. He has {} points and is selected by {:.1}% of managers.",
+        p.full_name, p.team_name, p.position, p.price_text, change_text, p.total_points, p.selected_by_percent
     )
 }
 
-fn player_availability(v: &Value) -> String {
-    let p = &v["player"];
-    let status = s(p, "status");
-    let lead = match status {
-        "available"
-            if p["chanceOfPlayingNextRound"]
-                .as_u64()
-                .is_some_and(|c| c < 100) =>
-        {
+fn player_availability(r: &ToolResultView) -> String {
+    let p = match player_answer(r) {
+        Ok(v) => v.player,
+        Err(text) => return text,
+    };
+    let lead = match p.status.as_str() {
+        "available" if p.chance_of_playing_next_round.is_some_and(|c| c < 100) => {
             "is available but flagged"
         }
         "available" => "is **available** — no injury news",
@@ -300,15 +315,14 @@ fn player_availability(v: &Value) -> String {
         "suspended" => "is **suspended**",
         _ => "is **unavailable**",
     };
-    let mut out = format!("**{}** ({}) {}.", s(p, "fullName"), s(p, "teamName"), lead);
-    if let Some(c) = p["chanceOfPlayingNextRound"].as_u64() {
+    let mut out = format!("**{}** ({}) {}.", p.full_name, p.team_name, lead);
+    if let Some(c) = p.chance_of_playing_next_round {
         out.push_str(&format!(" Chance of playing next round: **{c}%**."));
     }
-    let news = s(p, "news");
-    if !news.is_empty() {
-        out.push_str(&format!("\n\nLatest news: \"{news}\""));
-        if let Some(added) = p["newsAdded"].as_str() {
-            out.push_str(&format!(" (added {})", added.get(..10).unwrap_or(added)));
+    if !p.news.is_empty() {
+        out.push_str(&format!("\n\nLatest news: \"{}\"", p.news));
+        if let Some(added) = p.news_added {
+            out.push_str(&format!(" (added {})", added.format("%Y-%m-%d")));
         }
     }
     out
@@ -391,7 +405,8 @@ fn compare(v: &Value) -> String {
         "{}\n\n| | {} |\n|---|{}\n",
         players
             .iter()
-            .map(player_head)
+            .filter_map(|p| serde_json::from_value::<PlayerView>(p.clone()).ok())
+            .map(|p| player_head(&p))
             .collect::<Vec<_>>()
             .join(" vs "),
         players

@@ -255,7 +255,7 @@ pub async fn run(
         for e in &players {
             let (text, json) = upcoming(&d, e.team, 3);
             lines.push(format!("{}: {}", e.web_name, text));
-            fx.insert(e.id.to_string(), json);
+            fx.insert(e.id.to_string(), serde_json::json!(json));
         }
         structured["fixtures"] = Value::Object(fx);
     }

@@ -97,60 +97,117 @@ pub fn player_ref(d: &FplData, e: &Element) -> Value {
 }
 
 /// Every season fact of a player, for structured output.
-pub fn player_json(d: &FplData, e: &Element) -> Value {
-    let mut identity = json!({
-        "id": e.id,
-        "name": e.web_name,
-        "fullName": e.full_name(),
-        "team": d.team_short(e.team),
-        "teamName": d.team_name(e.team),
-        "teamId": e.team,
-        "position": e.element_type.short(),
-        "price": e.now_cost.millions(),
-        "priceText": e.now_cost.to_string(),
-        "priceChangeSinceStart": f64::from(e.cost_change_start) / 10.0,
-        "priceChangeThisGameweek": f64::from(e.cost_change_event) / 10.0,
-        "status": e.status.label(),
-        "news": e.news,
-        "newsAdded": e.news_added,
-        "chanceOfPlayingNextRound": e.chance_of_playing_next_round,
-        "chanceOfPlayingThisRound": e.chance_of_playing_this_round,
-        "availability": availability(e),
-    });
-    let stats = json!({
-        "totalPoints": e.total_points,
-        "eventPoints": e.event_points,
-        "form": e.form,
-        "pointsPerGame": e.points_per_game,
-        "selectedByPercent": e.selected_by_percent,
-        "minutes": e.minutes,
-        "starts": e.starts,
-        "goals": e.goals_scored,
-        "assists": e.assists,
-        "cleanSheets": e.clean_sheets,
-        "goalsConceded": e.goals_conceded,
-        "ownGoals": e.own_goals,
-        "penaltiesSaved": e.penalties_saved,
-        "penaltiesMissed": e.penalties_missed,
-        "yellowCards": e.yellow_cards,
-        "redCards": e.red_cards,
-        "saves": e.saves,
-        "bonus": e.bonus,
-        "bps": e.bps,
-        "defensiveContribution": e.defensive_contribution,
-        "expectedGoals": e.expected_goals,
-        "expectedAssists": e.expected_assists,
-        "expectedGoalInvolvements": e.expected_goal_involvements,
-        "expectedGoalsConceded": e.expected_goals_conceded,
-        "ictIndex": e.ict_index,
-        "transfersInEvent": e.transfers_in_event,
-        "transfersOutEvent": e.transfers_out_event,
-        "expectedPointsNext": e.ep_next,
-    });
-    if let (Some(obj), Value::Object(more)) = (identity.as_object_mut(), stats) {
-        obj.extend(more);
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlayerView {
+    pub id: u32,
+    pub name: String,
+    pub full_name: String,
+    /// Club short name.
+    pub team: String,
+    pub team_name: String,
+    pub team_id: u32,
+    /// GKP, DEF, MID or FWD.
+    pub position: String,
+    /// £m.
+    pub price: f64,
+    /// "£14.5m".
+    pub price_text: String,
+    pub price_change_since_start: f64,
+    pub price_change_this_gameweek: f64,
+    /// available, doubtful, injured, suspended, unavailable, not in squad or unknown.
+    pub status: String,
+    pub news: String,
+    pub news_added: Option<DateTime<Utc>>,
+    pub chance_of_playing_next_round: Option<u8>,
+    pub chance_of_playing_this_round: Option<u8>,
+    /// One sentence on whether he can play.
+    pub availability: String,
+    pub total_points: i32,
+    pub event_points: i32,
+    pub form: f64,
+    pub points_per_game: f64,
+    pub selected_by_percent: f64,
+    pub minutes: i32,
+    pub starts: i32,
+    pub goals: i32,
+    pub assists: i32,
+    pub clean_sheets: i32,
+    pub goals_conceded: i32,
+    pub own_goals: i32,
+    pub penalties_saved: i32,
+    pub penalties_missed: i32,
+    pub yellow_cards: i32,
+    pub red_cards: i32,
+    pub saves: i32,
+    pub bonus: i32,
+    pub bps: i32,
+    pub defensive_contribution: i32,
+    pub expected_goals: f64,
+    pub expected_assists: f64,
+    pub expected_goal_involvements: f64,
+    pub expected_goals_conceded: f64,
+    pub ict_index: f64,
+    pub transfers_in_event: u64,
+    pub transfers_out_event: u64,
+    pub expected_points_next: Option<f64>,
+}
+
+impl PlayerView {
+    pub fn of(d: &FplData, e: &Element) -> Self {
+        Self {
+            id: e.id,
+            name: e.web_name.clone(),
+            full_name: e.full_name(),
+            team: d.team_short(e.team).to_string(),
+            team_name: d.team_name(e.team).to_string(),
+            team_id: e.team,
+            position: e.element_type.short().to_string(),
+            price: e.now_cost.millions(),
+            price_text: e.now_cost.to_string(),
+            price_change_since_start: f64::from(e.cost_change_start) / 10.0,
+            price_change_this_gameweek: f64::from(e.cost_change_event) / 10.0,
+            status: e.status.label().to_string(),
+            news: e.news.clone(),
+            news_added: e.news_added,
+            chance_of_playing_next_round: e.chance_of_playing_next_round,
+            chance_of_playing_this_round: e.chance_of_playing_this_round,
+            availability: availability(e),
+            total_points: e.total_points,
+            event_points: e.event_points,
+            form: e.form,
+            points_per_game: e.points_per_game,
+            selected_by_percent: e.selected_by_percent,
+            minutes: e.minutes,
+            starts: e.starts,
+            goals: e.goals_scored,
+            assists: e.assists,
+            clean_sheets: e.clean_sheets,
+            goals_conceded: e.goals_conceded,
+            own_goals: e.own_goals,
+            penalties_saved: e.penalties_saved,
+            penalties_missed: e.penalties_missed,
+            yellow_cards: e.yellow_cards,
+            red_cards: e.red_cards,
+            saves: e.saves,
+            bonus: e.bonus,
+            bps: e.bps,
+            defensive_contribution: e.defensive_contribution,
+            expected_goals: e.expected_goals,
+            expected_assists: e.expected_assists,
+            expected_goal_involvements: e.expected_goal_involvements,
+            expected_goals_conceded: e.expected_goals_conceded,
+            ict_index: e.ict_index,
+            transfers_in_event: e.transfers_in_event,
+            transfers_out_event: e.transfers_out_event,
+            expected_points_next: e.ep_next,
+        }
     }
-    identity
+}
+
+/// [`PlayerView`] as a JSON object (for the tools not typed yet).
+pub fn player_json(d: &FplData, e: &Element) -> Value {
+    serde_json::to_value(PlayerView::of(d, e)).unwrap_or(Value::Null)
 }
 
 /// One sentence on whether a player can play.

@@ -6,15 +6,16 @@
 //! history that the source does not have (end-of-season snapshot) is reported as not
 //! available, never as a failure.
 
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::fpl::model::Position;
 use crate::fpl::{FplData, FplSource};
 use crate::tools::fpl::{
-    availability, dec1, dec2, kickoff, label, player_json, price_change, raw_players,
-    resolve_player, resolve_team, thousands, unavailable, PositionInput,
+    availability, dec1, dec2, kickoff, label, price_change, raw_players, resolve_player,
+    resolve_team, thousands, unavailable, PlayerView, PositionInput,
 };
 use crate::tools::input::{
     check_length, check_query, string_or_number, yes, ToolInput, MAX_QUERY_CHARS,
@@ -68,6 +69,73 @@ impl ToolInput for PlayerDataInput {
             None => Ok(()),
         }
     }
+}
+
+/// One of a team's next matches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpcomingFixture {
+    pub gameweek: Option<u32>,
+    /// Opponent's short name.
+    pub opponent: String,
+    pub opponent_name: String,
+    pub home: bool,
+    pub difficulty: u8,
+    pub kickoff: Option<DateTime<Utc>>,
+    pub kickoff_text: String,
+}
+
+/// One of the player's recent gameweeks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GameweekLine {
+    pub gameweek: u32,
+    pub opponent: String,
+    pub home: bool,
+    pub points: i32,
+    pub minutes: i32,
+    pub goals: i32,
+    pub assists: i32,
+    pub bonus: i32,
+    pub expected_goals: f64,
+    pub expected_assists: f64,
+}
+
+/// One past season.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PastSeasonLine {
+    pub season: String,
+    pub points: i32,
+    pub goals: i32,
+    pub assists: i32,
+    pub minutes: i32,
+    pub start_price: f64,
+    pub end_price: f64,
+}
+
+/// `fpl_player_data`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlayerAnswer {
+    pub player: PlayerView,
+    /// The next five matches (with `includeFixtures`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixtures: Option<Vec<UpcomingFixture>>,
+    /// Whether per-gameweek history exists in this data (with `includeHistory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_available: Option<bool>,
+    /// The last five gameweeks played.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<GameweekLine>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub past_seasons: Option<Vec<PastSeasonLine>>,
+    /// The raw element-summary (with `includeHistory` and `includeRawData`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_history: Option<Value>,
+    /// The raw bootstrap player object (with `includeRawData`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Value>,
 }
 
 /// Run the tool.
@@ -137,12 +205,20 @@ pub async fn run(source: &FplSource, input: PlayerDataInput) -> Result<ToolOutpu
         ));
     }
 
-    let mut structured = json!({ "player": player_json(&d, e) });
+    let mut answer = PlayerAnswer {
+        player: PlayerView::of(&d, e),
+        fixtures: None,
+        history_available: None,
+        history: None,
+        past_seasons: None,
+        raw_history: None,
+        raw: None,
+    };
 
     if input.include_fixtures {
         let (text, fixtures) = upcoming(&d, e.team, 5);
         lines.push(text);
-        structured["fixtures"] = fixtures;
+        answer.fixtures = Some(fixtures);
     }
 
     if input.include_history {
@@ -176,94 +252,95 @@ pub async fn run(source: &FplSource, input: PlayerDataInput) -> Result<ToolOutpu
                         last.end_cost
                     ));
                 }
-                structured["historyAvailable"] = json!(true);
-                structured["history"] = json!(recent
-                    .iter()
-                    .map(|h| json!({
-                        "gameweek": h.round,
-                        "opponent": d.team_short(h.opponent_team),
-                        "home": h.was_home,
-                        "points": h.total_points,
-                        "minutes": h.minutes,
-                        "goals": h.goals_scored,
-                        "assists": h.assists,
-                        "bonus": h.bonus,
-                        "expectedGoals": h.expected_goals,
-                        "expectedAssists": h.expected_assists,
-                    }))
-                    .collect::<Vec<_>>());
-                structured["pastSeasons"] = json!(summary
-                    .history_past
-                    .iter()
-                    .map(|p| json!({
-                        "season": p.season_name,
-                        "points": p.total_points,
-                        "goals": p.goals_scored,
-                        "assists": p.assists,
-                        "minutes": p.minutes,
-                        "startPrice": p.start_cost.millions(),
-                        "endPrice": p.end_cost.millions(),
-                    }))
-                    .collect::<Vec<_>>());
+                answer.history_available = Some(true);
+                answer.history = Some(
+                    recent
+                        .iter()
+                        .map(|h| GameweekLine {
+                            gameweek: h.round,
+                            opponent: d.team_short(h.opponent_team).to_string(),
+                            home: h.was_home,
+                            points: h.total_points,
+                            minutes: h.minutes,
+                            goals: h.goals_scored,
+                            assists: h.assists,
+                            bonus: h.bonus,
+                            expected_goals: h.expected_goals,
+                            expected_assists: h.expected_assists,
+                        })
+                        .collect(),
+                );
+                answer.past_seasons = Some(
+                    summary
+                        .history_past
+                        .iter()
+                        .map(|p| PastSeasonLine {
+                            season: p.season_name.clone(),
+                            points: p.total_points,
+                            goals: p.goals_scored,
+                            assists: p.assists,
+                            minutes: p.minutes,
+                            start_price: p.start_cost.millions(),
+                            end_price: p.end_cost.millions(),
+                        })
+                        .collect(),
+                );
                 if input.include_raw_data {
-                    structured["rawHistory"] = summary.raw_json().unwrap_or(Value::Null);
+                    answer.raw_history = summary.raw_json().ok();
                 }
             }
             Err(err) if err.is_not_available() => {
                 lines.push(
                     "Per-gameweek history is not available in this data snapshot.".to_string(),
                 );
-                structured["historyAvailable"] = json!(false);
+                answer.history_available = Some(false);
             }
             Err(err) => return Err(unavailable(err)),
         }
     }
 
     if input.include_raw_data {
-        structured["raw"] = raw_players(&d, &[e.id]);
+        answer.raw = Some(raw_players(&d, &[e.id]));
     }
-    Ok(ToolOutput::ok(lines.join("\n"), structured))
+    Ok(ToolOutput::typed(lines.join("\n"), &answer))
 }
 
-/// The team's next `n` matches as one line and as JSON.
-pub fn upcoming(d: &FplData, team: u32, n: usize) -> (String, Value) {
+/// The team's next `n` matches as one line and as [`UpcomingFixture`]s.
+pub fn upcoming(d: &FplData, team: u32, n: usize) -> (String, Vec<UpcomingFixture>) {
     let fixtures: Vec<_> = d.upcoming_fixtures(team).into_iter().take(n).collect();
     if fixtures.is_empty() {
         return (
             "Next fixtures: none — the season's fixtures are all played.".to_string(),
-            json!([]),
+            Vec::new(),
         );
     }
-    let parts: Vec<String> = fixtures
+    let typed: Vec<UpcomingFixture> = fixtures
+        .iter()
+        .map(|f| UpcomingFixture {
+            gameweek: f.event,
+            opponent: d.team_short(f.opponent_of(team)).to_string(),
+            opponent_name: d.team_name(f.opponent_of(team)).to_string(),
+            home: f.team_h == team,
+            difficulty: f.difficulty_for(team),
+            kickoff: f.kickoff_time,
+            kickoff_text: kickoff(f.kickoff_time),
+        })
+        .collect();
+    let parts: Vec<String> = typed
         .iter()
         .map(|f| {
-            let home = f.team_h == team;
             format!(
                 "{} {} ({}) FDR {}",
-                f.event
+                f.gameweek
                     .map(|g| format!("GW{g}"))
                     .unwrap_or_else(|| "TBC".to_string()),
-                d.team_short(f.opponent_of(team)),
-                if home { "H" } else { "A" },
-                f.difficulty_for(team)
+                f.opponent,
+                if f.home { "H" } else { "A" },
+                f.difficulty
             )
         })
         .collect();
-    let json = fixtures
-        .iter()
-        .map(|f| {
-            json!({
-                "gameweek": f.event,
-                "opponent": d.team_short(f.opponent_of(team)),
-                "opponentName": d.team_name(f.opponent_of(team)),
-                "home": f.team_h == team,
-                "difficulty": f.difficulty_for(team),
-                "kickoff": f.kickoff_time,
-                "kickoffText": kickoff(f.kickoff_time),
-            })
-        })
-        .collect::<Vec<_>>();
-    (format!("Next fixtures: {}", parts.join(", ")), json!(json))
+    (format!("Next fixtures: {}", parts.join(", ")), typed)
 }
 
 /// Used by other tools: "Haaland (MCI)".

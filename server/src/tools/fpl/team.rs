@@ -175,7 +175,7 @@ pub async fn run(source: &FplSource, input: TeamDataInput) -> Result<ToolOutput,
     if input.include_fixtures {
         let (text, fixtures) = upcoming(&d, team, 5);
         lines.push(text);
-        structured["fixtures"] = fixtures;
+        structured["fixtures"] = json!(fixtures);
     }
 
     if input.include_players {
