@@ -62,7 +62,10 @@ pub fn tool_specs() -> Vec<ToolSpec> {
             league::NAME,
             league::DESCRIPTION,
         ),
-        spec::<comparison::PlayerComparisonInput>(comparison::NAME, comparison::DESCRIPTION),
+        typed_spec::<comparison::PlayerComparisonInput, comparison::ComparisonAnswer>(
+            comparison::NAME,
+            comparison::DESCRIPTION,
+        ),
         typed_spec::<difficulty::FixtureDifficultyInput, difficulty::DifficultyAnswer>(
             difficulty::NAME,
             difficulty::DESCRIPTION,
@@ -336,6 +339,7 @@ mod tests {
             let typed = i >= 8
                 || [
                     "fpl_player_data",
+                    "fpl_player_comparison",
                     "fpl_league_data",
                     "fpl_get_gameweek",
                     "fpl_fixture_difficulty",

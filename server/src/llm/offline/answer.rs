@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::llm::offline::intent::{GwFocus, Intent};
 use crate::llm::offline::manager;
+use crate::tools::fpl::comparison::ComparisonAnswer;
 use crate::tools::fpl::difficulty::{DifficultyAnswer, TeamRun};
 use crate::tools::fpl::gameweek::{GameweekAnswer, GameweekFacts, GameweekPlayer};
 use crate::tools::fpl::league::LeagueLeaders;
@@ -136,7 +137,7 @@ pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
         Intent::PlayerPrice(_) => player_price(first),
         Intent::PlayerAvailability(_) => player_availability(first),
         Intent::PlayerForm(..) => player_form(first),
-        Intent::Compare(_) => compare(v),
+        Intent::Compare(_) => compare(first),
         Intent::TeamInfo(_) => team_info(first),
         Intent::TeamInjuries(_) => team_injuries(v),
         Intent::TeamGoals(_) => team_goals(v),
@@ -399,26 +400,28 @@ fn player_form(r: &ToolResultView) -> String {
     out
 }
 
-fn compare(v: &Value) -> String {
-    let players = arr(&v["players"]);
+fn compare(r: &ToolResultView) -> String {
+    let v = match serde_json::from_value::<ComparisonAnswer>(r.structured.clone()) {
+        Ok(v) => v,
+        Err(_) => return r.text.clone(),
+    };
     let mut out = format!(
         "{}\n\n| | {} |\n|---|{}\n",
-        players
+        v.players
             .iter()
-            .filter_map(|p| serde_json::from_value::<PlayerView>(p.clone()).ok())
-            .map(|p| player_head(&p))
+            .map(player_head)
             .collect::<Vec<_>>()
             .join(" vs "),
-        players
+        v.players
             .iter()
-            .map(|p| s(p, "name").to_string())
+            .map(|p| p.name.clone())
             .collect::<Vec<_>>()
             .join(" | "),
-        "---|".repeat(players.len())
+        "---|".repeat(v.players.len())
     );
     let mut leads: Vec<String> = Vec::new();
-    for c in arr(&v["categories"]) {
-        let label = match s(c, "category") {
+    for c in &v.categories {
+        let label = match c.category.as_str() {
             "points" => "Points",
             "goals" => "Goals",
             "assists" => "Assists",
@@ -433,42 +436,37 @@ fn compare(v: &Value) -> String {
             "selected" => "Selected by",
             other => other,
         };
-        let leaders: Vec<&str> = arr(&c["leaders"])
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
         out.push_str(&format!(
             "| {label} | {} |\n",
-            arr(&c["values"])
+            c.values
                 .iter()
                 .map(|x| {
-                    let d = s(x, "display");
-                    if leaders.contains(&s(x, "name")) {
-                        format!("**{d}**")
+                    if c.leaders.contains(&x.name) {
+                        format!("**{}**", x.display)
                     } else {
-                        d.to_string()
+                        x.display.clone()
                     }
                 })
                 .collect::<Vec<_>>()
                 .join(" | ")
         ));
-        if s(c, "category") == "points" && leaders.len() == 1 {
-            leads.push(format!("{} leads on points", leaders[0]));
+        if c.category == "points" && c.leaders.len() == 1 {
+            leads.push(format!("{} leads on points", c.leaders[0]));
         }
-        if s(c, "category") == "price" && leaders.len() == 1 {
-            leads.push(format!("{} is the cheaper option", leaders[0]));
+        if c.category == "price" && c.leaders.len() == 1 {
+            leads.push(format!("{} is the cheaper option", c.leaders[0]));
         }
     }
     if !leads.is_empty() {
         out.push_str(&format!("\n{}.", leads.join("; ")));
     }
-    if let Some(fx) = v["fixtures"].as_object() {
-        let lines: Vec<String> = players
+    if let Some(fx) = &v.fixtures {
+        let lines: Vec<String> = v
+            .players
             .iter()
             .filter_map(|p| {
-                let id = p["id"].as_u64()?.to_string();
-                let f = fixtures_inline(fx.get(&id)?);
-                (!f.is_empty()).then(|| format!("- **{}:** {}", s(p, "name"), f))
+                let f = upcoming_inline(fx.get(&p.id.to_string())?);
+                (!f.is_empty()).then(|| format!("- **{}:** {}", p.name, f))
             })
             .collect();
         if !lines.is_empty() {

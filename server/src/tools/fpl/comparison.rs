@@ -5,14 +5,16 @@
 //! value and who leads it (the cheapest for price); history that the source lacks is
 //! reported as not available.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::fpl::model::Element;
 use crate::fpl::FplSource;
-use crate::tools::fpl::player::upcoming;
-use crate::tools::fpl::{player_json, raw_players, resolve_player, unavailable};
+use crate::tools::fpl::player::{upcoming, UpcomingFixture};
+use crate::tools::fpl::{raw_players, resolve_player, unavailable, PlayerView};
 use crate::tools::input::{check_items, check_query, ToolInput, MAX_QUERY_CHARS};
 use crate::tools::{ToolError, ToolOutput};
 
@@ -167,6 +169,51 @@ impl ToolInput for PlayerComparisonInput {
     }
 }
 
+/// One player's value in a category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CategoryValue {
+    pub id: u32,
+    pub name: String,
+    pub value: f64,
+    /// As shown ("£14.5m", "7.2").
+    pub display: String,
+}
+
+/// One category across the players.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CategoryComparison {
+    pub category: String,
+    pub values: Vec<CategoryValue>,
+    /// Names of the best (cheapest for price); empty when all are level.
+    pub leaders: Vec<String>,
+}
+
+/// One of a player's recent gameweeks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecentGameweek {
+    pub gameweek: u32,
+    pub points: i32,
+    pub minutes: i32,
+    pub goals: i32,
+    pub assists: i32,
+}
+
+/// `fpl_player_comparison`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ComparisonAnswer {
+    pub players: Vec<PlayerView>,
+    pub categories: Vec<CategoryComparison>,
+    /// Next three matches by player id (with `includeFixtures`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixtures: Option<BTreeMap<String, Vec<UpcomingFixture>>>,
+    /// Last five gameweeks by player id; null where the data has none (with `includeHistory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<BTreeMap<String, Option<Vec<RecentGameweek>>>>,
+    /// The raw bootstrap player objects (with `includeRawData`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Value>,
+}
+
 /// Run the tool.
 pub async fn run(
     source: &FplSource,
@@ -240,27 +287,42 @@ pub async fn run(
                 format!(" → best: {}", leaders.join(", "))
             }
         ));
-        cats.push(json!({
-            "category": c.key(),
-            "values": players.iter().map(|e| json!({"id": e.id, "name": e.web_name, "value": c.value(e), "display": c.show(e)})).collect::<Vec<_>>(),
-            "leaders": if all_equal { Vec::new() } else { leaders.clone() },
-        }));
+        cats.push(CategoryComparison {
+            category: c.key().to_string(),
+            values: players
+                .iter()
+                .map(|e| CategoryValue {
+                    id: e.id,
+                    name: e.web_name.clone(),
+                    value: c.value(e),
+                    display: c.show(e),
+                })
+                .collect(),
+            leaders: if all_equal {
+                Vec::new()
+            } else {
+                leaders.iter().map(|l| l.to_string()).collect()
+            },
+        });
     }
-    let mut structured = json!({
-        "players": players.iter().map(|e| player_json(&d, e)).collect::<Vec<_>>(),
-        "categories": cats,
-    });
+    let mut answer = ComparisonAnswer {
+        players: players.iter().map(|e| PlayerView::of(&d, e)).collect(),
+        categories: cats,
+        fixtures: None,
+        history: None,
+        raw: None,
+    };
     if input.include_fixtures {
-        let mut fx = serde_json::Map::new();
+        let mut fx = BTreeMap::new();
         for e in &players {
-            let (text, json) = upcoming(&d, e.team, 3);
+            let (text, upcoming) = upcoming(&d, e.team, 3);
             lines.push(format!("{}: {}", e.web_name, text));
-            fx.insert(e.id.to_string(), serde_json::json!(json));
+            fx.insert(e.id.to_string(), upcoming);
         }
-        structured["fixtures"] = Value::Object(fx);
+        answer.fixtures = Some(fx);
     }
     if input.include_history {
-        let mut hist = serde_json::Map::new();
+        let mut hist = BTreeMap::new();
         for e in &players {
             match source.element_summary(e.id).await {
                 Ok(s) => {
@@ -277,10 +339,18 @@ pub async fn run(
                     ));
                     hist.insert(
                         e.id.to_string(),
-                        json!(recent
-                            .iter()
-                            .map(|h| json!({"gameweek": h.round, "points": h.total_points, "minutes": h.minutes, "goals": h.goals_scored, "assists": h.assists}))
-                            .collect::<Vec<_>>()),
+                        Some(
+                            recent
+                                .iter()
+                                .map(|h| RecentGameweek {
+                                    gameweek: h.round,
+                                    points: h.total_points,
+                                    minutes: h.minutes,
+                                    goals: h.goals_scored,
+                                    assists: h.assists,
+                                })
+                                .collect(),
+                        ),
                     );
                 }
                 Err(err) if err.is_not_available() => {
@@ -288,16 +358,16 @@ pub async fn run(
                         "{}: per-gameweek history is not available in this data snapshot.",
                         e.web_name
                     ));
-                    hist.insert(e.id.to_string(), Value::Null);
+                    hist.insert(e.id.to_string(), None);
                 }
                 Err(err) => return Err(unavailable(err)),
             }
         }
-        structured["history"] = Value::Object(hist);
+        answer.history = Some(hist);
     }
     if input.include_raw_data {
         let ids: Vec<u32> = players.iter().map(|e| e.id).collect();
-        structured["raw"] = raw_players(&d, &ids);
+        answer.raw = Some(raw_players(&d, &ids));
     }
-    Ok(ToolOutput::ok(lines.join("\n"), structured))
+    Ok(ToolOutput::typed(lines.join("\n"), &answer))
 }
