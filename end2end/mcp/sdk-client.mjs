@@ -36,6 +36,7 @@ try {
     fpl_get_gameweek: { gameweekId: 7, includeFixtures: true },
     fpl_fixture_difficulty: { teamQuery: "all", range: 4, position: "FWD" },
     fpl_player_data: { playerQuery: "Salah", includeHistory: true, includeFixtures: true },
+    fpl_team_data: { teamQuery: "Arsenal", includeFixtures: true, includePlayers: true, includeForm: true },
     fpl_player_comparison: { playerQueries: ["Haaland", "Watkins"], includeFixtures: true, includeHistory: true },
     fpl_manager_team: { entryId: 1000002, gameweek: 6 },
     fpl_manager_history: { entryId: 84062 },

@@ -56,7 +56,7 @@ pub fn tool_specs() -> Vec<ToolSpec> {
             player::NAME,
             player::DESCRIPTION,
         ),
-        spec::<team::TeamDataInput>(team::NAME, team::DESCRIPTION),
+        typed_spec::<team::TeamDataInput, team::TeamAnswer>(team::NAME, team::DESCRIPTION),
         spec::<fixture::FixtureDataInput>(fixture::NAME, fixture::DESCRIPTION),
         typed_spec::<league::LeagueDataInput, league::LeagueLeaders>(
             league::NAME,
@@ -338,6 +338,7 @@ mod tests {
         for (i, spec) in specs.iter().enumerate() {
             let typed = i >= 8
                 || [
+                    "fpl_team_data",
                     "fpl_player_data",
                     "fpl_player_comparison",
                     "fpl_league_data",

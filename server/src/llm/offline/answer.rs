@@ -14,6 +14,7 @@ use crate::tools::fpl::difficulty::{DifficultyAnswer, TeamRun};
 use crate::tools::fpl::gameweek::{GameweekAnswer, GameweekFacts, GameweekPlayer};
 use crate::tools::fpl::league::LeagueLeaders;
 use crate::tools::fpl::player::{PlayerAnswer, UpcomingFixture};
+use crate::tools::fpl::team::{TeamAnswer, TeamStanding};
 use crate::tools::fpl::PlayerView;
 
 /// One tool result of the turn.
@@ -89,29 +90,6 @@ fn arr(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or(&[])
 }
 
-fn fixtures_inline(fx: &Value) -> String {
-    arr(fx)
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} ({}, FDR {})",
-                f["gameweek"]
-                    .as_u64()
-                    .map(|g| format!("GW{g}"))
-                    .unwrap_or_else(|| "TBC".into()),
-                s(f, "opponent"),
-                if f["home"].as_bool().unwrap_or(false) {
-                    "H"
-                } else {
-                    "A"
-                },
-                n(f, "difficulty")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Write the answer for `intent` from this turn's tool results.
 pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
     match intent {
@@ -139,10 +117,10 @@ pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
         Intent::PlayerForm(..) => player_form(first),
         Intent::Compare(_) => compare(first),
         Intent::TeamInfo(_) => team_info(first),
-        Intent::TeamInjuries(_) => team_injuries(v),
-        Intent::TeamGoals(_) => team_goals(v),
-        Intent::TablePosition(_) => table_position(v),
-        Intent::LeagueTable => league_table(v),
+        Intent::TeamInjuries(_) => team_injuries(first),
+        Intent::TeamGoals(_) => team_goals(first),
+        Intent::TablePosition(_) => table_position(first),
+        Intent::LeagueTable => league_table(first),
         Intent::TeamForm(..) => team_form(first),
         Intent::Leaders(..) => leaders(first),
         Intent::InForm(_) => in_form(v),
@@ -476,33 +454,40 @@ fn compare(r: &ToolResultView) -> String {
     out
 }
 
-fn team_record(t: &Value) -> String {
+fn team_answer(r: &ToolResultView) -> Result<TeamAnswer, String> {
+    serde_json::from_value(r.structured.clone()).map_err(|_| r.text.clone())
+}
+
+/// The club of a single-club answer, or the tool's text.
+fn team_of(r: &ToolResultView) -> Result<(TeamStanding, TeamAnswer), String> {
+    let mut v = team_answer(r)?;
+    let t = v.team.take().ok_or_else(|| r.text.clone())?;
+    Ok((t, v))
+}
+
+fn team_record(t: &TeamStanding) -> String {
     format!(
         "P{} W{} D{} L{}, {} scored, {} conceded (GD {:+}), {} points",
-        n(t, "played"),
-        n(t, "won"),
-        n(t, "drawn"),
-        n(t, "lost"),
-        n(t, "goalsFor"),
-        n(t, "goalsAgainst"),
-        t["goalDifference"].as_i64().unwrap_or(0),
-        n(t, "points")
+        t.played, t.won, t.drawn, t.lost, t.goals_for, t.goals_against, t.goal_difference, t.points
     )
 }
 
+fn place(t: &TeamStanding) -> String {
+    ordinal(i64::from(t.position.unwrap_or(0)))
+}
+
 fn team_info(r: &ToolResultView) -> String {
-    let v = &r.structured;
-    let t = &v["team"];
+    let (t, v) = match team_of(r) {
+        Ok(x) => x,
+        Err(text) => return text,
+    };
     let mut out = format!(
         "**{}** are **{}** in the table: {}.",
-        s(t, "name"),
-        ordinal(t["position"].as_i64().unwrap_or(0)),
-        team_record(t)
+        t.name,
+        place(&t),
+        team_record(&t)
     );
-    let form: Vec<String> = arr(&v["form"])
-        .iter()
-        .map(|f| s(f, "result").to_string())
-        .collect();
+    let form: Vec<&str> = v.form.iter().flatten().map(|f| f.result.as_str()).collect();
     if !form.is_empty() {
         out.push_str(&format!(
             "\n\n- **Form (last {}):** {}",
@@ -510,19 +495,18 @@ fn team_info(r: &ToolResultView) -> String {
             form.join(" ")
         ));
     }
-    let fx = fixtures_inline(&v["fixtures"]);
-    if !fx.is_empty() {
-        out.push_str(&format!("\n- **Next fixtures:** {fx}"));
+    if let Some(fx) = v.fixtures.as_deref().filter(|f| !f.is_empty()) {
+        out.push_str(&format!("\n- **Next fixtures:** {}", upcoming_inline(fx)));
     }
-    let top: Vec<String> = arr(&v["topPlayers"])
+    let top: Vec<String> = v
+        .top_players
         .iter()
+        .flatten()
         .take(3)
         .map(|p| {
             format!(
-                "{} ({}, {} pts)",
-                s(p, "name"),
-                s(p, "priceText"),
-                n(p, "totalPoints")
+                "{} (£{:.1}m, {} pts)",
+                p.player.name, p.player.price, p.total_points
             )
         })
         .collect();
@@ -532,78 +516,88 @@ fn team_info(r: &ToolResultView) -> String {
     out
 }
 
-fn team_injuries(v: &Value) -> String {
-    let t = &v["team"];
-    let list = arr(&v["injuries"]);
+fn team_injuries(r: &ToolResultView) -> String {
+    let (t, v) = match team_of(r) {
+        Ok(x) => x,
+        Err(text) => return text,
+    };
+    let list = v.injuries.unwrap_or_default();
     if list.is_empty() {
         return format!(
             "**{}** have no injured, doubtful or suspended players listed right now.",
-            s(t, "name")
+            t.name
         );
     }
     let lines: Vec<String> = list
         .iter()
         .map(|p| {
-            let chance = p["chanceOfPlayingNextRound"]
-                .as_u64()
+            let chance = p
+                .chance_of_playing_next_round
                 .map(|c| format!(", {c}% chance of playing"))
                 .unwrap_or_default();
-            let news = s(p, "news");
             format!(
                 "- **{}** ({}) — {}{}{}",
-                s(p, "name"),
-                s(p, "position"),
-                s(p, "status"),
+                p.player.name,
+                p.player.position,
+                p.status,
                 chance,
-                if news.is_empty() {
+                if p.news.is_empty() {
                     String::new()
                 } else {
-                    format!(": {news}")
+                    format!(": {}", p.news)
                 }
             )
         })
         .collect();
     format!(
         "**{}** have {} flagged:\n\n{}",
-        s(t, "name"),
+        t.name,
         plural(&list.len().to_string(), "player", "players"),
         lines.join("\n")
     )
 }
 
-fn team_goals(v: &Value) -> String {
-    let t = &v["team"];
+fn team_goals(r: &ToolResultView) -> String {
+    let (t, _) = match team_of(r) {
+        Ok(x) => x,
+        Err(text) => return text,
+    };
     format!(
         "**{}** have scored **{} goals** and conceded {} in {} league matches (goal difference {:+}). They are {} with {} points.",
-        s(t, "name"),
-        n(t, "goalsFor"),
-        n(t, "goalsAgainst"),
-        n(t, "played"),
-        t["goalDifference"].as_i64().unwrap_or(0),
-        ordinal(t["position"].as_i64().unwrap_or(0)),
-        n(t, "points")
+        t.name,
+        t.goals_for,
+        t.goals_against,
+        t.played,
+        t.goal_difference,
+        place(&t),
+        t.points
     )
 }
 
-fn table_position(v: &Value) -> String {
-    let t = &v["team"];
-    let form: String = arr(&v["form"])
+fn table_position(r: &ToolResultView) -> String {
+    let (t, v) = match team_of(r) {
+        Ok(x) => x,
+        Err(text) => return text,
+    };
+    let form: String = v
+        .form
         .iter()
-        .map(|f| s(f, "result").to_string())
+        .flatten()
+        .map(|f| f.result.as_str())
         .collect::<Vec<_>>()
         .join(" ");
     let mut out = format!(
         "**{}** are **{}** in the Premier League with **{} points** (P{} W{} D{} L{}, {} scored, {} conceded, GD {:+}).",
-        s(t, "name"),
-        ordinal(t["position"].as_i64().unwrap_or(0)),
-        n(t, "points"),
-        n(t, "played"),
-        n(t, "won"),
-        n(t, "drawn"),
-        n(t, "lost"),
-        n(t, "goalsFor"),
-        n(t, "goalsAgainst"),
-        t["goalDifference"].as_i64().unwrap_or(0)
+        t.name,
+        place(&t),
+        t.points,
+        t.played,
+        t.won,
+        t.drawn,
+        t.lost,
+        t.goals_for,
+        t.goals_against,
+        t.goal_difference
     );
     if !form.is_empty() {
         out.push_str(&format!(" Recent form: {form}."));
@@ -611,21 +605,25 @@ fn table_position(v: &Value) -> String {
     out
 }
 
-fn league_table(v: &Value) -> String {
+fn league_table(r: &ToolResultView) -> String {
+    let v = match team_answer(r) {
+        Ok(v) => v,
+        Err(text) => return text,
+    };
     let mut out = String::from("Here is the Premier League table, computed from the finished matches:\n\n| # | Team | P | W | D | L | GF | GA | GD | Pts |\n|---|---|---|---|---|---|---|---|---|---|\n");
-    for r in arr(&v["table"]) {
+    for t in v.table.iter().flatten() {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {:+} | **{}** |\n",
-            n(r, "position"),
-            s(r, "name"),
-            n(r, "played"),
-            n(r, "won"),
-            n(r, "drawn"),
-            n(r, "lost"),
-            n(r, "goalsFor"),
-            n(r, "goalsAgainst"),
-            r["goalDifference"].as_i64().unwrap_or(0),
-            n(r, "points")
+            t.position.unwrap_or(0),
+            t.name,
+            t.played,
+            t.won,
+            t.drawn,
+            t.lost,
+            t.goals_for,
+            t.goals_against,
+            t.goal_difference,
+            t.points
         ));
     }
     out.trim_end().to_string()

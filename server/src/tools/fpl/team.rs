@@ -7,16 +7,15 @@
 //! suspended players with their news.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::fpl::league::{team_form, TableRow};
 use crate::fpl::model::PlayerStatus;
 use crate::fpl::{FplData, FplSource};
-use crate::tools::fpl::player::upcoming;
-use crate::tools::fpl::{
-    availability, is_all, player_ref, raw_bootstrap_items, resolve_team, unavailable,
-};
+use crate::tools::fpl::player::{upcoming, UpcomingFixture};
+use crate::tools::fpl::typed::PlayerBrief;
+use crate::tools::fpl::{availability, is_all, raw_bootstrap_items, resolve_team, unavailable};
 use crate::tools::input::{check_query, yes, ToolInput, MAX_QUERY_CHARS};
 use crate::tools::{ToolError, ToolOutput};
 
@@ -54,23 +53,123 @@ impl ToolInput for TeamDataInput {
     }
 }
 
-/// Structured form of a table row.
-pub fn row_json(r: &TableRow) -> Value {
-    json!({
-        "position": r.position,
-        "teamId": r.team,
-        "name": r.name,
-        "shortName": r.short_name,
-        "played": r.played,
-        "won": r.won,
-        "drawn": r.drawn,
-        "lost": r.lost,
-        "goalsFor": r.goals_for,
-        "goalsAgainst": r.goals_against,
-        "goalDifference": r.goal_difference,
-        "points": r.points,
-        "form": r.form.iter().map(|o| o.letter()).collect::<String>(),
-    })
+/// A club's line of the league table (computed from finished matches).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamStanding {
+    /// Place in the table (null when the club has no line yet).
+    pub position: Option<u32>,
+    pub team_id: u32,
+    pub name: String,
+    pub short_name: String,
+    pub played: u32,
+    pub won: u32,
+    pub drawn: u32,
+    pub lost: u32,
+    pub goals_for: u32,
+    pub goals_against: u32,
+    pub goal_difference: i32,
+    pub points: u32,
+    /// Recent results, oldest first, e.g. "WWDLW".
+    pub form: String,
+    /// The FPL strength rating (1-5), in a single-club answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strength: Option<u8>,
+}
+
+impl TeamStanding {
+    fn of(r: &TableRow) -> Self {
+        Self {
+            position: Some(r.position),
+            team_id: r.team,
+            name: r.name.clone(),
+            short_name: r.short_name.clone(),
+            played: r.played,
+            won: r.won,
+            drawn: r.drawn,
+            lost: r.lost,
+            goals_for: r.goals_for,
+            goals_against: r.goals_against,
+            goal_difference: r.goal_difference,
+            points: r.points,
+            form: r.form.iter().map(|o| o.letter()).collect(),
+            strength: None,
+        }
+    }
+}
+
+/// A match of the club's recent form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FormMatch {
+    pub gameweek: Option<u32>,
+    pub opponent: String,
+    pub home: bool,
+    pub goals_for: u32,
+    pub goals_against: u32,
+    /// W, D or L.
+    pub result: String,
+}
+
+/// One of the club's best FPL players.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamPlayer {
+    #[serde(flatten)]
+    pub player: PlayerBrief,
+    pub total_points: i32,
+    pub goals: i32,
+    pub assists: i32,
+    pub form: f64,
+}
+
+/// An injured, doubtful or suspended player.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FlaggedPlayer {
+    #[serde(flatten)]
+    pub player: PlayerBrief,
+    pub status: String,
+    pub news: String,
+    pub chance_of_playing_next_round: Option<u8>,
+}
+
+/// `fpl_team_data`'s answer: one club, or (teamQuery "all") the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamAnswer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamStanding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<Vec<TeamStanding>>,
+    /// The last five results (with `includeForm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<Vec<FormMatch>>,
+    /// The next five matches (with `includeFixtures`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixtures: Option<Vec<UpcomingFixture>>,
+    /// With `includePlayers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_players: Option<Vec<TeamPlayer>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injuries: Option<Vec<FlaggedPlayer>>,
+    /// The raw FPL API team objects (with `includeRawData`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Value>,
+}
+
+impl TeamAnswer {
+    fn empty() -> Self {
+        Self {
+            team: None,
+            table: None,
+            form: None,
+            fixtures: None,
+            top_players: None,
+            injuries: None,
+            raw: None,
+        }
+    }
 }
 
 fn ordinal(n: u32) -> String {
@@ -111,7 +210,7 @@ pub async fn run(source: &FplSource, input: TeamDataInput) -> Result<ToolOutput,
         Err(out) => return Ok(out),
     };
     let mut lines = Vec::new();
-    let mut structured = json!({});
+    let mut answer = TeamAnswer::empty();
     let name = d.team_name(team).to_string();
     match d.table_row(team) {
         Some(r) => {
@@ -121,15 +220,30 @@ pub async fn run(source: &FplSource, input: TeamDataInput) -> Result<ToolOutput,
                 d.team_short(team),
                 record_line(r, d.teams().len())
             ));
-            structured["team"] = row_json(r);
+            answer.team = Some(TeamStanding::of(r));
         }
         None => {
             lines.push(format!("{} ({})", name, d.team_short(team)));
-            structured["team"] = json!({"teamId": team, "name": name});
+            answer.team = Some(TeamStanding {
+                position: None,
+                team_id: team,
+                name: name.clone(),
+                short_name: d.team_short(team).to_string(),
+                played: 0,
+                won: 0,
+                drawn: 0,
+                lost: 0,
+                goals_for: 0,
+                goals_against: 0,
+                goal_difference: 0,
+                points: 0,
+                form: String::new(),
+                strength: None,
+            });
         }
     }
-    if let Some(t) = d.team(team) {
-        structured["team"]["strength"] = json!(t.strength);
+    if let (Some(t), Some(standing)) = (d.team(team), answer.team.as_mut()) {
+        standing.strength = t.strength;
     }
 
     if input.include_form {
@@ -159,23 +273,24 @@ pub async fn run(source: &FplSource, input: TeamDataInput) -> Result<ToolOutput,
                 detail.join(", ")
             ));
         }
-        structured["form"] = json!(form
-            .iter()
-            .map(|f| json!({
-                "gameweek": f.gameweek,
-                "opponent": d.team_short(f.opponent),
-                "home": f.home,
-                "goalsFor": f.goals_for,
-                "goalsAgainst": f.goals_against,
-                "result": f.outcome.letter(),
-            }))
-            .collect::<Vec<_>>());
+        answer.form = Some(
+            form.iter()
+                .map(|f| FormMatch {
+                    gameweek: f.gameweek,
+                    opponent: d.team_short(f.opponent).to_string(),
+                    home: f.home,
+                    goals_for: f.goals_for,
+                    goals_against: f.goals_against,
+                    result: f.outcome.letter().to_string(),
+                })
+                .collect(),
+        );
     }
 
     if input.include_fixtures {
         let (text, fixtures) = upcoming(&d, team, 5);
         lines.push(text);
-        structured["fixtures"] = json!(fixtures);
+        answer.fixtures = Some(fixtures);
     }
 
     if input.include_players {
@@ -191,17 +306,17 @@ pub async fn run(source: &FplSource, input: TeamDataInput) -> Result<ToolOutput,
                 .collect::<Vec<_>>()
                 .join("; ")
         ));
-        structured["topPlayers"] = json!(top
-            .iter()
-            .map(|e| {
-                let mut v = player_ref(&d, e);
-                v["totalPoints"] = json!(e.total_points);
-                v["goals"] = json!(e.goals_scored);
-                v["assists"] = json!(e.assists);
-                v["form"] = json!(e.form);
-                v
-            })
-            .collect::<Vec<_>>());
+        answer.top_players = Some(
+            top.iter()
+                .map(|e| TeamPlayer {
+                    player: PlayerBrief::of(&d, e),
+                    total_points: e.total_points,
+                    goals: e.goals_scored,
+                    assists: e.assists,
+                    form: e.form,
+                })
+                .collect(),
+        );
         let flagged: Vec<_> = squad
             .iter()
             .filter(|e| {
@@ -223,21 +338,22 @@ pub async fn run(source: &FplSource, input: TeamDataInput) -> Result<ToolOutput,
                     .join("; ")
             ));
         }
-        structured["injuries"] = json!(flagged
-            .iter()
-            .map(|e| {
-                let mut v = player_ref(&d, e);
-                v["status"] = json!(e.status.label());
-                v["news"] = json!(e.news);
-                v["chanceOfPlayingNextRound"] = json!(e.chance_of_playing_next_round);
-                v
-            })
-            .collect::<Vec<_>>());
+        answer.injuries = Some(
+            flagged
+                .iter()
+                .map(|e| FlaggedPlayer {
+                    player: PlayerBrief::of(&d, e),
+                    status: e.status.label().to_string(),
+                    news: e.news.clone(),
+                    chance_of_playing_next_round: e.chance_of_playing_next_round,
+                })
+                .collect(),
+        );
     }
     if input.include_raw_data {
-        structured["raw"] = raw_bootstrap_items(&d, "teams", &[team]);
+        answer.raw = Some(raw_bootstrap_items(&d, "teams", &[team]));
     }
-    Ok(ToolOutput::ok(lines.join("\n"), structured))
+    Ok(ToolOutput::typed(lines.join("\n"), &answer))
 }
 
 fn table(d: &FplData, raw: bool) -> ToolOutput {
@@ -262,12 +378,13 @@ fn table(d: &FplData, raw: bool) -> ToolOutput {
             r.form.iter().map(|o| o.letter()).collect::<String>()
         ));
     }
-    let mut structured = json!({ "table": d.table().iter().map(row_json).collect::<Vec<_>>() });
+    let mut answer = TeamAnswer::empty();
+    answer.table = Some(d.table().iter().map(TeamStanding::of).collect());
     if raw {
         let ids: Vec<u32> = d.teams().iter().map(|t| t.id).collect();
-        structured["raw"] = raw_bootstrap_items(d, "teams", &ids);
+        answer.raw = Some(raw_bootstrap_items(d, "teams", &ids));
     }
-    ToolOutput::ok(lines.join("\n"), structured)
+    ToolOutput::typed(lines.join("\n"), &answer)
 }
 
 #[cfg(test)]
