@@ -37,6 +37,7 @@ try {
     fpl_fixture_difficulty: { teamQuery: "all", range: 4, position: "FWD" },
     fpl_player_data: { playerQuery: "Salah", includeHistory: true, includeFixtures: true },
     fpl_team_data: { teamQuery: "Arsenal", includeFixtures: true, includePlayers: true, includeForm: true },
+    fpl_fixture_data: { teamQuery: "Liverpool", range: "previous", includeStats: true, limit: 3 },
     fpl_player_comparison: { playerQueries: ["Haaland", "Watkins"], includeFixtures: true, includeHistory: true },
     fpl_manager_team: { entryId: 1000002, gameweek: 6 },
     fpl_manager_history: { entryId: 84062 },

@@ -57,7 +57,10 @@ pub fn tool_specs() -> Vec<ToolSpec> {
             player::DESCRIPTION,
         ),
         typed_spec::<team::TeamDataInput, team::TeamAnswer>(team::NAME, team::DESCRIPTION),
-        spec::<fixture::FixtureDataInput>(fixture::NAME, fixture::DESCRIPTION),
+        typed_spec::<fixture::FixtureDataInput, fixture::FixturesAnswer>(
+            fixture::NAME,
+            fixture::DESCRIPTION,
+        ),
         typed_spec::<league::LeagueDataInput, league::LeagueLeaders>(
             league::NAME,
             league::DESCRIPTION,
@@ -338,6 +341,7 @@ mod tests {
         for (i, spec) in specs.iter().enumerate() {
             let typed = i >= 8
                 || [
+                    "fpl_fixture_data",
                     "fpl_team_data",
                     "fpl_player_data",
                     "fpl_player_comparison",

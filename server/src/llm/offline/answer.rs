@@ -11,6 +11,7 @@ use crate::llm::offline::intent::{GwFocus, Intent};
 use crate::llm::offline::manager;
 use crate::tools::fpl::comparison::ComparisonAnswer;
 use crate::tools::fpl::difficulty::{DifficultyAnswer, TeamRun};
+use crate::tools::fpl::fixture::FixturesAnswer;
 use crate::tools::fpl::gameweek::{GameweekAnswer, GameweekFacts, GameweekPlayer};
 use crate::tools::fpl::league::LeagueLeaders;
 use crate::tools::fpl::player::{PlayerAnswer, UpcomingFixture};
@@ -766,44 +767,41 @@ fn in_form(v: &Value) -> String {
 }
 
 fn fixtures(r: &ToolResultView) -> String {
-    let v = &r.structured;
-    let list = arr(&v["fixtures"]);
+    let v = match serde_json::from_value::<FixturesAnswer>(r.structured.clone()) {
+        Ok(v) => v,
+        Err(_) => return r.text.clone(),
+    };
     let mut out = String::new();
-    if let Some(note) = v["note"].as_str() {
+    if let Some(note) = &v.note {
         out.push_str(note);
         out.push_str("\n\n");
     }
-    if list.is_empty() {
-        out.push_str(&format!("No matches found for {}.", s(v, "subject")));
+    if v.fixtures.is_empty() {
+        out.push_str(&format!("No matches found for {}.", v.subject));
         return out;
     }
-    out.push_str(&format!("**{}**:\n\n", s(v, "subject")));
-    let lines: Vec<String> = list
+    out.push_str(&format!("**{}**:\n\n", v.subject));
+    let lines: Vec<String> = v
+        .fixtures
         .iter()
-        .map(|f| {
-            let gw = f["gameweek"]
-                .as_u64()
+        .map(|item| {
+            let f = &item.fixture;
+            let gw = f
+                .gameweek
                 .map(|g| format!("GW{g}"))
                 .unwrap_or_else(|| "TBC".into());
-            if f["finished"].as_bool().unwrap_or(false) {
-                format!(
-                    "- {gw}: {} **{}-{}** {}",
-                    s(f, "home"),
-                    n(f, "homeScore"),
-                    n(f, "awayScore"),
-                    s(f, "away")
-                )
-            } else {
-                let when = f["kickoffText"].as_str().unwrap_or("date to be confirmed");
-                format!(
-                    "- {gw} ({when}): {} v {} — FDR {} {} / {} {}",
-                    s(f, "home"),
-                    s(f, "away"),
-                    s(f, "homeShort"),
-                    n(f, "homeDifficulty"),
-                    s(f, "awayShort"),
-                    n(f, "awayDifficulty")
-                )
+            match (f.finished, f.home_score, f.away_score) {
+                (true, Some(h), Some(a)) => format!("- {gw}: {} **{h}-{a}** {}", f.home, f.away),
+                _ => format!(
+                    "- {gw} ({}): {} v {} — FDR {} {} / {} {}",
+                    f.kickoff_text,
+                    f.home,
+                    f.away,
+                    f.home_short,
+                    f.home_difficulty,
+                    f.away_short,
+                    f.away_difficulty
+                ),
             }
         })
         .collect();

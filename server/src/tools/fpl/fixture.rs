@@ -7,15 +7,17 @@
 //! answer says so); difficulty filters read the team's own FDR, or either side's when no
 //! single team is given.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::fpl::model::Fixture;
 use crate::fpl::names::fold;
 use crate::fpl::{FplData, FplSource};
 use crate::tools::fpl::{
-    fixture_json, fixture_line, kickoff, raw_fixtures, resolve_team, unavailable,
+    fixture_line, kickoff, raw_fixtures, resolve_team, unavailable, FixtureView,
 };
 use crate::tools::input::{check_length, check_range, ToolInput, MAX_QUERY_CHARS};
 use crate::tools::{ToolError, ToolOutput};
@@ -140,6 +142,41 @@ pub fn split_pairing(query: &str) -> Option<(String, String)> {
         }
     }
     None
+}
+
+/// One player's number in a match statistic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatLine {
+    pub player: String,
+    pub value: i32,
+}
+
+/// A fixture, with its statistics when asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FixtureItem {
+    #[serde(flatten)]
+    pub fixture: FixtureView,
+    /// By statistic (`goals_scored`, `assists`, `own_goals`, `red_cards`, `bonus`), finished
+    /// matches with `includeStats`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<BTreeMap<String, Vec<StatLine>>>,
+}
+
+/// `fpl_fixture_data`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FixturesAnswer {
+    /// What the list is of ("Arsenal", "Liverpool vs Chelsea", "Gameweek 8").
+    pub subject: String,
+    /// previous, next, gameweeks or all.
+    pub range: String,
+    /// Why the list is not what was asked (the season is over…).
+    pub note: Option<String>,
+    /// Matches before the limit.
+    pub total: usize,
+    pub fixtures: Vec<FixtureItem>,
+    /// The raw FPL API fixture objects (with `includeRawData`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Value>,
 }
 
 /// Run the tool.
@@ -282,36 +319,38 @@ pub async fn run(source: &FplSource, input: FixtureDataInput) -> Result<ToolOutp
                 f.team_a_difficulty
             ),
         };
-        let mut item = fixture_json(&d, f);
+        let mut item = FixtureItem {
+            fixture: FixtureView::of(&d, f),
+            stats: None,
+        };
         if input.include_stats && f.result().is_some() {
-            let stats = match_stats(&d, f);
-            if let Some(s) = stats.get("text").and_then(Value::as_str) {
-                if !s.is_empty() {
-                    line.push_str(&format!(" — {s}"));
-                }
+            let (text, stats) = match_stats(&d, f);
+            if !text.is_empty() {
+                line.push_str(&format!(" — {text}"));
             }
-            item["stats"] = stats["items"].clone();
+            item.stats = Some(stats);
         }
         lines.push(line);
         items.push(item);
     }
-    let mut structured = json!({
-        "subject": subject,
-        "range": range_used,
-        "note": note,
-        "total": total,
-        "fixtures": items,
-    });
-    if input.include_raw_data {
-        let ids: Vec<u32> = selected.iter().map(|f| f.id).collect();
-        structured["raw"] = raw_fixtures(&d, &ids);
-    }
-    Ok(ToolOutput::ok(lines.join("\n"), structured))
+    let answer = FixturesAnswer {
+        subject,
+        range: range_used.to_string(),
+        note,
+        total,
+        fixtures: items,
+        raw: input.include_raw_data.then(|| {
+            let ids: Vec<u32> = selected.iter().map(|f| f.id).collect();
+            raw_fixtures(&d, &ids)
+        }),
+    };
+    Ok(ToolOutput::typed(lines.join("\n"), &answer))
 }
 
-fn match_stats(d: &FplData, f: &Fixture) -> Value {
+/// A match's goals, assists, own goals, red cards and bonus: a line of text and by stat.
+fn match_stats(d: &FplData, f: &Fixture) -> (String, BTreeMap<String, Vec<StatLine>>) {
     let mut parts = Vec::new();
-    let mut items = serde_json::Map::new();
+    let mut items = BTreeMap::new();
     for (id, label) in [
         ("goals_scored", "Goals"),
         ("assists", "Assists"),
@@ -351,13 +390,16 @@ fn match_stats(d: &FplData, f: &Fixture) -> Value {
         ));
         items.insert(
             id.to_string(),
-            json!(values
+            values
                 .iter()
-                .map(|(n, v)| json!({"player": n, "value": v}))
-                .collect::<Vec<_>>()),
+                .map(|(n, v)| StatLine {
+                    player: n.clone(),
+                    value: *v,
+                })
+                .collect(),
         );
     }
-    json!({"text": parts.join("; "), "items": items})
+    (parts.join("; "), items)
 }
 
 #[cfg(test)]

@@ -205,11 +205,6 @@ impl PlayerView {
     }
 }
 
-/// [`PlayerView`] as a JSON object (for the tools not typed yet).
-pub fn player_json(d: &FplData, e: &Element) -> Value {
-    serde_json::to_value(PlayerView::of(d, e)).unwrap_or(Value::Null)
-}
-
 /// One sentence on whether a player can play.
 pub fn availability(e: &Element) -> String {
     let chance = e
@@ -323,11 +318,6 @@ impl FixtureView {
             away_score: f.team_a_score,
         }
     }
-}
-
-/// [`FixtureView`] as a JSON object (for the tools that extend it).
-pub fn fixture_json(d: &FplData, f: &Fixture) -> Value {
-    serde_json::to_value(FixtureView::of(d, f)).unwrap_or(Value::Null)
 }
 
 /// Resolves a player query, optionally among players passing `keep`; an unknown or
