@@ -38,6 +38,7 @@ try {
     fpl_player_data: { playerQuery: "Salah", includeHistory: true, includeFixtures: true },
     fpl_team_data: { teamQuery: "Arsenal", includeFixtures: true, includePlayers: true, includeForm: true },
     fpl_fixture_data: { teamQuery: "Liverpool", range: "previous", includeStats: true, limit: 3 },
+    fpl_form_analysis: { entityType: "player", entityQuery: "Semenyo", timeframe: 3, compareWithPrevious: true },
     fpl_player_comparison: { playerQueries: ["Haaland", "Watkins"], includeFixtures: true, includeHistory: true },
     fpl_manager_team: { entryId: 1000002, gameweek: 6 },
     fpl_manager_history: { entryId: 84062 },

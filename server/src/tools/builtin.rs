@@ -3,8 +3,7 @@
 //! Promises: `list_tools` returns the eight tools with the original FPL MCP server's names
 //! and input fields, then the eight manager tools (teams, leagues, live points, dream team,
 //! prices, captaincy, transfers), each input schema generated from the same Rust type that
-//! validates the call and each manager tool's output schema from the type its answers are
-//! serialised from;
+//! validates the call and each output schema from the type its answers are serialised from;
 //! `call` answers bad input and unknown or ambiguous names with `is_error` outputs (the
 //! text names the field or offers suggestions) and returns `ToolError` only when the data
 //! source itself fails. A call runs on the blocking pool, never on an async worker: matching
@@ -73,7 +72,7 @@ pub fn tool_specs() -> Vec<ToolSpec> {
             difficulty::NAME,
             difficulty::DESCRIPTION,
         ),
-        spec::<form::FormAnalysisInput>(form::NAME, form::DESCRIPTION),
+        typed_spec::<form::FormAnalysisInput, form::FormAnswer>(form::NAME, form::DESCRIPTION),
         typed_spec::<gameweek::GameweekInput, gameweek::GameweekAnswer>(
             gameweek::NAME,
             gameweek::DESCRIPTION,
@@ -336,21 +335,13 @@ mod tests {
             ),
         ];
         assert_eq!(specs.len(), 16);
-        // The manager tools (after the original eight) and the converted originals declare
-        // their output schema.
-        for (i, spec) in specs.iter().enumerate() {
-            let typed = i >= 8
-                || [
-                    "fpl_fixture_data",
-                    "fpl_team_data",
-                    "fpl_player_data",
-                    "fpl_player_comparison",
-                    "fpl_league_data",
-                    "fpl_get_gameweek",
-                    "fpl_fixture_difficulty",
-                ]
-                .contains(&spec.name.as_str());
-            assert_eq!(spec.output_schema.is_some(), typed, "{}", spec.name);
+        // Every tool declares its output schema, an object at the root.
+        for spec in specs.iter() {
+            let schema = spec
+                .output_schema
+                .as_ref()
+                .unwrap_or_else(|| panic!("{}", spec.name));
+            assert_eq!(schema["type"], "object", "{}", spec.name);
         }
         for ((name, fields, required), spec) in expected.iter().zip(specs.iter()) {
             assert_eq!(spec.name, *name);

@@ -88,6 +88,11 @@ pub fn output_schema_of<T: JsonSchema>() -> Value {
     }
     let mut schema = schema_of::<T>();
     strip(&mut schema);
+    // MCP wants an object at the root; an untagged enum of objects has only `anyOf` there.
+    if let Some(obj) = schema.as_object_mut() {
+        obj.entry("type")
+            .or_insert_with(|| Value::String("object".into()));
+    }
     schema
 }
 

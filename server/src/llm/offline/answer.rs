@@ -1,7 +1,8 @@
 //! Answer writing of the offline analyst.
 //!
 //! Promises: [`write`] turns the intent and the tool results of this turn into a short
-//! Markdown answer whose numbers come from the results' `structured` data; an `is_error`
+//! Markdown answer whose numbers come from the results' `structured` data, read as each tool's
+//! answer type (a result that does not read as it is answered with the tool's own text); an `is_error`
 //! result (unknown or ambiguous name) becomes a clarifying answer with the tool's
 //! suggestions; greetings, thanks and help are answered without tools.
 
@@ -12,6 +13,7 @@ use crate::llm::offline::manager;
 use crate::tools::fpl::comparison::ComparisonAnswer;
 use crate::tools::fpl::difficulty::{DifficultyAnswer, TeamRun};
 use crate::tools::fpl::fixture::FixturesAnswer;
+use crate::tools::fpl::form::{FormRanking, PlayerForm, TeamFormAnswer};
 use crate::tools::fpl::gameweek::{GameweekAnswer, GameweekFacts, GameweekPlayer};
 use crate::tools::fpl::league::LeagueLeaders;
 use crate::tools::fpl::player::{PlayerAnswer, UpcomingFixture};
@@ -44,28 +46,6 @@ pub const THANKS: &str = "You're welcome! Ask me anything else about FPL wheneve
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("")
-}
-
-fn n(v: &Value, k: &str) -> String {
-    match &v[k] {
-        Value::Number(x) => {
-            if let Some(i) = x.as_i64() {
-                i.to_string()
-            } else {
-                format!("{:.1}", x.as_f64().unwrap_or(0.0))
-            }
-        }
-        Value::Null => "–".to_string(),
-        other => other.to_string(),
-    }
-}
-
-fn f1(v: &Value, k: &str) -> String {
-    format!("{:.1}", v[k].as_f64().unwrap_or(0.0))
-}
-
-fn f2(v: &Value, k: &str) -> String {
-    format!("{:.2}", v[k].as_f64().unwrap_or(0.0))
 }
 
 fn plural(count: &str, one: &str, many: &str) -> String {
@@ -110,7 +90,6 @@ pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
     if let Some(err) = results.iter().find(|r| r.is_error) {
         return clarify(err);
     }
-    let v = &first.structured;
     match intent {
         Intent::PlayerStats(_) => player_stats(first),
         Intent::PlayerPrice(_) => player_price(first),
@@ -124,7 +103,7 @@ pub fn write(intent: &Intent, results: &[ToolResultView]) -> String {
         Intent::LeagueTable => league_table(first),
         Intent::TeamForm(..) => team_form(first),
         Intent::Leaders(..) => leaders(first),
-        Intent::InForm(_) => in_form(v),
+        Intent::InForm(_) => in_form(first),
         Intent::TeamFixtures(..) | Intent::HeadToHead(..) => fixtures(first),
         Intent::EasiestFixtures(_, _, hardest) => easiest(first, *hardest),
         Intent::TeamDifficulty(..) => team_difficulty(first),
@@ -309,66 +288,64 @@ fn player_availability(r: &ToolResultView) -> String {
 }
 
 fn player_form(r: &ToolResultView) -> String {
-    let v = &r.structured;
-    let p = &v["player"];
-    if v["historyAvailable"].as_bool() == Some(false) {
-        let season = &v["season"];
+    let v = match serde_json::from_value::<PlayerForm>(r.structured.clone()) {
+        Ok(v) => v,
+        Err(_) => return r.text.clone(),
+    };
+    let p = &v.player;
+    let (Some(c), Some(w)) = (&v.current, &v.window) else {
+        let season = v.season.as_ref();
         return format!(
-            "Per-gameweek history for **{}** ({}) is not available in this data snapshot, so I can't break down recent gameweeks. His FPL form figure (average points per match over the last 30 days) is **{}**, and he finished with {} points this season ({} goals, {} assists).",
-            s(p, "fullName"),
-            s(p, "teamName"),
-            f1(v, "fplForm"),
-            n(season, "points"),
-            n(season, "goals"),
-            n(season, "assists")
+            "Per-gameweek history for **{}** ({}) is not available in this data snapshot, so I can't break down recent gameweeks. His FPL form figure (average points per match over the last 30 days) is **{:.1}**, and he finished with {} points this season ({} goals, {} assists).",
+            p.full_name,
+            p.team_name,
+            v.fpl_form,
+            season.map_or(p.total_points, |s| s.points),
+            season.map_or(p.goals, |s| s.goals),
+            season.map_or(p.assists, |s| s.assists)
         );
-    }
-    let c = &v["current"];
-    let w = &v["window"];
+    };
     let mut out = format!(
-        "**{}** ({}) over the last {} gameweeks (GW{}–GW{}): **{} points** ({} per gameweek), {}, {}, {} bonus, xG {}, xA {} in {} minutes.",
-        s(p, "fullName"),
-        s(p, "teamName"),
-        n(c, "gameweeks"),
-        n(w, "from"),
-        n(w, "to"),
-        n(c, "points"),
-        f1(c, "pointsPerGameweek"),
-        plural(&n(c, "goals"), "goal", "goals"),
-        plural(&n(c, "assists"), "assist", "assists"),
-        n(c, "bonus"),
-        f2(c, "xg"),
-        f2(c, "xa"),
-        n(c, "minutes")
+        "**{}** ({}) over the last {} gameweeks (GW{}–GW{}): **{} points** ({:.1} per gameweek), {}, {}, {} bonus, xG {:.2}, xA {:.2} in {} minutes.",
+        p.full_name,
+        p.team_name,
+        c.gameweeks,
+        w.from,
+        w.to,
+        c.points,
+        c.points_per_gameweek,
+        plural(&c.goals.to_string(), "goal", "goals"),
+        plural(&c.assists.to_string(), "assist", "assists"),
+        c.bonus,
+        c.xg,
+        c.xa,
+        c.minutes
     );
-    let gws: Vec<String> = arr(&v["gameweeks"])
+    let gws: Vec<String> = v
+        .gameweeks
         .iter()
+        .flatten()
         .map(|g| {
             format!(
                 "GW{} {} ({}) {} pts",
-                n(g, "gameweek"),
-                s(g, "opponent"),
-                if g["home"].as_bool().unwrap_or(false) {
-                    "H"
-                } else {
-                    "A"
-                },
-                n(g, "points")
+                g.gameweek,
+                g.opponent,
+                if g.home { "H" } else { "A" },
+                g.points
             )
         })
         .collect();
     if !gws.is_empty() {
         out.push_str(&format!("\n\n- {}", gws.join("\n- ")));
     }
-    if v["previous"].is_object() {
-        let prev = &v["previous"];
-        let change = v["pointsChange"].as_i64().unwrap_or(0);
+    if let (Some(prev), Some(pw)) = (&v.previous, &v.previous_window) {
+        let change = v.points_change.unwrap_or(0);
         out.push_str(&format!(
             "\n\nThe {} gameweeks before that (GW{}–GW{}) brought {} points, so he is **{}**.",
-            n(prev, "gameweeks"),
-            n(&v["previousWindow"], "from"),
-            n(&v["previousWindow"], "to"),
-            n(prev, "points"),
+            prev.gameweeks,
+            pw.from,
+            pw.to,
+            prev.points,
             match change.signum() {
                 1 => format!("up {change} points"),
                 -1 => format!("down {} points", -change),
@@ -631,48 +608,42 @@ fn league_table(r: &ToolResultView) -> String {
 }
 
 fn team_form(r: &ToolResultView) -> String {
-    let v = &r.structured;
-    let t = &v["team"];
-    let c = &v["current"];
-    let results: Vec<String> = arr(&v["results"])
+    let v = match serde_json::from_value::<TeamFormAnswer>(r.structured.clone()) {
+        Ok(v) => v,
+        Err(_) => return r.text.clone(),
+    };
+    let c = &v.current;
+    let results: Vec<String> = v
+        .results
         .iter()
         .map(|f| {
             format!(
                 "GW{} {} ({}) {} {}-{}",
-                n(f, "gameweek"),
-                s(f, "opponent"),
-                if f["home"].as_bool().unwrap_or(false) {
-                    "H"
-                } else {
-                    "A"
-                },
-                s(f, "result"),
-                n(f, "goalsFor"),
-                n(f, "goalsAgainst")
+                f.gameweek.unwrap_or(0),
+                f.opponent,
+                if f.home { "H" } else { "A" },
+                f.result,
+                f.goals_for,
+                f.goals_against
             )
         })
         .collect();
     let mut out = format!(
         "**{}** in their last {} matches: **W{} D{} L{}**, {} scored and {} conceded ({} points).\n\n- {}",
-        s(t, "name"),
-        n(c, "matches"),
-        n(c, "won"),
-        n(c, "drawn"),
-        n(c, "lost"),
-        n(c, "goalsFor"),
-        n(c, "goalsAgainst"),
-        n(c, "points"),
+        v.team.name,
+        c.matches,
+        c.won,
+        c.drawn,
+        c.lost,
+        c.goals_for,
+        c.goals_against,
+        c.points,
         results.join("\n- ")
     );
-    if v["previous"].is_object() {
-        let p = &v["previous"];
+    if let Some(p) = &v.previous {
         out.push_str(&format!(
             "\n\nThe {} matches before: W{} D{} L{} ({} points).",
-            n(p, "matches"),
-            n(p, "won"),
-            n(p, "drawn"),
-            n(p, "lost"),
-            n(p, "points")
+            p.matches, p.won, p.drawn, p.lost, p.points
         ));
     }
     out
@@ -736,27 +707,32 @@ fn leaders(r: &ToolResultView) -> String {
     format!("Most {cat}{scope} this season:\n\n{}", lines.join("\n"))
 }
 
-fn in_form(v: &Value) -> String {
-    let scope = match s(v, "position") {
-        "GKP" => "goalkeepers",
-        "DEF" => "defenders",
-        "MID" => "midfielders",
-        "FWD" => "forwards",
+fn in_form(r: &ToolResultView) -> String {
+    let v = match serde_json::from_value::<FormRanking>(r.structured.clone()) {
+        Ok(v) => v,
+        Err(_) => return r.text.clone(),
+    };
+    let scope = match v.position.as_deref() {
+        Some("GKP") => "goalkeepers",
+        Some("DEF") => "defenders",
+        Some("MID") => "midfielders",
+        Some("FWD") => "forwards",
         _ => "players",
     };
-    let lines: Vec<String> = arr(&v["ranking"])
+    let lines: Vec<String> = v
+        .ranking
         .iter()
         .take(10)
         .map(|p| {
             format!(
-                "{}. **{}** ({}, {}, {}) — form {}, {} pts this season",
-                n(p, "rank"),
-                s(p, "name"),
-                s(p, "team"),
-                s(p, "position"),
-                s(p, "priceText"),
-                f1(p, "form"),
-                n(p, "totalPoints")
+                "{}. **{}** ({}, {}, £{:.1}m) — form {:.1}, {} pts this season",
+                p.rank,
+                p.player.name,
+                p.player.team,
+                p.player.position,
+                p.player.price,
+                p.form,
+                p.total_points
             )
         })
         .collect();

@@ -8,14 +8,16 @@
 //! has no per-gameweek history, the answer says so and falls back to FPL's own form figure.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::fpl::league::{results_for, FormEntry};
 use crate::fpl::model::{Element, History, Position};
 use crate::fpl::{FplData, FplSource};
+use crate::tools::fpl::team::FormMatch;
+use crate::tools::fpl::typed::PlayerBrief;
 use crate::tools::fpl::{
-    dec1, dec2, is_all, player_ref, raw_players, resolve_player, resolve_team, unavailable,
+    dec1, dec2, is_all, raw_players, resolve_player, resolve_team, unavailable, PlayerView,
 };
 use crate::tools::input::{check_items, check_query, check_range, ToolInput, MAX_QUERY_CHARS};
 use crate::tools::{ToolError, ToolOutput};
@@ -130,23 +132,27 @@ impl Totals {
         t
     }
 
-    fn json(&self, gameweeks: u32) -> Value {
-        json!({
-            "gameweeks": gameweeks,
-            "matches": self.matches,
-            "points": self.points,
-            "pointsPerGameweek": if gameweeks > 0 { (f64::from(self.points) / f64::from(gameweeks) * 100.0).round() / 100.0 } else { 0.0 },
-            "minutes": self.minutes,
-            "goals": self.goals,
-            "assists": self.assists,
-            "xg": (self.xg * 100.0).round() / 100.0,
-            "xa": (self.xa * 100.0).round() / 100.0,
-            "bonus": self.bonus,
-            "cleanSheets": self.clean_sheets,
-            "goalsConceded": self.goals_conceded,
-            "saves": self.saves,
-            "bps": self.bps,
-        })
+    fn view(&self, gameweeks: u32) -> PeriodTotals {
+        PeriodTotals {
+            gameweeks,
+            matches: self.matches,
+            points: self.points,
+            points_per_gameweek: if gameweeks > 0 {
+                (f64::from(self.points) / f64::from(gameweeks) * 100.0).round() / 100.0
+            } else {
+                0.0
+            },
+            minutes: self.minutes,
+            goals: self.goals,
+            assists: self.assists,
+            xg: (self.xg * 100.0).round() / 100.0,
+            xa: (self.xa * 100.0).round() / 100.0,
+            bonus: self.bonus,
+            clean_sheets: self.clean_sheets,
+            goals_conceded: self.goals_conceded,
+            saves: self.saves,
+            bps: self.bps,
+        }
     }
 
     fn text(&self, metrics: &[Metric]) -> String {
@@ -205,6 +211,150 @@ pub async fn run(source: &FplSource, input: FormAnalysisInput) -> Result<ToolOut
     }
 }
 
+/// A player's totals over some gameweeks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PeriodTotals {
+    pub gameweeks: u32,
+    pub matches: u32,
+    pub points: i32,
+    pub points_per_gameweek: f64,
+    pub minutes: i32,
+    pub goals: i32,
+    pub assists: i32,
+    pub xg: f64,
+    pub xa: f64,
+    pub bonus: i32,
+    pub clean_sheets: i32,
+    pub goals_conceded: i32,
+    pub saves: i32,
+    pub bps: i32,
+}
+
+/// A span of gameweeks.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Window {
+    pub from: u32,
+    pub to: u32,
+}
+
+/// One gameweek of a player's form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FormGameweek {
+    pub gameweek: u32,
+    pub opponent: String,
+    pub home: bool,
+    pub points: i32,
+    pub minutes: i32,
+    pub goals: i32,
+    pub assists: i32,
+    pub xg: f64,
+    pub xa: f64,
+    pub bonus: i32,
+}
+
+/// A player's season totals (when the per-gameweek history is not in the data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SeasonTotals {
+    pub points: i32,
+    pub goals: i32,
+    pub assists: i32,
+    pub minutes: i32,
+}
+
+/// A player's form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlayerForm {
+    pub player: PlayerView,
+    /// The game's form figure: points per match over the last 30 days.
+    pub fpl_form: f64,
+    pub history_available: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub season: Option<SeasonTotals>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<PeriodTotals>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gameweeks: Option<Vec<FormGameweek>>,
+    /// The window before (with `compareWithPrevious`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PeriodTotals>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_window: Option<Window>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points_change: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_history: Option<Value>,
+}
+
+/// A club, briefly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TeamTag {
+    pub id: u32,
+    pub name: String,
+    pub short: String,
+}
+
+/// A club's record over some matches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchRecord {
+    pub matches: usize,
+    pub won: u32,
+    pub drawn: u32,
+    pub lost: u32,
+    pub goals_for: u32,
+    pub goals_against: u32,
+    pub points: u32,
+}
+
+/// A club's form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TeamFormAnswer {
+    pub team: TeamTag,
+    pub current: MatchRecord,
+    /// The matches, oldest first.
+    pub results: Vec<FormMatch>,
+    /// The matches before (with `compareWithPrevious`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<MatchRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Value>,
+}
+
+/// A player in the form ranking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RankedForm {
+    #[serde(flatten)]
+    pub player: PlayerBrief,
+    pub rank: usize,
+    pub form: f64,
+    pub total_points: i32,
+}
+
+/// The players in best form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FormRanking {
+    pub ranking: Vec<RankedForm>,
+    pub position: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<Value>,
+}
+
+/// `fpl_form_analysis`' answer: a ranking, one player's form or one club's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FormAnswer {
+    Ranking(FormRanking),
+    Player(Box<PlayerForm>),
+    Team(TeamFormAnswer),
+}
+
 fn ranking(d: &FplData, position: Option<Position>, raw: bool) -> ToolOutput {
     let mut v: Vec<&Element> = d
         .players()
@@ -234,21 +384,24 @@ fn ranking(d: &FplData, position: Option<Position>, raw: bool) -> ToolOutput {
             e.total_points
         ));
     }
-    let mut structured = json!({
-        "ranking": v.iter().enumerate().map(|(i, e)| {
-            let mut j = player_ref(d, e);
-            j["rank"] = json!(i + 1);
-            j["form"] = json!(e.form);
-            j["totalPoints"] = json!(e.total_points);
-            j
-        }).collect::<Vec<_>>(),
-        "position": position.map(|p| p.short()),
-    });
-    if raw {
-        let ids: Vec<u32> = v.iter().map(|e| e.id).collect();
-        structured["raw"] = raw_players(d, &ids);
-    }
-    ToolOutput::ok(lines.join("\n"), structured)
+    let answer = FormRanking {
+        ranking: v
+            .iter()
+            .enumerate()
+            .map(|(i, e)| RankedForm {
+                player: PlayerBrief::of(d, e),
+                rank: i + 1,
+                form: e.form,
+                total_points: e.total_points,
+            })
+            .collect(),
+        position: position.map(|p| p.short().to_string()),
+        raw: raw.then(|| {
+            let ids: Vec<u32> = v.iter().map(|e| e.id).collect();
+            raw_players(d, &ids)
+        }),
+    };
+    ToolOutput::typed(lines.join("\n"), &FormAnswer::Ranking(answer))
 }
 
 async fn player_form(
@@ -275,7 +428,20 @@ async fn player_form(
         e.element_type,
         e.now_cost
     );
-    let mut structured = json!({"player": player_ref(d, e), "fplForm": e.form});
+    let mut answer = PlayerForm {
+        player: PlayerView::of(d, e),
+        fpl_form: e.form,
+        history_available: true,
+        season: None,
+        window: None,
+        current: None,
+        gameweeks: None,
+        previous: None,
+        previous_window: None,
+        points_change: None,
+        raw: None,
+        raw_history: None,
+    };
     let summary = match source.element_summary(e.id).await {
         Ok(s) => s,
         Err(err) if err.is_not_available() => {
@@ -283,9 +449,17 @@ async fn player_form(
                 "{head}: per-gameweek history is not available in this data snapshot, so the last {n} gameweeks cannot be broken down. FPL form (average points per match over the last 30 days): {}. Season: {} pts, {} goals, {} assists in {} min.",
                 dec1(e.form), e.total_points, e.goals_scored, e.assists, e.minutes
             );
-            structured["historyAvailable"] = json!(false);
-            structured["season"] = json!({"points": e.total_points, "goals": e.goals_scored, "assists": e.assists, "minutes": e.minutes});
-            return Ok(ToolOutput::ok(text, structured));
+            answer.history_available = false;
+            answer.season = Some(SeasonTotals {
+                points: e.total_points,
+                goals: e.goals_scored,
+                assists: e.assists,
+                minutes: e.minutes,
+            });
+            return Ok(ToolOutput::typed(
+                text,
+                &FormAnswer::Player(Box::new(answer)),
+            ));
         }
         Err(err) => return Err(unavailable(err)),
     };
@@ -307,20 +481,18 @@ async fn player_form(
             0.0
         })
     )];
-    let per_gw: Vec<Value> = window(from, end)
-        .map(|h| {
-            json!({
-                "gameweek": h.round,
-                "opponent": d.team_short(h.opponent_team),
-                "home": h.was_home,
-                "points": h.total_points,
-                "minutes": h.minutes,
-                "goals": h.goals_scored,
-                "assists": h.assists,
-                "xg": h.expected_goals,
-                "xa": h.expected_assists,
-                "bonus": h.bonus,
-            })
+    let per_gw: Vec<FormGameweek> = window(from, end)
+        .map(|h| FormGameweek {
+            gameweek: h.round,
+            opponent: d.team_short(h.opponent_team).to_string(),
+            home: h.was_home,
+            points: h.total_points,
+            minutes: h.minutes,
+            goals: h.goals_scored,
+            assists: h.assists,
+            xg: h.expected_goals,
+            xa: h.expected_assists,
+            bonus: h.bonus,
         })
         .collect();
     lines.push(format!(
@@ -336,10 +508,9 @@ async fn player_form(
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    structured["historyAvailable"] = json!(true);
-    structured["window"] = json!({"from": from, "to": end});
-    structured["current"] = cur.json(gws_in_window);
-    structured["gameweeks"] = json!(per_gw);
+    answer.window = Some(Window { from, to: end });
+    answer.current = Some(cur.view(gws_in_window));
+    answer.gameweeks = Some(per_gw);
     if input.compare_with_previous && from > 1 {
         let pto = from - 1;
         let pfrom = pto.saturating_sub(n - 1).max(1);
@@ -352,32 +523,51 @@ async fn player_form(
             if diff >= 0 { "up" } else { "down" },
             diff.abs()
         ));
-        structured["previous"] = prev.json(pgws);
-        structured["previousWindow"] = json!({"from": pfrom, "to": pto});
-        structured["pointsChange"] = json!(diff);
+        answer.previous = Some(prev.view(pgws));
+        answer.previous_window = Some(Window {
+            from: pfrom,
+            to: pto,
+        });
+        answer.points_change = Some(diff);
     } else if input.compare_with_previous {
         lines.push("No earlier gameweeks to compare with.".to_string());
     }
     lines.push(format!("FPL form figure: {}", dec1(e.form)));
     if input.include_raw_data {
-        structured["raw"] = raw_players(d, &[e.id]);
-        structured["rawHistory"] = summary.raw_json().unwrap_or(Value::Null);
+        answer.raw = Some(raw_players(d, &[e.id]));
+        answer.raw_history = summary.raw_json().ok();
     }
-    Ok(ToolOutput::ok(lines.join("\n"), structured))
+    Ok(ToolOutput::typed(
+        lines.join("\n"),
+        &FormAnswer::Player(Box::new(answer)),
+    ))
 }
 
-fn entries_json(d: &FplData, entries: &[FormEntry]) -> Value {
-    json!(entries
+fn form_matches(d: &FplData, entries: &[FormEntry]) -> Vec<FormMatch> {
+    entries
         .iter()
-        .map(|f| json!({
-            "gameweek": f.gameweek,
-            "opponent": d.team_short(f.opponent),
-            "home": f.home,
-            "goalsFor": f.goals_for,
-            "goalsAgainst": f.goals_against,
-            "result": f.outcome.letter(),
-        }))
-        .collect::<Vec<_>>())
+        .map(|f| FormMatch {
+            gameweek: f.gameweek,
+            opponent: d.team_short(f.opponent).to_string(),
+            home: f.home,
+            goals_for: f.goals_for,
+            goals_against: f.goals_against,
+            result: f.outcome.letter().to_string(),
+        })
+        .collect()
+}
+
+fn record(entries: &[FormEntry]) -> MatchRecord {
+    let (won, drawn, lost, goals_for, goals_against, points) = summary(entries);
+    MatchRecord {
+        matches: entries.len(),
+        won,
+        drawn,
+        lost,
+        goals_for,
+        goals_against,
+        points,
+    }
 }
 
 fn summary(entries: &[FormEntry]) -> (u32, u32, u32, u32, u32, u32) {
@@ -424,28 +614,34 @@ fn team_form(d: &FplData, input: &FormAnalysisInput) -> ToolOutput {
             .collect::<Vec<_>>()
             .join(", "),
     );
-    let mut structured = json!({
-        "team": {"id": team, "name": d.team_name(team), "short": d.team_short(team)},
-        "current": {"matches": cur.len(), "won": w, "drawn": dr, "lost": l, "goalsFor": gf, "goalsAgainst": ga, "points": pts},
-        "results": entries_json(d, cur),
-    });
+    let mut answer = TeamFormAnswer {
+        team: TeamTag {
+            id: team,
+            name: d.team_name(team).to_string(),
+            short: d.team_short(team).to_string(),
+        },
+        current: record(cur),
+        results: form_matches(d, cur),
+        previous: None,
+        raw: None,
+    };
     if input.compare_with_previous {
         let pstart = split.saturating_sub(n);
         let prev = &all[pstart..split];
         if prev.is_empty() {
             lines.push("No earlier matches to compare with.".to_string());
         } else {
-            let (pw, pd, pl, pgf, pga, ppts) = summary(prev);
+            let p = record(prev);
             lines.push(format!(
-                "Previous {} matches: W{pw} D{pd} L{pl}, {pgf} scored, {pga} conceded, {ppts} points",
-                prev.len()
+                "Previous {} matches: W{} D{} L{}, {} scored, {} conceded, {} points",
+                p.matches, p.won, p.drawn, p.lost, p.goals_for, p.goals_against, p.points
             ));
-            structured["previous"] = json!({"matches": prev.len(), "won": pw, "drawn": pd, "lost": pl, "goalsFor": pgf, "goalsAgainst": pga, "points": ppts});
+            answer.previous = Some(p);
         }
     }
     if input.include_raw_data {
         let ids: Vec<u32> = cur.iter().map(|f| f.fixture_id).collect();
-        structured["raw"] = crate::tools::fpl::raw_fixtures(d, &ids);
+        answer.raw = Some(crate::tools::fpl::raw_fixtures(d, &ids));
     }
-    ToolOutput::ok(lines.join("\n"), structured)
+    ToolOutput::typed(lines.join("\n"), &FormAnswer::Team(answer))
 }
