@@ -655,6 +655,30 @@ pub struct LiveElement {
     pub explain: Vec<LiveExplain>,
 }
 
+/// `/dream-team/{gw}/`: the game's best eleven of a gameweek.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DreamTeamPayload {
+    #[serde(default)]
+    pub top_player: Option<DreamTopPlayer>,
+    pub team: Vec<DreamTeamPick>,
+}
+
+/// The gameweek's best scorer, as the dream team names him.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DreamTopPlayer {
+    pub id: u32,
+    pub points: i32,
+}
+
+/// One of the dream team's eleven.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DreamTeamPick {
+    pub element: u32,
+    pub points: i32,
+    /// 1-11 in formation order.
+    pub position: u8,
+}
+
 /// A player's totals in one gameweek.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveStats {

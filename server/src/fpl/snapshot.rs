@@ -1,8 +1,8 @@
 //! Saving the live API into the snapshot layout.
 //!
 //! Promises: `FplSource::snapshot(out_dir)` writes `bootstrap-static.json`, `fixtures.json`,
-//! `element-summary/{id}.json` for every player and `event/{gw}/live.json` for every
-//! finished or current gameweek, and for each requested manager (`entries`) `entry/{id}.json`,
+//! `element-summary/{id}.json` for every player and `event/{gw}/live.json` and (where the API
+//! has it) `dream-team/{gw}.json` for every finished or current gameweek, and for each requested manager (`entries`) `entry/{id}.json`,
 //! its history, transfers and every gameweek's picks, and for each requested league its
 //! standings (every page, merged), each byte for byte as the API sent it (standings: as
 //! merged) and only after it parsed; player summaries are fetched with bounded concurrency;
@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::fpl::error::FplError;
 use crate::fpl::manager::{Entry, EntryHistory, LeagueStandings, Picks, Transfer};
-use crate::fpl::model::{Bootstrap, ElementSummary, EventLive, Fixture};
+use crate::fpl::model::{Bootstrap, DreamTeamPayload, ElementSummary, EventLive, Fixture};
 use crate::fpl::source::{Endpoint, FplSource};
 
 /// How a snapshot is taken.
@@ -114,6 +114,15 @@ impl FplSource {
             .try_collect()
             .await?;
         written += lives.iter().sum::<u64>();
+        // The game's dream teams, where the API has them (older gameweeks may not).
+        for &gw in &gameweeks {
+            let endpoint = Endpoint::DreamTeam(gw);
+            match self.fetch_checked::<DreamTeamPayload>(endpoint).await {
+                Ok((_, bytes)) => written += write_file(&out_dir, endpoint, &bytes).await?,
+                Err(e) if e.is_not_available() => {}
+                Err(e) => return Err(e),
+            }
+        }
 
         let mut picks = 0;
         for &id in &options.entries {
@@ -255,6 +264,10 @@ mod tests {
                         .and_then(|r| r.strip_suffix("/live"))
                     {
                         dir.join(format!("event/{gw}/live.json"))
+                    } else if let Some(gw) = p.strip_prefix("dream-team/") {
+                        // The shared data has no dream-team files: answer with the players
+                        // the live payload flags `in_dreamteam`, in the API's shape.
+                        return dream_team_reply(&dir, gw);
                     } else {
                         return Reply::status(404);
                     }
@@ -266,6 +279,30 @@ mod tests {
             }
         });
         (server, fixture_hits)
+    }
+
+    fn dream_team_reply(dir: &std::path::Path, gw: &str) -> Reply {
+        let Ok(bytes) = std::fs::read(dir.join(format!("event/{gw}/live.json"))) else {
+            return Reply::status(404);
+        };
+        let live: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let team: Vec<serde_json::Value> = live["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["stats"]["in_dreamteam"] == true)
+            .enumerate()
+            .map(|(i, e)| {
+                serde_json::json!({"element": e["id"], "points": e["stats"]["total_points"], "position": i + 1})
+            })
+            .collect();
+        let top = team
+            .iter()
+            .max_by_key(|t| t["points"].as_i64())
+            .map(|t| serde_json::json!({"id": t["element"], "points": t["points"]}));
+        Reply::ok(
+            serde_json::to_vec(&serde_json::json!({"top_player": top, "team": team})).unwrap(),
+        )
     }
 
     fn fast_options() -> ApiOptions {
@@ -296,7 +333,10 @@ mod tests {
         }
         for gw in 1..=7 {
             assert!(out.join(format!("event/{gw}/live.json")).is_file());
+            assert!(out.join(format!("dream-team/{gw}.json")).is_file());
         }
+        let saved = FplSource::snapshot_dir(&out).unwrap();
+        assert_eq!(saved.dream_team(7).await.unwrap().data().team.len(), 11);
         let original = std::fs::read(snapshot_dir("2025-26_gw7").join("fixtures.json")).unwrap();
         assert_eq!(std::fs::read(out.join("fixtures.json")).unwrap(), original);
         // The saved directory is itself a usable source.

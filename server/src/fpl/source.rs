@@ -25,7 +25,7 @@ use crate::fpl::data::FplData;
 use crate::fpl::error::FplError;
 use crate::fpl::loaded::Loaded;
 use crate::fpl::manager::{Entry, EntryHistory, LeagueStandings, Picks, Transfer};
-use crate::fpl::model::{Bootstrap, ElementSummary, EventLive, Fixture};
+use crate::fpl::model::{Bootstrap, DreamTeamPayload, ElementSummary, EventLive, Fixture};
 
 /// One API endpoint, with its API path and its snapshot file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,6 +45,8 @@ pub enum Endpoint {
     EntryTransfers(u32),
     /// A classic league's standings (the API's pages read into one, up to a cap).
     LeagueStandings(u32),
+    /// A gameweek's dream team.
+    DreamTeam(u32),
 }
 
 impl Endpoint {
@@ -60,6 +62,7 @@ impl Endpoint {
             Endpoint::EntryPicks { entry, gw } => format!("/entry/{entry}/event/{gw}/picks/"),
             Endpoint::EntryTransfers(id) => format!("/entry/{id}/transfers/"),
             Endpoint::LeagueStandings(id) => format!("/leagues-classic/{id}/standings/"),
+            Endpoint::DreamTeam(gw) => format!("/dream-team/{gw}/"),
         }
     }
 
@@ -79,6 +82,7 @@ impl Endpoint {
             Endpoint::LeagueStandings(id) => {
                 PathBuf::from(format!("leagues-classic/{id}/standings.json"))
             }
+            Endpoint::DreamTeam(gw) => PathBuf::from(format!("dream-team/{gw}.json")),
         }
     }
 
@@ -94,6 +98,7 @@ impl Endpoint {
             Endpoint::EntryPicks { entry, gw } => format!("fpl:entry-picks:{entry}:{gw}"),
             Endpoint::EntryTransfers(id) => format!("fpl:entry-transfers:{id}"),
             Endpoint::LeagueStandings(id) => format!("fpl:league-standings:{id}"),
+            Endpoint::DreamTeam(gw) => format!("fpl:dream-team:{gw}"),
         }
     }
 
@@ -111,6 +116,7 @@ impl Endpoint {
             }
             Endpoint::EntryTransfers(id) => format!("the transfers of FPL team {id}"),
             Endpoint::LeagueStandings(id) => format!("the standings of league {id}"),
+            Endpoint::DreamTeam(gw) => format!("the dream team of gameweek {gw}"),
         }
     }
 }
@@ -160,7 +166,7 @@ impl CacheTtls {
             Endpoint::Bootstrap => self.bootstrap,
             Endpoint::Fixtures => self.fixtures,
             Endpoint::ElementSummary(_) => self.element_summary,
-            Endpoint::EventLive(_) => self.live,
+            Endpoint::EventLive(_) | Endpoint::DreamTeam(_) => self.live,
             Endpoint::Entry(_)
             | Endpoint::EntryHistory(_)
             | Endpoint::EntryPicks { .. }
@@ -225,6 +231,7 @@ struct Inner {
     picks: Layered<Loaded<Picks>>,
     transfers: Layered<Loaded<Vec<Transfer>>>,
     leagues: Layered<Loaded<LeagueStandings>>,
+    dream_teams: Layered<Loaded<DreamTeamPayload>>,
     data: Mutex<Option<Arc<FplData>>>,
 }
 
@@ -324,6 +331,7 @@ impl FplSource {
                 picks: cache.layered("fpl", 1024, local),
                 transfers: cache.layered("fpl", 1024, local),
                 leagues: cache.layered("fpl", 256, local),
+                dream_teams: cache.layered("fpl", 64, local),
                 data: Mutex::new(None),
             }),
         }
@@ -403,6 +411,12 @@ impl FplSource {
             .await
     }
 
+    /// `/dream-team/{gw}/`: the game's best eleven of a gameweek.
+    pub async fn dream_team(&self, gw: u32) -> Result<Arc<Loaded<DreamTeamPayload>>, FplError> {
+        self.cached(&self.inner.dream_teams, Endpoint::DreamTeam(gw), None)
+            .await
+    }
+
     /// Bootstrap and fixtures with their indexes (names, league table), rebuilt only when
     /// either payload was reloaded.
     pub async fn data(&self) -> Result<Arc<FplData>, FplError> {
@@ -445,6 +459,7 @@ impl FplSource {
             inner.picks.invalidate_local_pattern("fpl:*"),
             inner.transfers.invalidate_local_pattern("fpl:*"),
             inner.leagues.invalidate_local_pattern("fpl:*"),
+            inner.dream_teams.invalidate_local_pattern("fpl:*"),
         ] {
             if let Err(e) = result {
                 tracing::warn!(error = %e, "could not clear the shared FPL cache");

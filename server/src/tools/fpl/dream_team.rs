@@ -1,10 +1,11 @@
 //! `fpl_dream_team`: the best eleven of a gameweek (as the game's Dream Team) or of the
 //! season so far.
 //!
-//! Promises: the eleven is the highest-scoring legal formation ([`crate::fpl::live::dream_team`],
-//! equal to the game's own `in_dreamteam` picks on every shared gameweek); a gameweek's comes
-//! from its live points (provisional bonus included while it runs, so it can still change),
-//! the season's from total points; the top player is the one with most points.
+//! Promises: a gameweek's eleven is the game's own (`/dream-team/{gw}/`) when the source has
+//! it, else the highest-scoring legal formation worked out from the live points
+//! ([`crate::fpl::live::dream_team`], equal to the game's `in_dreamteam` picks on every shared
+//! gameweek; provisional bonus included while it runs, so it can still change); the season's
+//! is worked out from total points; `fromGame` says which; the top player has most points.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,9 @@ pub struct DreamTeam {
     pub gameweek: Option<u32>,
     /// Still changing: the gameweek's matches are not all over.
     pub provisional: bool,
+    /// The game's own dream team (`/dream-team/{gw}/`); false when worked out here from the
+    /// live points (a snapshot without the file, or the season's).
+    pub from_game: bool,
     /// e.g. "3-4-3".
     pub formation: String,
     pub total_points: i32,
@@ -74,24 +78,37 @@ pub async fn run(source: &FplSource, input: DreamTeamInput) -> Result<ToolOutput
 
 async fn answer(source: &FplSource, input: DreamTeamInput) -> Result<ToolOutput, Stop> {
     let d = source.data().await?;
-    let (gameweek, provisional, candidates) = if input.season {
+    let (gameweek, provisional, from_game, xi) = if input.season {
         let c: Vec<(u32, Position, i32)> = d
             .players()
             .iter()
             .map(|e| (e.id, e.element_type, e.total_points))
             .collect();
-        (None, false, c)
+        (None, false, false, dream_team(&c))
     } else {
         let gw = started_gameweek(&d, input.gameweek)?;
         let live = source.event_live(gw).await?;
         let g = LiveGameweek::new(&d, live.data(), gw);
-        let c = g
-            .players()
-            .filter_map(|p| Some((p.id, d.player(p.id)?.element_type, p.points)))
-            .collect();
-        (Some(gw), !g.finished, c)
+        match source.dream_team(gw).await {
+            Ok(game) => {
+                let mut picks = game.data().team.clone();
+                picks.sort_by_key(|p| p.position);
+                let xi = picks
+                    .iter()
+                    .filter_map(|p| Some((p.element, d.player(p.element)?.element_type, p.points)))
+                    .collect();
+                (Some(gw), !g.finished, true, xi)
+            }
+            Err(e) if e.is_not_available() => {
+                let c: Vec<(u32, Position, i32)> = g
+                    .players()
+                    .filter_map(|p| Some((p.id, d.player(p.id)?.element_type, p.points)))
+                    .collect();
+                (Some(gw), !g.finished, false, dream_team(&c))
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
-    let xi = dream_team(&candidates);
     let count = |pos: Position| xi.iter().filter(|c| c.1 == pos).count();
     let players: Vec<DreamPlayer> = xi
         .iter()
@@ -108,6 +125,7 @@ async fn answer(source: &FplSource, input: DreamTeamInput) -> Result<ToolOutput,
         scope: if input.season { "season" } else { "gameweek" }.to_string(),
         gameweek,
         provisional,
+        from_game,
         formation: format!(
             "{}-{}-{}",
             count(Position::Defender),
@@ -174,6 +192,10 @@ mod tests {
             .map(|e| e["stats"]["total_points"].as_i64().unwrap())
             .sum();
         assert_eq!(s["totalPoints"], flagged);
+        assert_eq!(
+            s["fromGame"], false,
+            "the shared snapshot has no dream-team file"
+        );
         let season = call(json!({"season": true})).await.structured.unwrap();
         assert_eq!(season["scope"], "season");
         let top = season["topPlayer"]["points"].as_i64().unwrap();
@@ -187,5 +209,42 @@ mod tests {
                 .unwrap()
         );
         assert!(call(json!({"gameweek": 20})).await.is_error);
+    }
+
+    /// With the game's `/dream-team/{gw}/` in the source, its eleven is the answer.
+    #[tokio::test]
+    async fn the_games_own_dream_team_is_used_when_the_source_has_it() {
+        let shared = snapshot_dir("2025-26_gw7");
+        let dir = std::env::temp_dir().join(format!("fpl-dream-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("dream-team")).unwrap();
+        for f in ["bootstrap-static.json", "fixtures.json", "event"] {
+            std::os::unix::fs::symlink(shared.join(f), dir.join(f)).unwrap();
+        }
+        // Eleven of the game's shape; deliberately not the best XI (points made up), so the
+        // answer can only come from this file.
+        let team: Vec<serde_json::Value> = [470, 541, 610, 38, 381, 16, 235, 382, 211, 430, 467]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| json!({"element": id, "points": 1, "position": i + 1}))
+            .collect();
+        std::fs::write(
+            dir.join("dream-team/7.json"),
+            serde_json::to_vec(&json!({"top_player": {"id": 430, "points": 1}, "team": team}))
+                .unwrap(),
+        )
+        .unwrap();
+        let source = FplSource::snapshot_dir(&dir).unwrap();
+        let out = run(
+            &source,
+            DreamTeamInput::parse(json!({"gameweek": 7})).unwrap(),
+        )
+        .await
+        .unwrap();
+        let s = out.structured.unwrap();
+        assert_eq!(s["fromGame"], true);
+        assert_eq!(s["totalPoints"], 11);
+        assert_eq!(s["players"][0]["player"]["id"], 470);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
