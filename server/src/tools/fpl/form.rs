@@ -543,20 +543,6 @@ async fn player_form(
     ))
 }
 
-fn form_matches(d: &FplData, entries: &[FormEntry]) -> Vec<FormMatch> {
-    entries
-        .iter()
-        .map(|f| FormMatch {
-            gameweek: f.gameweek,
-            opponent: d.team_short(f.opponent).to_string(),
-            home: f.home,
-            goals_for: f.goals_for,
-            goals_against: f.goals_against,
-            result: f.outcome.letter().to_string(),
-        })
-        .collect()
-}
-
 fn record(entries: &[FormEntry]) -> MatchRecord {
     let (won, drawn, lost, goals_for, goals_against, points) = summary(entries);
     MatchRecord {
@@ -621,7 +607,7 @@ fn team_form(d: &FplData, input: &FormAnalysisInput) -> ToolOutput {
             short: d.team_short(team).to_string(),
         },
         current: record(cur),
-        results: form_matches(d, cur),
+        results: cur.iter().map(|f| FormMatch::of(d, f)).collect(),
         previous: None,
         raw: None,
     };

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::fpl::league::{team_form, TableRow};
+use crate::fpl::league::{team_form, FormEntry, TableRow};
 use crate::fpl::model::PlayerStatus;
 use crate::fpl::{FplData, FplSource};
 use crate::tools::fpl::player::{upcoming, UpcomingFixture};
@@ -109,6 +109,19 @@ pub struct FormMatch {
     pub goals_against: u32,
     /// W, D or L.
     pub result: String,
+}
+
+impl FormMatch {
+    pub fn of(d: &FplData, f: &FormEntry) -> Self {
+        Self {
+            gameweek: f.gameweek,
+            opponent: d.team_short(f.opponent).to_string(),
+            home: f.home,
+            goals_for: f.goals_for,
+            goals_against: f.goals_against,
+            result: f.outcome.letter().to_string(),
+        }
+    }
 }
 
 /// One of the club's best FPL players.
@@ -273,18 +286,7 @@ pub async fn run(source: &FplSource, input: TeamDataInput) -> Result<ToolOutput,
                 detail.join(", ")
             ));
         }
-        answer.form = Some(
-            form.iter()
-                .map(|f| FormMatch {
-                    gameweek: f.gameweek,
-                    opponent: d.team_short(f.opponent).to_string(),
-                    home: f.home,
-                    goals_for: f.goals_for,
-                    goals_against: f.goals_against,
-                    result: f.outcome.letter().to_string(),
-                })
-                .collect(),
-        );
+        answer.form = Some(form.iter().map(|f| FormMatch::of(&d, f)).collect());
     }
 
     if input.include_fixtures {
