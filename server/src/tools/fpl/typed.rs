@@ -135,11 +135,6 @@ pub fn finish(r: Result<ToolOutput, Stop>) -> Result<ToolOutput, ToolError> {
     }
 }
 
-/// The gameweek under way or last played (the first one before the season starts).
-pub fn current_gameweek(d: &FplData) -> Option<u32> {
-    d.current_event().or_else(|| d.next_event()).map(|e| e.id)
-}
-
 /// `gameweek` if it has started (its picks and points exist), else a refusal that says so.
 pub fn started_gameweek(d: &FplData, gameweek: Option<u32>) -> Result<u32, Stop> {
     let current = d.current_event().map(|e| e.id);
