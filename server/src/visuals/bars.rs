@@ -66,16 +66,10 @@ pub fn captain(id: &str, c: &CaptainPick) -> String {
             &format!("{:.1}", x.outlook.expected_points),
         ));
         desc.push(format!(
-            "{} {:.1}: form {:.1}, xGI {:.1}, fixture {:.1}, home {:.1}, penalties {:.1}, minutes {:.2}, availability {:.2}",
+            "{} {:.1}: {}",
             x.player.name,
             x.outlook.expected_points,
-            p.form,
-            p.expected_goal_involvement,
-            p.fixture,
-            p.home,
-            p.penalties,
-            p.minutes_security,
-            p.availability
+            p.text()
         ));
     }
     let legend_y = 26.0 + c.candidates.len() as f64 * 28.0 + 6.0;

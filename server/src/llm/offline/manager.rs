@@ -848,21 +848,17 @@ fn captain(c: &CaptainPick) -> String {
     let Some(best) = c.candidates.first() else {
         return "I found no captain candidates.".into();
     };
-    let parts = &best.outlook.parts;
     let mut out = format!(
-        "For gameweek {}{}, captain **{}** ({}): {:.1} expected points — form {:.1} + expected goal involvement {:.1} + fixture {:.1} + home {:.1} + penalties {:.1}, × minutes security {:.2} × availability {:.2}; against {}.\n\n",
+        "For gameweek {}{}, captain **{}** ({}): {:.1} expected points — {}; against {}.\n\n",
         c.gameweek,
-        c.entry.as_ref().map(|e| format!(" in **{}**", e.team_name)).unwrap_or_default(),
+        c.entry
+            .as_ref()
+            .map(|e| format!(" in **{}**", e.team_name))
+            .unwrap_or_default(),
         best.player.name,
         best.player.team,
         best.outlook.expected_points,
-        parts.form,
-        parts.expected_goal_involvement,
-        parts.fixture,
-        parts.home,
-        parts.penalties,
-        parts.minutes_security,
-        parts.availability,
+        best.outlook.parts.text(),
         crate::tools::fpl::outlook::matches_text(&best.outlook.matches)
     );
     out.push_str(

@@ -160,19 +160,12 @@ fn text(c: &CaptainPick) -> String {
             .unwrap_or_default()
     );
     for x in &c.candidates {
-        let p = &x.outlook.parts;
         out.push_str(&format!(
-            "{}. {} — {:.2} expected points: form {:.2} + xGI {:.2} + fixture {:.2} + home {:.2} + penalties {:.2}, × minutes {:.2} × availability {:.2}; {}\n",
+            "{}. {} — {:.2} expected points: {}; {}\n",
             x.rank,
             x.player.label(),
             x.outlook.expected_points,
-            p.form,
-            p.expected_goal_involvement,
-            p.fixture,
-            p.home,
-            p.penalties,
-            p.minutes_security,
-            p.availability,
+            x.outlook.parts.text(),
             matches_text(&x.outlook.matches)
         ));
     }

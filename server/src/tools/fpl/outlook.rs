@@ -74,6 +74,23 @@ pub struct Outlook {
     pub penalty_taker: bool,
 }
 
+impl OutlookParts {
+    /// "form 5.75 + xGI 5.00 + fixture 0.75 + home 0.40 + penalties 0.60, × minutes 1.00 ×
+    /// availability 1.00": the sum the estimate is, in words.
+    pub fn text(&self) -> String {
+        format!(
+            "form {:.2} + xGI {:.2} + fixture {:.2} + home {:.2} + penalties {:.2}, × minutes {:.2} × availability {:.2}",
+            self.form,
+            self.expected_goal_involvement,
+            self.fixture,
+            self.home,
+            self.penalties,
+            self.minutes_security,
+            self.availability
+        )
+    }
+}
+
 /// Chance of playing, 0-1.
 pub fn availability(e: &Element) -> f64 {
     match (e.chance_of_playing_next_round, e.status) {
