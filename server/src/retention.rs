@@ -2,7 +2,9 @@
 //!
 //! Promises: a run deletes, in batches of [`BATCH`] identities, every anonymous identity idle
 //! for longer than the given age with its conversations (see `store::retention` for what idle
-//! means and how a batch is locked), then every expired session; the server's hourly run
+//! means and how a batch is locked), then every expired session, then every conversation its
+//! owner deleted more than [`UNDO_WINDOW`] ago (so a deleted conversation is gone for good
+//! within an hour and ten minutes); the server's hourly run
 //! always deletes expired sessions and prunes identities only when `RETENTION_ANONYMOUS_DAYS`
 //! is set. With an archive, each batch is
 //! appended to the archive file as JSON Lines and synced to disk before it is deleted. Each run
@@ -28,6 +30,9 @@ pub const BATCH: u32 = 200;
 /// How often the server prunes, and how long after its start it first does.
 const EVERY: Duration = Duration::from_secs(3_600);
 const FIRST_AFTER: Duration = Duration::from_secs(60);
+
+/// How long a deleted conversation can be restored ("Undo"); purged by the next run after.
+pub const UNDO_WINDOW: Duration = Duration::from_secs(600);
 
 /// The age after which `fpl-chat prune` deletes an idle anonymous identity when neither
 /// `--anonymous-older-than` nor `RETENTION_ANONYMOUS_DAYS` says.
@@ -69,8 +74,8 @@ impl ArchiveFile {
 }
 
 /// Deletes the anonymous identities idle for longer than `older_than` (with their
-/// conversations; none when it is `None`), then the expired sessions; archives the identities
-/// first when `archive` is given.
+/// conversations; none when it is `None`), then the expired sessions and the conversations
+/// deleted before the undo window; archives the identities first when `archive` is given.
 pub async fn prune(
     store: &Store,
     older_than: Option<Duration>,
@@ -93,6 +98,8 @@ pub async fn prune(
         }
     }
     total.sessions = store.delete_expired_sessions().await?;
+    let undo = chrono::Duration::from_std(UNDO_WINDOW).expect("ten minutes");
+    total.deleted_conversations = store.purge_deleted(chrono::Utc::now() - undo).await?;
     Ok(total)
 }
 
@@ -155,6 +162,7 @@ pub fn log(pruned: &Pruned, older_than: Option<Duration>) {
         conversations = pruned.conversations,
         messages = pruned.messages,
         sessions = pruned.sessions,
+        deleted_conversations = pruned.deleted_conversations,
         older_than = %older_than.map_or_else(|| "never".to_string(), format_age),
         "retention: pruned"
     );

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fpl_chat::store::{
-    ArchivedIdentity, Backend, Email, MessageStatus, NewMessage, Owner, Pruned, Role, Store,
-    StoreError, StoreOptions, SummaryUpdate, Tier, Title, TurnStart, User,
+    ArchivedIdentity, Backend, Email, MessageStatus, NewMessage, Owner, Pruned, Role, SearchQuery,
+    ShareToken, Store, StoreError, StoreOptions, SummaryUpdate, Tier, Title, TurnStart, User,
 };
 use serde_json::json;
 use sqlx::{Connection, PgConnection, PgPool, SqlitePool};
@@ -197,6 +197,9 @@ store_tests!(
     prune_deletes_only_idle_anonymous_identities,
     prune_runs_archive_every_batch_and_end_expired_sessions,
     backup_is_a_whole_copy_taken_while_turns_are_written,
+    deleted_conversations_can_be_restored_until_purged,
+    search_finds_the_owners_titles_and_messages,
+    share_links_show_a_snapshot_until_revoked,
 );
 
 /// The pool pings a connection only when it has been idle for a second or more (not before
@@ -865,6 +868,8 @@ async fn delete_cascades_to_messages_and_metrics(ctx: Ctx) {
     }
     assert_eq!(raw_i64(&ctx, "SELECT count(*) FROM messages").await, 8);
     assert!(store.delete_conversation(owner, doomed.id).await.unwrap());
+    let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(store.purge_deleted(later).await.unwrap(), 1);
 
     assert!(store.list_messages(doomed.id).await.unwrap().is_empty());
     assert_eq!(store.metrics(doomed.id).await.unwrap(), None);
@@ -1453,7 +1458,8 @@ async fn prune_deletes_only_idle_anonymous_identities(ctx: Ctx) {
             anonymous_identities: 2,
             conversations: 2,
             messages: 3,
-            sessions: 0
+            sessions: 0,
+            deleted_conversations: 0,
         }
     );
     let mut ids: Vec<Uuid> = archived.iter().map(|a| a.identity.id).collect();
@@ -1564,7 +1570,8 @@ async fn prune_runs_archive_every_batch_and_end_expired_sessions(ctx: Ctx) {
             anonymous_identities: n as u64,
             conversations: n as u64,
             messages: n as u64,
-            sessions: 1
+            sessions: 1,
+            deleted_conversations: 0,
         }
     );
     let text = std::fs::read_to_string(file.path()).unwrap();
@@ -1666,4 +1673,239 @@ async fn backup_is_a_whole_copy_taken_while_turns_are_written(ctx: Ctx) {
     );
     copy.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Delete with undo: a deleted conversation is missing everywhere at once (reads, the list,
+/// renames, new turns, its share link), comes back whole when restored, and is purged with its
+/// messages only once the cutoff passes its deletion.
+async fn deleted_conversations_can_be_restored_until_purged(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::Anonymous(Uuid::new_v4());
+    let other = Owner::Anonymous(Uuid::new_v4());
+    let id = Uuid::new_v4();
+    store
+        .begin_turn(turn_starting(owner, id, "Haaland?"))
+        .await
+        .unwrap();
+    store
+        .finish_turn(id, assistant("Haaland has 14 goals.", 5, 0, Some(10)))
+        .await
+        .unwrap();
+    let token = store
+        .share_conversation(owner, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .token;
+
+    assert!(!store.delete_conversation(other, id).await.unwrap());
+    assert!(store.delete_conversation(owner, id).await.unwrap());
+    assert!(
+        !store.delete_conversation(owner, id).await.unwrap(),
+        "already deleted"
+    );
+    assert_eq!(store.get_conversation(owner, id).await.unwrap(), None);
+    assert!(store
+        .list_conversations(owner, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!store
+        .rename_conversation(owner, id, &title("New"))
+        .await
+        .unwrap());
+    assert_eq!(store.shared(&token).await.unwrap(), None);
+    let query = SearchQuery::parse("haaland").unwrap();
+    assert!(store.search(owner, &query).await.unwrap().is_empty());
+    let err = store
+        .begin_turn(turn_in(owner, id, "and Salah?"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+
+    // Purging what was deleted before an earlier cutoff leaves it restorable.
+    let earlier = chrono::Utc::now() - chrono::Duration::seconds(60);
+    assert_eq!(store.purge_deleted(earlier).await.unwrap(), 0);
+    assert!(!store.restore_conversation(other, id).await.unwrap());
+    assert!(store.restore_conversation(owner, id).await.unwrap());
+    assert!(
+        !store.restore_conversation(owner, id).await.unwrap(),
+        "not deleted"
+    );
+    let back = store.get_conversation(owner, id).await.unwrap().unwrap();
+    assert_eq!(back.title.as_str(), "Haaland?");
+    assert_eq!(store.list_messages(id).await.unwrap().len(), 2);
+    assert!(store.shared(&token).await.unwrap().is_some());
+    store
+        .begin_turn(turn_in(owner, id, "and Salah?"))
+        .await
+        .unwrap();
+
+    assert!(store.delete_conversation(owner, id).await.unwrap());
+    let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(store.purge_deleted(later).await.unwrap(), 1);
+    assert!(!store.restore_conversation(owner, id).await.unwrap());
+    assert!(store.list_messages(id).await.unwrap().is_empty());
+    assert_eq!(raw_i64(&ctx, "SELECT count(*) FROM shares").await, 0);
+}
+
+/// Search: words in titles and in message text (stemmed, as word starts), only the owner's
+/// live conversations, newest first, with a snippet from the newest matching message; what
+/// the user types never reaches the query language.
+async fn search_finds_the_owners_titles_and_messages(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::User(new_user(store, "search@example.com").await.id);
+    let other = Owner::Anonymous(Uuid::new_v4());
+    let mut ids = Vec::new();
+    for (who, question, answer) in [
+        (
+            owner,
+            "Captain pick for gameweek 12",
+            "Haaland scored two goals at home.",
+        ),
+        (
+            owner,
+            "Cheap defenders",
+            "Gabriel costs £6.1m and has 3 goals.",
+        ),
+        (owner, "Who to captain?", "Both are premium picks."),
+        (
+            other,
+            "Haaland for the other owner",
+            "Haaland scored a goal.",
+        ),
+    ] {
+        let id = Uuid::new_v4();
+        store
+            .begin_turn(turn_starting(who, id, question))
+            .await
+            .unwrap();
+        store
+            .finish_turn(id, assistant(answer, 5, 0, Some(10)))
+            .await
+            .unwrap();
+        ids.push(id);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let search = |q: &str| {
+        let q = SearchQuery::parse(q).unwrap();
+        async move { store.search(owner, &q).await.unwrap() }
+    };
+    let ids_of = |hits: &[fpl_chat::store::SearchHit]| {
+        hits.iter().map(|h| h.conversation_id).collect::<Vec<_>>()
+    };
+
+    // A title match (newest) and a message match; never the other owner's.
+    assert!(store
+        .rename_conversation(owner, ids[2], &title("Haaland or Salah"))
+        .await
+        .unwrap());
+    let hits = search("haaland").await;
+    assert_eq!(ids_of(&hits), vec![ids[2], ids[0]]);
+    assert_eq!(hits[0].snippet, None, "title only");
+    assert_eq!(
+        hits[1].snippet.as_deref(),
+        Some("Haaland scored two goals at home.")
+    );
+    // Stems and prefixes: "goal" is in "goals"; "haal" starts "Haaland".
+    assert_eq!(ids_of(&search("goal").await), vec![ids[1], ids[0]]);
+    assert_eq!(ids_of(&search("HAAL goals").await), vec![ids[0]]);
+    // Every word must be there.
+    assert!(search("haaland gabriel").await.is_empty());
+    // Query syntax is only words: quotes, operators and columns find nothing special.
+    for hostile in [
+        r#"" OR 1=1 --"#,
+        "content:haaland",
+        "haaland*",
+        "NEAR(haaland home)",
+    ] {
+        let q = SearchQuery::parse(hostile).unwrap();
+        store.search(owner, &q).await.unwrap();
+    }
+    assert_eq!(ids_of(&search("haaland*").await), vec![ids[2], ids[0]]);
+    // Renamed titles are searched; deleted conversations are not.
+    assert!(store
+        .rename_conversation(owner, ids[1], &title("Budget defenders"))
+        .await
+        .unwrap());
+    assert_eq!(ids_of(&search("budget").await), vec![ids[1]]);
+    assert!(store.delete_conversation(owner, ids[0]).await.unwrap());
+    assert_eq!(ids_of(&search("haaland").await), vec![ids[2]]);
+}
+
+/// Share links: an unguessable token showing the conversation through the newest message
+/// when it was made (later turns are not shown until it is shared again, which keeps the
+/// token), only the owner makes or revokes it, and a revoked token shows nothing.
+async fn share_links_show_a_snapshot_until_revoked(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::Anonymous(Uuid::new_v4());
+    let other = Owner::Anonymous(Uuid::new_v4());
+    let id = Uuid::new_v4();
+    store
+        .begin_turn(turn_starting(owner, id, "Haaland?"))
+        .await
+        .unwrap();
+    store
+        .finish_turn(id, assistant("14 goals.", 5, 1, Some(10)))
+        .await
+        .unwrap();
+
+    assert_eq!(store.share_conversation(other, id).await.unwrap(), None);
+    assert_eq!(store.share_of(owner, id).await.unwrap(), None);
+    let share = store.share_conversation(owner, id).await.unwrap().unwrap();
+    assert_eq!(share.token.as_str().len(), ShareToken::LEN);
+    assert_eq!(
+        ShareToken::parse(share.token.as_str()),
+        Some(share.token.clone())
+    );
+    assert_eq!(share.through_seq, 2);
+    assert_eq!(
+        store.share_of(owner, id).await.unwrap(),
+        Some(share.clone())
+    );
+    assert_eq!(store.share_of(other, id).await.unwrap(), None);
+
+    store
+        .begin_turn(turn_in(owner, id, "And Salah?"))
+        .await
+        .unwrap();
+    let shown = store.shared(&share.token).await.unwrap().unwrap();
+    assert_eq!(shown.title, "Haaland?");
+    let contents: Vec<_> = shown.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents, ["Haaland?", "14 goals."]);
+    assert_eq!(shown.messages[1].tool_calls.as_array().unwrap().len(), 1);
+
+    let again = store.share_conversation(owner, id).await.unwrap().unwrap();
+    assert_eq!(again.token, share.token);
+    assert_eq!(again.through_seq, 3);
+    assert_eq!(
+        store
+            .shared(&share.token)
+            .await
+            .unwrap()
+            .unwrap()
+            .messages
+            .len(),
+        3
+    );
+
+    assert!(!store.revoke_share(other, id).await.unwrap());
+    assert!(store.revoke_share(owner, id).await.unwrap());
+    assert!(!store.revoke_share(owner, id).await.unwrap());
+    assert_eq!(store.shared(&share.token).await.unwrap(), None);
+    let fresh = store.share_conversation(owner, id).await.unwrap().unwrap();
+    assert_ne!(fresh.token, share.token, "a new link after a revoke");
+    assert_eq!(
+        store.shared(&ShareToken::generate()).await.unwrap(),
+        None,
+        "an unknown token"
+    );
+    for bad in [
+        "",
+        "short",
+        &"a".repeat(33),
+        &format!("{}/", "a".repeat(31)),
+    ] {
+        assert_eq!(ShareToken::parse(bad), None, "{bad:?}");
+    }
 }

@@ -4,10 +4,13 @@
 //! turns committed during the copy are either wholly in it or not at all), never blocks the
 //! server's writer (WAL readers do not), is synced to disk, and only appears at its path once
 //! complete (it is written beside it and renamed); an existing file is never overwritten; a
-//! missing directory is created.
+//! missing directory is created. The copy's search index is rebuilt from its messages: SQLite
+//! does not promise that a copy keeps the implicit rowids the index refers to.
 //! PostgreSQL is backed up with its own tools (`pg_dump -Fc`, `pg_restore`: README, "Backup and
 //! restore"), which also copy consistently while the server runs.
 use std::path::Path;
+
+use sqlx::{ConnectOptions, Connection};
 
 use crate::store::{Db, Store, StoreError};
 
@@ -39,9 +42,17 @@ impl Store {
             .ok_or_else(|| StoreError::Invalid("the backup path must be UTF-8".into()))?
             .to_string();
         sqlx::query("VACUUM INTO $1")
-            .bind(target)
+            .bind(&target)
             .execute(&sqlite.read)
             .await?;
+        let mut copy = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&target)
+            .connect()
+            .await?;
+        sqlx::query("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
+            .execute(&mut copy)
+            .await?;
+        copy.close().await?;
         let out = out.to_path_buf();
         let bytes = tokio::task::spawn_blocking(move || finish(&partial, &out))
             .await

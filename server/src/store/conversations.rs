@@ -1,11 +1,13 @@
-//! Conversation rows: create, read, list, rename, delete (a turn's topics and summary are
-//! written with its question: `messages.rs`).
+//! Conversation rows: create, read, list, rename, delete with undo (a turn's topics and summary
+//! are written with its question: `messages.rs`).
 //!
 //! Promises: every method that takes an [`Owner`] filters on that owner's column, so another
 //! owner's conversation is indistinguishable from a missing one (`None` / `false` / absent
-//! from the list); deleting a conversation removes its messages and metrics (foreign keys with
-//! `ON DELETE CASCADE`); the list is newest-first by `updated_at` and uses the per-owner index;
-//! a summary only ever moves forward (an older summary cannot overwrite a newer one).
+//! from the list); a deleted conversation is missing to every read and every new turn at once,
+//! can be restored until [`Store::purge_deleted`] removes it, and purging removes its messages,
+//! metrics and share link (foreign keys with `ON DELETE CASCADE`); the list is newest-first by
+//! `updated_at` and uses the per-owner index; a summary only ever moves forward (an older
+//! summary cannot overwrite a newer one).
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -162,7 +164,7 @@ impl Store {
             concat!(
                 "SELECT ",
                 conversation_columns!(),
-                " FROM conversations WHERE id = $1 AND "
+                " FROM conversations WHERE id = $1 AND deleted_at IS NULL AND "
             ),
             " = $2"
         );
@@ -188,7 +190,7 @@ impl Store {
             "SELECT c.id, c.title, c.updated_at, COALESCE(m.message_count, 0) AS message_count \
              FROM conversations c \
              LEFT JOIN conversation_metrics m ON m.conversation_id = c.id \
-             WHERE c.",
+             WHERE c.deleted_at IS NULL AND c.",
             " = $1 ORDER BY c.updated_at DESC, c.id DESC LIMIT $2"
         );
         let limit = i64::from(limit.min(MAX_LIST_LIMIT));
@@ -212,7 +214,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql = owner_sql!(
             owner,
-            "UPDATE conversations SET title = $3, title_auto = false WHERE id = $1 AND ",
+            "UPDATE conversations SET title = $3, title_auto = false \
+             WHERE id = $1 AND deleted_at IS NULL AND ",
             " = $2"
         );
         let done = on_write!(&self.db, |pool| {
@@ -227,22 +230,59 @@ impl Store {
         Ok(done > 0)
     }
 
-    /// Deletes the owner's conversation with its messages and metrics; `false` when it is not
-    /// the owner's (or missing).
+    /// Deletes the owner's conversation: from now on it is missing everywhere, until
+    /// [`Store::restore_conversation`] brings it back or [`Store::purge_deleted`] removes it
+    /// with its messages. `false` when it is not the owner's, missing or already deleted.
     pub async fn delete_conversation(&self, owner: Owner, id: Uuid) -> Result<bool, StoreError> {
         let sql = owner_sql!(
             owner,
-            "DELETE FROM conversations WHERE id = $1 AND ",
+            "UPDATE conversations SET deleted_at = $3 \
+             WHERE id = $1 AND deleted_at IS NULL AND ",
             " = $2"
         );
+        self.set_deleted(sql, owner, id, Some(now())).await
+    }
+
+    /// Undoes [`Store::delete_conversation`] while the conversation has not been purged;
+    /// `false` when it is not the owner's, missing, purged or not deleted.
+    pub async fn restore_conversation(&self, owner: Owner, id: Uuid) -> Result<bool, StoreError> {
+        let sql = owner_sql!(
+            owner,
+            "UPDATE conversations SET deleted_at = $3 \
+             WHERE id = $1 AND deleted_at IS NOT NULL AND ",
+            " = $2"
+        );
+        self.set_deleted(sql, owner, id, None).await
+    }
+
+    async fn set_deleted(
+        &self,
+        sql: &'static str,
+        owner: Owner,
+        id: Uuid,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
         let done = on_write!(&self.db, |pool| {
             sqlx::query(sql)
                 .bind(id)
                 .bind(owner.id())
+                .bind(at)
                 .execute(pool)
                 .await
                 .map(|done| done.rows_affected())
         })?;
         Ok(done > 0)
+    }
+
+    /// Removes for good every conversation deleted before `cutoff`, with its messages,
+    /// metrics and share link; returns how many conversations went.
+    pub async fn purge_deleted(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(on_write!(&self.db, |pool| {
+            sqlx::query("DELETE FROM conversations WHERE deleted_at < $1")
+                .bind(cutoff)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?)
     }
 }

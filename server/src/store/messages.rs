@@ -156,7 +156,7 @@ const PG_BEGIN_SQL: &str = concat!(
      summarized_through_seq = CASE WHEN $20::text IS NOT NULL \
          AND COALESCE(summarized_through_seq, 0) <= $22 THEN $22 \
          ELSE summarized_through_seq END \
-     WHERE id = $2 AND owner_user_id IS NOT DISTINCT FROM $23 \
+     WHERE id = $2 AND deleted_at IS NULL AND owner_user_id IS NOT DISTINCT FROM $23 \
          AND owner_anon_id IS NOT DISTINCT FROM $24 \
      RETURNING last_seq, ($20::text IS NOT NULL AND summarized_through_seq = $22) AS kept), \
      m AS (INSERT INTO messages (",
@@ -193,7 +193,7 @@ macro_rules! bind_message {
 /// SQLite: whether conversation `$1` is the owner's (`$2` the user, `$3` the identity), checked
 /// before a turn changes it.
 const SQLITE_OWNED_SQL: &str = "SELECT 1 FROM conversations WHERE id = $1 \
-     AND owner_user_id IS $2 AND owner_anon_id IS $3";
+     AND deleted_at IS NULL AND owner_user_id IS $2 AND owner_anon_id IS $3";
 
 /// A turn's first write, its question ready to insert.
 struct BeginRow {

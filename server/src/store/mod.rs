@@ -22,7 +22,8 @@
 //!
 //! Layout: `error.rs` (the error type), `model.rs` (domain types and validation), `users.rs`
 //! (accounts and anonymous identities), `conversations.rs` (conversation rows), `messages.rs`
-//! (messages, turns and metrics).
+//! (messages, turns and metrics), `search.rs` (search across an owner's conversations),
+//! `shares.rs` (read-only share links).
 
 mod backup;
 mod conversations;
@@ -30,8 +31,10 @@ mod error;
 mod messages;
 mod model;
 mod retention;
+mod search;
 mod secrets;
 mod sessions;
+mod shares;
 mod stats;
 mod users;
 mod writer;
@@ -52,6 +55,8 @@ pub use model::{
     User,
 };
 pub use retention::{ArchivedConversation, ArchivedIdentity, Pruned};
+pub use search::{SearchHit, SearchQuery, MAX_HITS};
+pub use shares::{Share, ShareToken, SharedConversation};
 pub use stats::TableStats;
 
 /// Migrations for PostgreSQL, embedded at compile time.

@@ -28,6 +28,8 @@ pub struct Pruned {
     pub conversations: u64,
     pub messages: u64,
     pub sessions: u64,
+    /// Conversations their owners deleted, purged after the undo window.
+    pub deleted_conversations: u64,
 }
 
 impl Pruned {
@@ -37,15 +39,17 @@ impl Pruned {
         self.conversations += other.conversations;
         self.messages += other.messages;
         self.sessions += other.sessions;
+        self.deleted_conversations += other.deleted_conversations;
     }
 
     /// Each count by its metric label.
-    pub fn by_kind(&self) -> [(&'static str, u64); 4] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 5] {
         [
             ("anonymous_identities", self.anonymous_identities),
             ("conversations", self.conversations),
             ("messages", self.messages),
             ("sessions", self.sessions),
+            ("deleted_conversations", self.deleted_conversations),
         ]
     }
 }
@@ -205,7 +209,7 @@ impl Store {
                     anonymous_identities: deleted,
                     conversations: conversation_count,
                     messages,
-                    sessions: 0,
+                    ..Pruned::default()
                 })
             }
             .await
