@@ -7,7 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::types::{ConversationSummary, ConversationView, Owner, Tier, UserMessage};
+use crate::types::{
+    ConversationSummary, ConversationView, Owner, SearchHitView, ShareView, Tier, UserMessage,
+};
 
 /// The caller of a request, resolved from its cookie before any handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,22 @@ pub fn failed(e: BackendError) -> leptos::prelude::ServerFnError {
     leptos::prelude::ServerFnError::new(e.message)
 }
 
+/// Sends a plain form post (no JavaScript: the browser asked for HTML) on to `path` after a
+/// server function; a call from the hydrated page gets its result and stays where it is.
+pub fn redirect_form_post(path: &str) {
+    use leptos::prelude::use_context;
+    let wants_html = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if wants_html {
+        leptos_axum::redirect(path);
+    }
+}
+
 /// A sign-up or log-in that worked: the account, and the `Set-Cookie` value of its session.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -94,7 +112,34 @@ pub trait Backend: Send + Sync + 'static {
         title: String,
     ) -> Result<bool, BackendError>;
 
+    /// Deletes the conversation; it can be restored for a while (undo).
     async fn delete_conversation(&self, viewer: Viewer, id: Uuid) -> Result<bool, BackendError>;
+
+    /// Undoes a delete while the conversation has not been purged.
+    async fn restore_conversation(&self, viewer: Viewer, id: Uuid) -> Result<bool, BackendError>;
+
+    /// The viewer's conversations whose title or messages have the words of `query`.
+    async fn search(
+        &self,
+        viewer: Viewer,
+        query: String,
+    ) -> Result<Vec<SearchHitView>, BackendError>;
+
+    /// The conversation's share link: `create` makes it (or moves its snapshot to the newest
+    /// message), else the existing one is returned, if any.
+    async fn share(
+        &self,
+        viewer: Viewer,
+        id: Uuid,
+        create: bool,
+    ) -> Result<Option<ShareView>, BackendError>;
+
+    /// Revokes the conversation's share link.
+    async fn revoke_share(&self, viewer: Viewer, id: Uuid) -> Result<bool, BackendError>;
+
+    /// What a share link shows (no viewer: anyone with the link sees it); `None` for an
+    /// unknown or revoked token.
+    async fn shared(&self, token: String) -> Result<Option<ConversationView>, BackendError>;
 
     /// Runs one whole chat turn without streaming (the form post that works before
     /// hydration) and returns the conversation it went into.

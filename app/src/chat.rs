@@ -8,6 +8,7 @@ use leptos_router::hooks::use_location;
 use uuid::Uuid;
 
 use crate::message::MessageBubble;
+use crate::share::ConversationMenu;
 use crate::sidebar::{Conversations, Sidebar};
 use crate::theme::ThemeToggle;
 use crate::types::{ConversationView, MessageStatus, MessageView, ToolCallView};
@@ -117,6 +118,8 @@ pub fn ChatPage() -> impl IntoView {
             }
         },
     );
+    // Here rather than in `App`: a shared page (`/s/…`) has no conversation list to load.
+    Conversations::provide();
     let conversations = Conversations::get();
     let sidebar_open = RwSignal::new(false);
     let turns = RwSignal::new(Vec::<Turn>::new());
@@ -232,6 +235,7 @@ pub fn ChatPage() -> impl IntoView {
                 <Transition fallback=|| ()>
                     <h1 id="conversation-title" class="flex-1 truncate font-medium">{title}</h1>
                 </Transition>
+                {move || route_id.get().map(|id| view! { <ConversationMenu id/> })}
                 <ThemeToggle/>
             </header>
             <section node_ref=messages_ref id="messages" class="flex-1 overflow-y-auto px-3 py-4 sm:px-6" aria-live="polite">

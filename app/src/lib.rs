@@ -10,8 +10,10 @@ pub mod account;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod chat;
+pub mod clipboard;
 pub mod markdown;
 pub mod message;
+pub mod share;
 pub mod sidebar;
 #[cfg(feature = "hydrate")]
 mod stream;
@@ -26,7 +28,7 @@ use leptos_router::{
 };
 
 use chat::ChatPage;
-use sidebar::Conversations;
+use share::SharedPage;
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -51,7 +53,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    Conversations::provide();
     let hydrated = RwSignal::new(false);
     // Effects never run during server rendering: this attribute proves hydration happened.
     Effect::new(move |_| hydrated.set(true));
@@ -73,6 +74,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("") view=|| ()/>
                         <Route path=path!("c/:id") view=|| ()/>
                     </ParentRoute>
+                    <Route path=path!("s/:token") view=SharedPage ssr=SsrMode::Async/>
                 </Routes>
             </div>
         </Router>

@@ -404,6 +404,26 @@ pub struct MessageView {
     pub error: Option<String>,
 }
 
+/// One conversation found by a search.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SearchHitView {
+    pub id: Uuid,
+    pub title: String,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Plain text around the words in its newest matching message; `None` for a title match.
+    pub snippet: Option<String>,
+}
+
+/// A conversation's read-only share link.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShareView {
+    /// The path of the shared page: `/s/{token}`.
+    pub path: String,
+    /// Messages the link shows (those written after it was made are not shown until it is
+    /// updated).
+    pub messages: i64,
+}
+
 /// A whole conversation page.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ConversationView {

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use app::backend::{Backend, BackendError, SignedIn, Viewer};
 use app::types::{
     AccountView, ConversationSummary, ConversationView, MessageStatus, MessageView, Owner,
-    ToolCallView, UserMessage,
+    SearchHitView, ShareView, ToolCallView, UserMessage,
 };
 
 use crate::accounts::{self, AccountError, Accounts};
 use crate::chat::ChatService;
 use crate::http::cookies::{set_cookie, CookieIdentity, CookieKeys};
 use crate::llm::{ToolCallRecord, ToolResultRecord};
-use crate::store::{self, Store, Title};
+use crate::store::{self, SearchQuery, Share, ShareToken, Store, StoreError, Title};
 
 /// How many conversations the list shows.
 const LIST_LIMIT: u32 = 100;
@@ -130,6 +130,74 @@ impl Backend for PagesBackend {
         Ok(deleted)
     }
 
+    async fn restore_conversation(&self, viewer: Viewer, id: Uuid) -> Result<bool, BackendError> {
+        self.store
+            .restore_conversation(viewer.owner, id)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn search(
+        &self,
+        viewer: Viewer,
+        query: String,
+    ) -> Result<Vec<SearchHitView>, BackendError> {
+        let query = SearchQuery::parse(&query).map_err(|e| match e {
+            StoreError::Invalid(why) => BackendError::new(why),
+            other => unavailable(other),
+        })?;
+        let hits = self
+            .store
+            .search(viewer.owner, &query)
+            .await
+            .map_err(unavailable)?;
+        Ok(hits
+            .into_iter()
+            .map(|h| SearchHitView {
+                id: h.conversation_id,
+                title: h.title,
+                updated_at: h.updated_at,
+                snippet: h.snippet,
+            })
+            .collect())
+    }
+
+    async fn share(
+        &self,
+        viewer: Viewer,
+        id: Uuid,
+        create: bool,
+    ) -> Result<Option<ShareView>, BackendError> {
+        let share = if create {
+            self.store.share_conversation(viewer.owner, id).await
+        } else {
+            self.store.share_of(viewer.owner, id).await
+        };
+        Ok(share.map_err(unavailable)?.map(share_view))
+    }
+
+    async fn revoke_share(&self, viewer: Viewer, id: Uuid) -> Result<bool, BackendError> {
+        self.store
+            .revoke_share(viewer.owner, id)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn shared(&self, token: String) -> Result<Option<ConversationView>, BackendError> {
+        let Some(token) = ShareToken::parse(&token) else {
+            return Ok(None);
+        };
+        let Some(shared) = self.store.shared(&token).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        Ok(Some(ConversationView {
+            // Not the conversation's id: nothing on a shared page names it.
+            id: Uuid::nil(),
+            title: shared.title,
+            messages: shared.messages.into_iter().map(message_view).collect(),
+        }))
+    }
+
     async fn send_message(
         &self,
         viewer: Viewer,
@@ -198,11 +266,20 @@ impl Backend for PagesBackend {
     }
 }
 
-/// A stored message as the page shows it: tool calls joined with their results.
-fn message_view(m: store::Message) -> MessageView {
-    let calls: Vec<ToolCallRecord> = serde_json::from_value(m.tool_calls).unwrap_or_default();
-    let results: Vec<ToolResultRecord> = serde_json::from_value(m.tool_results).unwrap_or_default();
-    let tools = calls
+fn share_view(share: Share) -> ShareView {
+    ShareView {
+        path: format!("/s/{}", share.token.as_str()),
+        messages: share.through_seq,
+    }
+}
+
+/// A stored message's tool calls joined with their results.
+pub(crate) fn tool_views(m: &store::Message) -> Vec<ToolCallView> {
+    let calls: Vec<ToolCallRecord> =
+        serde_json::from_value(m.tool_calls.clone()).unwrap_or_default();
+    let results: Vec<ToolResultRecord> =
+        serde_json::from_value(m.tool_results.clone()).unwrap_or_default();
+    calls
         .into_iter()
         .map(|call| {
             let result = results.iter().find(|r| r.tool_use_id == call.id);
@@ -216,7 +293,12 @@ fn message_view(m: store::Message) -> MessageView {
                 input: call.input,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// A stored message as the page shows it: tool calls joined with their results.
+fn message_view(m: store::Message) -> MessageView {
+    let tools = tool_views(&m);
     let status = m.status;
     let error = match (status, m.error_code.as_deref()) {
         (MessageStatus::Error, Some("tool_depth_exceeded")) => None, // the text says so

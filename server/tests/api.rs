@@ -548,3 +548,184 @@ async fn a_question_that_cannot_be_stored_gets_no_answer() {
     let conversations = count("SELECT count(*) FROM conversations");
     assert_eq!(conversations.fetch_one(&mut conn).await.unwrap(), 1);
 }
+
+/// The conversation list's tools over HTTP, as the page uses them: export (Markdown and JSON
+/// with tool calls and results), search, a read-only share link that a stranger can read but
+/// not post into and that stops working when revoked, and delete with undo.
+#[tokio::test]
+async fn conversations_are_exported_searched_shared_and_restored() {
+    let db = TestDb::sqlite();
+    let app = spawn_app(&db).await;
+    let id = conversation_of(&app.chat("How is Haaland doing?", None).await);
+    let stranger = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+
+    let export = |client: &reqwest::Client, format: &str| {
+        client
+            .get(app.url(&format!("/api/conversations/{id}/export?format={format}")))
+            .send()
+    };
+    let md = export(&app.client, "markdown").await.unwrap();
+    assert_eq!(md.status(), 200);
+    assert_eq!(md.headers()["content-type"], "text/markdown; charset=utf-8");
+    assert_eq!(
+        md.headers()["content-disposition"],
+        "attachment; filename=\"fpl-chat-how-is-haaland-doing.md\""
+    );
+    let md = md.text().await.unwrap();
+    assert!(md.starts_with("# How is Haaland doing?\n"), "{md}");
+    assert!(md.contains("## You\n\nHow is Haaland doing?"), "{md}");
+    assert!(md.contains("<code>fpl_player_data</code> (ok)"), "{md}");
+    assert!(md.contains("```json\n{"), "{md}");
+    let json: Value = export(&app.client, "json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["id"], id.to_string());
+    let messages = json["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["role"], "user");
+    let tool = &messages[1]["tool_calls"][0];
+    assert_eq!(tool["name"], "fpl_player_data");
+    assert_eq!(tool["ok"], true);
+    assert!(tool["text"].as_str().unwrap().contains("Haaland"), "{tool}");
+    assert_eq!(export(&stranger, "json").await.unwrap().status(), 404);
+    assert_eq!(export(&app.client, "pdf").await.unwrap().status(), 400);
+
+    let search = |client: &reqwest::Client, query: &str| {
+        client
+            .post(app.url("/api/conversations/search"))
+            .form(&[("query", query)])
+            .send()
+    };
+    let found: Value = search(&app.client, "haal")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found[0]["id"], id.to_string(), "{found}");
+    let found: Value = search(&stranger, "haal")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found, json!([]));
+    assert_eq!(search(&app.client, " ?! ").await.unwrap().status(), 400);
+
+    let share = |client: &reqwest::Client, create: bool| {
+        client
+            .post(app.url("/api/conversations/share"))
+            .form(&[("id", id.to_string()), ("create", create.to_string())])
+            .send()
+    };
+    assert_eq!(
+        share(&stranger, true)
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap(),
+        Value::Null
+    );
+    let link: Value = share(&app.client, true)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = link["path"].as_str().unwrap().to_string();
+    assert!(path.starts_with("/s/") && path.len() == 3 + 32, "{path}");
+    assert_eq!(link["messages"], 2);
+    let page = stranger.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["x-robots-tag"], "noindex, nofollow");
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("How is Haaland doing?"),
+        "the shared question"
+    );
+    assert!(html.contains("fpl_player_data"), "the shared tool card");
+    for private in [
+        "conversation-list",
+        "id=\"account\"",
+        "id=\"composer\"",
+        &id.to_string(),
+    ] {
+        assert!(!html.contains(private), "{private} on a shared page");
+    }
+    let post = stranger
+        .post(app.url("/api/chat"))
+        .json(&json!({"message": "mine now", "conversation_id": id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        post.status(),
+        404,
+        "a shared conversation takes no one else's turn"
+    );
+    let revoked = app
+        .client
+        .post(app.url("/api/conversations/unshare"))
+        .form(&[("id", id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.json::<Value>().await.unwrap(), json!(true));
+    assert_eq!(
+        stranger.get(app.url(&path)).send().await.unwrap().status(),
+        404
+    );
+    let bogus = stranger
+        .get(app.url("/s/not-a-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bogus.status(), 404);
+
+    let post = |path: &str| {
+        app.client
+            .post(app.url(path))
+            .form(&[("id", id.to_string())])
+            .send()
+    };
+    let list = || async {
+        app.client
+            .post(app.url("/api/conversations/list"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let deleted = post("/api/conversations/delete").await.unwrap();
+    assert_eq!(
+        deleted.status(),
+        200,
+        "a call from the page is not redirected"
+    );
+    assert_eq!(list().await, json!([]));
+    let page = app
+        .client
+        .get(app.url(&format!("/c/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let restored: Value = post("/api/conversations/restore")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(restored, json!(true));
+    assert_eq!(list().await[0]["id"], id.to_string());
+}

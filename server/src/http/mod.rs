@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod cookies;
 pub mod cross_site;
+pub mod export;
 pub mod headers;
 pub mod identity;
 pub mod ops;
@@ -105,6 +106,7 @@ pub fn router(state: AppState, shutdown: tokio_util::sync::CancellationToken) ->
         .route("/readyz", get(ops::readyz))
         .route("/api/metrics", get(ops::metrics))
         .route("/api/chat", post(chat::handler))
+        .route("/api/conversations/{id}/export", get(export::handler))
         .merge(pages)
         .layer(middleware::from_fn_with_state(
             state.clone(),
