@@ -125,6 +125,8 @@ pub fn ChatPage() -> impl IntoView {
     let turns = RwSignal::new(Vec::<Turn>::new());
     let draft = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
+    // The reader is at the bottom of the messages (the view follows new text).
+    let at_bottom = RwSignal::new(true);
     // Seconds until the rate limit lets the next question through (counts down to 0).
     let cooldown = RwSignal::new(0u64);
     // Today's token budget after the last turn, (remaining, limit), when the server said.
@@ -157,6 +159,7 @@ pub fn ChatPage() -> impl IntoView {
             return;
         }
         let turn = Turn::new(text.trim().to_string());
+        at_bottom.set(true);
         turns.update(|t| t.push(turn));
         draft.set(String::new());
         busy.set(true);
@@ -188,18 +191,30 @@ pub fn ChatPage() -> impl IntoView {
             },
         );
     };
-    // Keep the newest text in view while an answer streams in.
+    // The view follows new text only while the reader is at the bottom; scrolled up, they
+    // keep their place and get a "Jump to latest" button.
     let messages_ref = NodeRef::<leptos::html::Section>::new();
+    let to_bottom = move || {
+        if let Some(section) = messages_ref.get_untracked() {
+            section.set_scroll_top(section.scroll_height());
+        }
+    };
     Effect::new(move |_| {
         let _ = turns.with(|t| {
             t.last()
                 .map(|t| (t.answer.with(String::len), t.tools.with(Vec::len)))
         });
-        if let Some(section) = messages_ref.get() {
-            section.set_scroll_top(section.scroll_height());
+        if at_bottom.get_untracked() {
+            to_bottom();
         }
     });
-    let stop = move |_| {
+    let on_scroll = move |_| {
+        if let Some(section) = messages_ref.get_untracked() {
+            let gap = section.scroll_height() - section.scroll_top() - section.client_height();
+            at_bottom.set(gap < 48);
+        }
+    };
+    let stop = move || {
         #[cfg(feature = "hydrate")]
         abort.with_value(|a| {
             if let Some(a) = a {
@@ -207,6 +222,12 @@ pub fn ChatPage() -> impl IntoView {
             }
         });
     };
+    // The phone's conversation list closes when the page moves to another conversation.
+    Effect::new(move |_| {
+        location.pathname.track();
+        sidebar_open.set(false);
+    });
+    keyboard_shortcuts(sidebar_open, busy, stop);
 
     let title = move || {
         conversation
@@ -238,7 +259,8 @@ pub fn ChatPage() -> impl IntoView {
                 {move || route_id.get().map(|id| view! { <ConversationMenu id/> })}
                 <ThemeToggle/>
             </header>
-            <section node_ref=messages_ref id="messages" class="flex-1 overflow-y-auto px-3 py-4 sm:px-6" aria-live="polite">
+            <section node_ref=messages_ref id="messages" class="relative flex-1 overflow-y-auto px-3 py-4 sm:px-6"
+                aria-label="Messages" on:scroll=on_scroll>
                 <div class="mx-auto flex max-w-3xl flex-col gap-4">
                     <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                         {move || {
@@ -270,7 +292,17 @@ pub fn ChatPage() -> impl IntoView {
                         }
                     />
                 </div>
+                <Show when=move || !at_bottom.get()>
+                    <button type="button" id="jump-to-latest"
+                        class="sticky bottom-2 left-full mr-2 block rounded-full bg-slate-800 px-3 py-1.5 text-sm text-white shadow-lg hover:bg-slate-900 dark:bg-slate-200 dark:text-slate-900"
+                        on:click=move |_| { at_bottom.set(true); to_bottom(); }>
+                        "↓ Jump to latest"
+                    </button>
+                </Show>
             </section>
+            <p id="answer-status" class="sr-only" role="status" aria-live="polite">
+                {move || turns.with(|t| t.last().map(|t| answer_status(*t))).unwrap_or_default()}
+            </p>
             <form
                 id="composer"
                 method="post"
@@ -325,7 +357,7 @@ pub fn ChatPage() -> impl IntoView {
                             type="button"
                             id="stop"
                             class="rounded-xl bg-slate-700 px-4 py-3 font-medium text-white hover:bg-slate-800"
-                            on:click=stop
+                            on:click=move |_| stop()
                         >
                             "Stop"
                         </button>
@@ -373,6 +405,63 @@ pub fn ChatPage() -> impl IntoView {
             </form>
         </main>
     }
+}
+
+/// What the status region announces about the newest answer (a screen reader hears this,
+/// not the answer's text again and again).
+fn answer_status(turn: Turn) -> String {
+    if let Some(error) = turn.error.get() {
+        return format!("The answer failed: {error}");
+    }
+    match (turn.streaming.get(), turn.status.get()) {
+        (true, _) => "Answering…".into(),
+        (false, MessageStatus::Interrupted) => "Answer stopped.".into(),
+        (false, _) => "Answer complete.".into(),
+    }
+}
+
+/// The page's keys: Esc stops an answer, else closes the phone's conversation list;
+/// Ctrl+K (⌘K) searches the conversations; Ctrl+Shift+O (⌘⇧O) starts a new chat;
+/// Shift+Esc puts the cursor in the composer.
+fn keyboard_shortcuts(sidebar_open: RwSignal<bool>, busy: RwSignal<bool>, stop: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let navigate = leptos_router::hooks::use_navigate();
+        let focus = |id: &str| {
+            if let Some(el) = document().get_element_by_id(id) {
+                use wasm_bindgen::JsCast;
+                if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = el.focus();
+                }
+            }
+        };
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            let command = ev.ctrl_key() || ev.meta_key();
+            match ev.key().as_str() {
+                "Escape" if ev.shift_key() => {
+                    ev.prevent_default();
+                    focus("message-input");
+                }
+                "Escape" if busy.get_untracked() => stop(),
+                "Escape" => sidebar_open.set(false),
+                "k" | "K" if command && !ev.shift_key() => {
+                    ev.prevent_default();
+                    sidebar_open.set(true);
+                    // After the list is shown (on a phone it was hidden).
+                    request_animation_frame(move || focus("search"));
+                }
+                "o" | "O" if command && ev.shift_key() => {
+                    ev.prevent_default();
+                    navigate("/", Default::default());
+                    request_animation_frame(move || focus("message-input"));
+                }
+                _ => {}
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (sidebar_open, busy, stop);
 }
 
 /// The stored messages of the conversation in the URL, or a 404 when it is not the caller's.

@@ -13,6 +13,10 @@
 //! - On the server, ammonia then cleans the result again, as defence in depth. The browser
 //!   skips ammonia (its HTML parser would double the WASM bundle); what it renders is only ever
 //!   the first layer's output.
+//! - [`blocks`] cuts an answer into its top-level blocks (at blank lines outside code fences,
+//!   keeping indented continuations with their list item), so that a streaming answer renders
+//!   only its last, growing block again: the finished ones keep their DOM (a selection in them
+//!   survives, a screen reader is not read them again), and each is copied on its own.
 //! - Cost is linear in the input: pulldown-cmark parses in linear time, and blockquotes nested
 //!   deeper than [`MAX_QUOTE_DEPTH`] are flattened, as HTML parsers (ammonia's, the
 //!   browser's) slow down on deep nesting (`cargo bench -p app --bench markdown`).
@@ -86,6 +90,64 @@ fn open_link(url: &str) -> CowStr<'static> {
     format!("<a href=\"{escaped}\" rel=\"{LINK_REL}\" target=\"_blank\">").into()
 }
 
+/// The top-level blocks of `markdown`, in order, without their trailing blank lines. A block
+/// ends at a blank line outside a code fence that is followed by a line that is not
+/// indented (an indented line continues a list item or an indented code block). Text added
+/// at the end never changes the blocks before the last one.
+pub fn blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current = String::new();
+    let mut fence: Option<(char, usize)> = None;
+    let mut after_blank = false;
+    for line in markdown.split_inclusive('\n') {
+        let blank = line.trim().is_empty();
+        if fence.is_none() && after_blank && !blank && !line.starts_with([' ', '\t']) {
+            let block = current.trim_end();
+            if !block.is_empty() {
+                blocks.push(block.to_string());
+            }
+            current.clear();
+        }
+        current.push_str(line);
+        fence = match (fence, fence_of(line)) {
+            (None, Some(opened)) => Some(opened),
+            (Some((c, n)), Some((d, m))) if c == d && m >= n && is_bare_fence(line) => None,
+            (open, _) => open,
+        };
+        after_blank = blank;
+    }
+    let block = current.trim_end();
+    if !block.is_empty() {
+        blocks.push(block.to_string());
+    }
+    blocks
+}
+
+/// A fence line's character and length: up to three spaces, then three or more of ` or ~.
+fn fence_of(line: &str) -> Option<(char, usize)> {
+    let rest = line.trim_start_matches(' ');
+    if line.len() - rest.len() > 3 {
+        return None;
+    }
+    let c = rest.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let n = rest.chars().take_while(|x| *x == c).count();
+    (n >= 3).then_some((c, n))
+}
+
+/// A closing fence has nothing after its characters.
+fn is_bare_fence(line: &str) -> bool {
+    line.trim().chars().all(|c| c == '`' || c == '~')
+}
+
+/// Whether a block is code or a table, which the page offers to copy on its own.
+pub fn is_copyable(block: &str) -> bool {
+    fence_of(block.lines().next().unwrap_or("")).is_some()
+        || block.lines().nth(1).is_some_and(|l| {
+            let l = l.trim();
+            l.starts_with('|') && l.contains("-") && l.chars().all(|c| "|-: ".contains(c))
+        })
+}
+
 /// Whether a (decoded) link target is relative or uses an allowed scheme. Anything with a
 /// colon before its first '/', '?' or '#' counts as a scheme, so obfuscated schemes
 /// (`java\tscript:`, control characters) are refused rather than parsed the browser's way.
@@ -101,7 +163,36 @@ fn allowed(url: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{blocks, is_copyable, render};
+
+    #[test]
+    fn blocks_end_at_blank_lines_outside_fences() {
+        let answer = "Intro **bold**\nsame paragraph\n\n```text\na\n\nb\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- one\n\n  more of one\n- two\n\n\nEnd";
+        assert_eq!(
+            blocks(answer),
+            [
+                "Intro **bold**\nsame paragraph",
+                "```text\na\n\nb\n```",
+                "| a | b |\n|---|---|\n| 1 | 2 |",
+                "- one\n\n  more of one\n- two",
+                "End",
+            ]
+        );
+        assert!(blocks("  \n\n").is_empty());
+        let copyable: Vec<bool> = blocks(answer).iter().map(|b| is_copyable(b)).collect();
+        assert_eq!(copyable, [false, true, true, false, false]);
+    }
+
+    #[test]
+    fn streaming_more_text_never_changes_the_finished_blocks() {
+        let answer = "One\n\n```\ncode\n\nmore\n```\n\n1. a\n\n   b\n2. c\n\nTwo ~~~ end";
+        let whole = blocks(answer);
+        for cut in (0..=answer.len()).filter(|i| answer.is_char_boundary(*i)) {
+            let part = blocks(&answer[..cut]);
+            let finished = part.len().saturating_sub(1);
+            assert_eq!(part[..finished], whole[..finished], "cut at {cut}");
+        }
+    }
 
     #[test]
     fn renders_tables_and_emphasis() {

@@ -31,9 +31,13 @@ pub fn MessageBubble(
         if is_user {
             view! { <div class="user-text">{content.get()}</div> }.into_any()
         } else {
-            let html = markdown::render(&content.get());
-            view! { <div class="prose-chat" inner_html=html></div> }.into_any()
+            view! { <Answer content/> }.into_any()
         }
+    };
+    let copy_answer = move || {
+        (!is_user && !streaming.get() && content.with(|c| !c.is_empty())).then(|| {
+            view! { <CopyButton text=content label="Copy answer" class="copy-answer mt-2"/> }
+        })
     };
     view! {
         <div class=row data-role=role.clone() data-streaming=move || streaming.get().to_string()>
@@ -48,6 +52,7 @@ pub fn MessageBubble(
                     </div>
                 </Show>
                 {body}
+                {copy_answer}
                 <Show when=move || status.get() == MessageStatus::Interrupted>
                     <p class="mt-1 text-xs italic text-slate-500" data-status="interrupted">"Stopped."</p>
                 </Show>
@@ -58,6 +63,53 @@ pub fn MessageBubble(
                 </Show>
             </div>
         </div>
+    }
+}
+
+/// An answer's Markdown, block by block ([`markdown::blocks`]): while it streams only the last
+/// block is rendered again; code and tables get their own copy button.
+#[component]
+fn Answer(content: Signal<String>) -> impl IntoView {
+    let blocks = Memo::new(move |_| content.with(|c| markdown::blocks(c)));
+    view! {
+        <div class="prose-chat">
+            <For
+                each=move || blocks.get().into_iter().enumerate()
+                key=|block| block.clone()
+                children=|(_, block)| {
+                    let html = markdown::render(&block);
+                    let copy = markdown::is_copyable(&block).then(|| {
+                        let source = Signal::stored(block.clone());
+                        view! { <CopyButton text=source label="Copy" class="copy-block absolute right-1 top-1"/> }
+                    });
+                    view! {
+                        <div class="md-block relative">
+                            <div inner_html=html></div>
+                            {copy}
+                        </div>
+                    }
+                }
+            />
+        </div>
+    }
+}
+
+/// A button that copies `text` (Markdown) and says so for two seconds.
+#[component]
+fn CopyButton(text: Signal<String>, label: &'static str, class: &'static str) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    view! {
+        <button
+            type="button"
+            class=format!("{class} rounded border border-slate-300 bg-white/80 px-2 py-0.5 text-xs text-slate-700 hover:bg-white dark:border-slate-600 dark:bg-slate-900/80 dark:text-slate-200")
+            on:click=move |_| {
+                crate::clipboard::copy(&text.get_untracked());
+                copied.set(true);
+                set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+            }
+        >
+            {move || if copied.get() { "Copied" } else { label }}
+        </button>
     }
 }
 
@@ -84,6 +136,15 @@ pub fn ToolCard(tool: ToolCallView) -> impl IntoView {
         ),
     };
     let args = summarize_input(&tool.input);
+    // A failed call says why on the card itself (the text is the tool's error).
+    let failure = (tool.ok == Some(false)).then(|| {
+        let why = tool
+            .text
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| "The tool gave no reason.".into());
+        view! { <p class="tool-error mt-1 text-xs text-red-800 dark:text-red-300">{why}</p> }
+    });
     let result = tool.text.clone().map(|t| {
         view! {
             <p class="mt-1 font-medium">"Result"</p>
@@ -111,6 +172,7 @@ pub fn ToolCard(tool: ToolCallView) -> impl IntoView {
                 </pre>
                 {result}
             </details>
+            {failure}
             {visual}
         </div>
     }
