@@ -14,8 +14,8 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN cargo leptos build --release \
- && cp target/release/fpl-chat /fpl-chat
+RUN cargo leptos build --release --precompress \
+ && cp target/release/fpl-chat target/release/hash.txt /
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
@@ -25,6 +25,8 @@ RUN apt-get update \
  && mkdir -p /app/data && chown fplchat /app/data
 WORKDIR /app
 COPY --from=builder /fpl-chat /app/fpl-chat
+# The content-hashed names of the site's JS, WASM and CSS, read from beside the binary.
+COPY --from=builder /hash.txt /app/hash.txt
 COPY --from=builder /src/target/site /app/site
 USER fplchat
 # PORT is set by Railway; without LEPTOS_SITE_ADDR the server binds 0.0.0.0:$PORT.

@@ -169,6 +169,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Ends the viewer's session; the `Set-Cookie` value of a new anonymous identity.
     async fn log_out(&self, viewer: Viewer) -> Result<String, BackendError>;
 
+    /// Where the FPL data comes from ("the official FPL API", a snapshot, an MCP server).
+    fn data_source(&self) -> String;
+
     /// The signed-in viewer's account.
     async fn account(
         &self,

@@ -23,6 +23,13 @@ pub async fn get_conversation(id: Uuid) -> Result<Option<ConversationView>, Serv
         .map_err(|e| ServerFnError::new(e.message))
 }
 
+/// Where the answers' FPL data comes from, for the composer's footer.
+#[server(endpoint = "about/data-source")]
+pub async fn data_source() -> Result<String, ServerFnError> {
+    let (backend, _) = crate::backend::current().await?;
+    Ok(backend.data_source())
+}
+
 /// The composer's form post when the page is not hydrated: runs one whole turn on the
 /// server, then redirects to the conversation page, which shows the answer.
 #[server(endpoint = "chat/send")]
@@ -121,6 +128,7 @@ pub fn ChatPage() -> impl IntoView {
     // Here rather than in `App`: a shared page (`/s/…`) has no conversation list to load.
     Conversations::provide();
     let conversations = Conversations::get();
+    let source = Resource::new(|| (), |_| data_source());
     let sidebar_open = RwSignal::new(false);
     let turns = RwSignal::new(Vec::<Turn>::new());
     let draft = RwSignal::new(String::new());
@@ -399,8 +407,13 @@ pub fn ChatPage() -> impl IntoView {
                         }}
                     </p>
                 </Show>
-                <p class="mx-auto mt-1 max-w-3xl text-xs text-slate-500">
-                    "Enter sends, Shift+Enter starts a new line. Data: the official FPL API."
+                <p id="composer-help" class="mx-auto mt-1 max-w-3xl text-xs text-slate-600 dark:text-slate-400">
+                    "Enter sends, Shift+Enter starts a new line, Esc stops an answer. "
+                    <Suspense fallback=|| ()>
+                        <span id="data-source">
+                            {move || source.get().and_then(Result::ok).map(|s| format!("Data: {s}."))}
+                        </span>
+                    </Suspense>
                 </p>
             </form>
         </main>
@@ -423,7 +436,11 @@ fn answer_status(turn: Turn) -> String {
 /// The page's keys: Esc stops an answer, else closes the phone's conversation list;
 /// Ctrl+K (⌘K) searches the conversations; Ctrl+Shift+O (⌘⇧O) starts a new chat;
 /// Shift+Esc puts the cursor in the composer.
-fn keyboard_shortcuts(sidebar_open: RwSignal<bool>, busy: RwSignal<bool>, stop: impl Fn() + 'static) {
+fn keyboard_shortcuts(
+    sidebar_open: RwSignal<bool>,
+    busy: RwSignal<bool>,
+    stop: impl Fn() + 'static,
+) {
     #[cfg(feature = "hydrate")]
     {
         let navigate = leptos_router::hooks::use_navigate();

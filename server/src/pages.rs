@@ -22,6 +22,8 @@ use crate::store::{self, SearchQuery, Share, ShareToken, Store, StoreError, Titl
 const LIST_LIMIT: u32 = 100;
 
 pub struct PagesBackend {
+    /// Where the answers' FPL data comes from, as the page names it.
+    pub data_source: String,
     pub store: Store,
     pub chat: ChatService,
     pub accounts: Arc<Accounts>,
@@ -255,6 +257,10 @@ impl Backend for PagesBackend {
         }
         let anonymous = CookieIdentity::Anonymous(Uuid::new_v4());
         Ok(set_cookie(anonymous, &self.cookie_keys, viewer.https))
+    }
+
+    fn data_source(&self) -> String {
+        self.data_source.clone()
     }
 
     async fn account(&self, viewer: Viewer) -> Result<Option<AccountView>, BackendError> {

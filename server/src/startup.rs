@@ -77,6 +77,15 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
                 .build()
         });
     options.site_addr = addr;
+    // Hashed asset names (`hash-files`) are used when the build wrote their list beside the
+    // binary, unless LEPTOS_HASH_FILES says otherwise: a copied binary without its list still
+    // serves a working page with the plain names of a build without hashing.
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        options.hash_files = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(&*options.hash_file)))
+            .is_some_and(|list| list.exists());
+    }
     options
 }
 
@@ -154,6 +163,7 @@ impl Application {
         let cache = Cache::new(redis.clone(), &config.redis_prefix, metrics.clone());
         let source = fpl_source(&config, &cache)?;
         let topic_source = source.clone();
+        let fpl_label = source.public_label();
         tracing::info!(source = %source.describe(), "FPL data");
         let shutdown = CancellationToken::new();
         // Expired sessions every hour; idle anonymous identities too when configured.
@@ -231,7 +241,12 @@ impl Application {
             .await
             .map_err(|e| StartError::Database(format!("cookie key: {e}")))?;
         tracing::info!(source = ?key_source, rotating = config.session_secret_previous.is_some(), "cookie key");
+        let data_source = match &config.mcp_server_url {
+            Some(_) => "an FPL MCP server".to_string(),
+            None => fpl_label,
+        };
         let backend = Arc::new(PagesBackend {
+            data_source,
             store: store.clone(),
             chat: chat.clone(),
             accounts: accounts.clone(),

@@ -345,6 +345,21 @@ impl FplSource {
         }
     }
 
+    /// Where the data comes from, as a visitor reads it under the composer: "the official FPL
+    /// API", or "an FPL snapshot (2025-26_gw7), not live data" (the directory's name only).
+    pub fn public_label(&self) -> String {
+        match &self.inner.backend {
+            Backend::Api(_) => "the official FPL API".into(),
+            Backend::Snapshot(d) => {
+                let name = d
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                format!("an FPL snapshot ({name}), not live data")
+            }
+        }
+    }
+
     /// True when the data comes from a snapshot directory.
     pub fn is_snapshot(&self) -> bool {
         matches!(self.inner.backend, Backend::Snapshot(_))

@@ -1,6 +1,7 @@
 //! The axum application: the routes of docs/contract.md, the Leptos pages and server
 //! functions, and the layers every request passes (metrics, identity, compression, body
 //! limits, tracing); [`serve`] runs it on a listener with a deadline for request heads.
+pub mod assets;
 pub mod chat;
 pub mod cookies;
 pub mod cross_site;
@@ -120,6 +121,7 @@ pub fn router(state: AppState, shutdown: tokio_util::sync::CancellationToken) ->
             state.clone(),
             headers::layer,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), assets::layer))
         .layer(CompressionLayer::new().gzip(true).compress_when(
             tower_http::compression::predicate::DefaultPredicate::new().and(
                 tower_http::compression::predicate::NotForContentType::new("text/event-stream"),
