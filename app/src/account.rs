@@ -104,22 +104,24 @@ pub fn AccountPanel() -> impl IntoView {
                     None => view! {
                         <form class="flex flex-col gap-1.5" data-signed-in="false"
                             on:submit=move |ev| { ev.prevent_default(); submit.dispatch(false); }>
-                            <p class="text-xs text-slate-500 dark:text-slate-400">"Sign in for a higher limit."</p>
+                            <p class="text-xs text-slate-600 dark:text-slate-400">"Sign in for a higher limit."</p>
+                            <label for="account-email" class="text-xs font-medium">"Email"</label>
                             <input id="account-email" type="email" autocomplete="email" placeholder="Email" required
                                 class="rounded border border-slate-300 bg-transparent px-2 py-1 dark:border-slate-600"
                                 prop:value=move || email.get()
                                 on:input=move |ev| email.set(event_target_value(&ev)) />
+                            <label for="account-password" class="text-xs font-medium">"Password"</label>
                             <input id="account-password" type="password" autocomplete="current-password" placeholder="Password (8+ characters)" required
                                 class="rounded border border-slate-300 bg-transparent px-2 py-1 dark:border-slate-600"
                                 prop:value=move || password.get()
                                 on:input=move |ev| password.set(event_target_value(&ev)) />
                             <div class="flex gap-2">
-                                <button id="log-in" type="submit" class="rounded bg-emerald-600 px-2 py-1 text-white">"Log in"</button>
+                                <button id="log-in" type="submit" class="rounded bg-emerald-700 px-2 py-1 text-white">"Log in"</button>
                                 <button id="sign-up" type="button" class="rounded border border-slate-300 px-2 py-1 dark:border-slate-600"
                                     on:click=move |_| { submit.dispatch(true); }>"Sign up"</button>
                             </div>
                             <Show when=move || error.get().is_some()>
-                                <p id="account-error" role="alert" class="text-xs text-red-600 dark:text-red-400">{move || error.get().unwrap_or_default()}</p>
+                                <p id="account-error" role="alert" class="text-xs text-red-700 dark:text-red-400">{move || error.get().unwrap_or_default()}</p>
                             </Show>
                         </form>
                     }.into_any(),

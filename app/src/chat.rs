@@ -255,7 +255,7 @@ pub fn ChatPage() -> impl IntoView {
                 <button
                     type="button"
                     id="menu"
-                    class="rounded-md p-2 text-slate-500 md:hidden"
+                    class="rounded-md p-2 text-slate-600 dark:text-slate-400 md:hidden"
                     aria-label="Show conversations"
                     on:click=move |_| sidebar_open.update(|o| *o = !*o)
                 >
@@ -270,7 +270,7 @@ pub fn ChatPage() -> impl IntoView {
             <section node_ref=messages_ref id="messages" class="relative flex-1 overflow-y-auto px-3 py-4 sm:px-6"
                 aria-label="Messages" on:scroll=on_scroll>
                 <div class="mx-auto flex max-w-3xl flex-col gap-4">
-                    <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                    <Transition fallback=|| view! { <p class="text-slate-600 dark:text-slate-400">"Loading…"</p> }>
                         {move || {
                             conversation
                                 .get()
@@ -354,7 +354,7 @@ pub fn ChatPage() -> impl IntoView {
                                     type="submit"
                                     id="send"
                                     disabled=move || cooldown.get() != 0
-                                    class="rounded-xl bg-emerald-600 px-4 py-3 font-medium text-white hover:bg-emerald-700 disabled:opacity-50"
+                                    class="rounded-xl bg-emerald-700 px-4 py-3 font-medium text-white hover:bg-emerald-800 disabled:opacity-50"
                                 >
                                     "Send"
                                 </button>
@@ -377,7 +377,7 @@ pub fn ChatPage() -> impl IntoView {
                     </p>
                 </Show>
                 <Show when=move || context.get().is_some()>
-                    <div id="context-meter" class="mx-auto mt-1 flex max-w-3xl items-center gap-2 text-xs text-slate-500"
+                    <div id="context-meter" class="mx-auto mt-1 flex max-w-3xl items-center gap-2 text-xs text-slate-600 dark:text-slate-400"
                         title="How much of this conversation's token budget the model sees">
                         <div class="h-1.5 w-24 overflow-hidden rounded bg-slate-200 dark:bg-slate-700">
                             <div class="h-full bg-emerald-500"
@@ -490,7 +490,7 @@ fn render_history(
     match (load_key, result) {
         (None, _) if !welcome => ().into_any(),
         (None, _) => view! {
-            <div id="welcome" class="py-10 text-center text-slate-500">
+            <div id="welcome" class="py-10 text-center text-slate-600 dark:text-slate-400">
                 <p class="text-lg font-medium text-slate-700 dark:text-slate-300">"Ask about Fantasy Premier League"</p>
                 <p class="mt-2 text-sm">"“How is Haaland doing?” · “Who has the easiest fixtures for the next five gameweeks?” · “Show the league table”"</p>
             </div>
@@ -520,12 +520,12 @@ fn render_history(
             view! {
                 <div id="not-found" class="py-10 text-center">
                     <p class="text-lg font-medium">"Conversation not found"</p>
-                    <a class="text-emerald-600 underline" href="/">"Start a new chat"</a>
+                    <a class="text-emerald-700 underline dark:text-emerald-400" href="/">"Start a new chat"</a>
                 </div>
             }
             .into_any()
         }
-        (Some(_), Err(e)) => view! { <p class="text-red-600" role="alert">{e.to_string()}</p> }.into_any(),
+        (Some(_), Err(e)) => view! { <p class="text-red-700 dark:text-red-400" role="alert">{e.to_string()}</p> }.into_any(),
     }
 }
 

@@ -94,7 +94,7 @@ fn NotFound() -> impl IntoView {
     view! {
         <main class="m-auto p-8 text-center">
             <h1 class="text-2xl font-semibold">"Page not found"</h1>
-            <a class="text-emerald-600 underline" href="/">"Start a new chat"</a>
+            <a class="text-emerald-700 underline dark:text-emerald-400" href="/">"Start a new chat"</a>
         </main>
     }
 }

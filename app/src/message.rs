@@ -23,7 +23,7 @@ pub fn MessageBubble(
         "flex justify-start"
     };
     let bubble = if is_user {
-        "max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-br-sm bg-emerald-600 px-4 py-2 text-white"
+        "max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-br-sm bg-emerald-700 px-4 py-2 text-white"
     } else {
         "max-w-[95%] sm:max-w-[85%] rounded-2xl rounded-bl-sm bg-slate-100 px-4 py-3 dark:bg-slate-800"
     };
@@ -54,10 +54,10 @@ pub fn MessageBubble(
                 {body}
                 {copy_answer}
                 <Show when=move || status.get() == MessageStatus::Interrupted>
-                    <p class="mt-1 text-xs italic text-slate-500" data-status="interrupted">"Stopped."</p>
+                    <p class="mt-1 text-xs italic text-slate-600 dark:text-slate-400" data-status="interrupted">"Stopped."</p>
                 </Show>
                 <Show when=move || error.get().is_some()>
-                    <p class="mt-1 text-sm text-red-600 dark:text-red-400" role="alert" data-status="error">
+                    <p class="mt-1 text-sm text-red-700 dark:text-red-400" role="alert" data-status="error">
                         {move || error.get().unwrap_or_default()}
                     </p>
                 </Show>
@@ -163,7 +163,7 @@ pub fn ToolCard(tool: ToolCallView) -> impl IntoView {
             >
                 <summary class="cursor-pointer select-none">
                     <span class="font-mono font-medium">{tool.name.clone()}</span>
-                    <span class="ml-2 text-slate-500">{args}</span>
+                    <span class="ml-2 text-slate-600 dark:text-slate-400">{args}</span>
                     <span class="tool-state ml-2 float-right">{label}</span>
                 </summary>
                 <p class="mt-1 font-medium">"Input"</p>

@@ -32,7 +32,7 @@ pub fn ThemeToggle() -> impl IntoView {
             id="theme-toggle"
             title="Switch between dark and light"
             aria-label="Switch between dark and light theme"
-            class="rounded-md p-2 text-slate-500 hover:bg-slate-100 dark:hover:bg-slate-800"
+            class="rounded-md p-2 text-slate-600 dark:text-slate-400 hover:bg-slate-100 dark:hover:bg-slate-800"
             on:click=toggle
         >
             <span class="dark:hidden">"☾"</span>
