@@ -598,12 +598,16 @@ fn start_turn(
         conversation_id,
     };
     let new_conversation = conversation_id.is_none();
-    let started = std::rc::Rc::new(std::cell::Cell::new(None::<Uuid>));
-    let started_in = started.clone();
     let on_event = move |event: ChatEvent| match event {
         ChatEvent::Meta {
             conversation_id, ..
-        } => started_in.set(Some(conversation_id)),
+        } => {
+            // The address names the conversation as soon as it exists, so that a reload or a
+            // shared address during the answer opens it.
+            if new_conversation {
+                show_conversation(conversation_id);
+            }
+        }
         ChatEvent::Text { delta } => turn.answer.update(|a| a.push_str(&delta)),
         ChatEvent::ToolCall { id, name, input } => turn.tools.update(|t| {
             t.push(ToolCallView {
@@ -666,9 +670,6 @@ fn start_turn(
                 turn.streaming.set(false);
                 busy.set(false);
                 conversations.refresh();
-                if let (true, Some(id)) = (new_conversation, started.get()) {
-                    show_conversation(id);
-                }
             });
         }
         Err(_) => {
