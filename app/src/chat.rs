@@ -135,6 +135,9 @@ pub fn ChatPage() -> impl IntoView {
     let busy = RwSignal::new(false);
     // The reader is at the bottom of the messages (the view follows new text).
     let at_bottom = RwSignal::new(true);
+    // Where the view was last put at the bottom: a position above it means the reader moved
+    // up since, even before their scroll event arrives (text can arrive many times a frame).
+    let followed_to = StoredValue::new(0i32);
     // Seconds until the rate limit lets the next question through (counts down to 0).
     let cooldown = RwSignal::new(0u64);
     // Today's token budget after the last turn, (remaining, limit), when the server said.
@@ -168,6 +171,7 @@ pub fn ChatPage() -> impl IntoView {
         }
         let turn = Turn::new(text.trim().to_string());
         at_bottom.set(true);
+        followed_to.set_value(0);
         turns.update(|t| t.push(turn));
         draft.set(String::new());
         busy.set(true);
@@ -199,12 +203,18 @@ pub fn ChatPage() -> impl IntoView {
             },
         );
     };
+    // A suggested question from the empty page, sent as if typed.
+    let ask = Callback::new(move |question: String| {
+        draft.set(question);
+        send();
+    });
     // The view follows new text only while the reader is at the bottom; scrolled up, they
     // keep their place and get a "Jump to latest" button.
     let messages_ref = NodeRef::<leptos::html::Section>::new();
     let to_bottom = move || {
         if let Some(section) = messages_ref.get_untracked() {
             section.set_scroll_top(section.scroll_height());
+            followed_to.set_value(section.scroll_top());
         }
     };
     Effect::new(move |_| {
@@ -212,7 +222,12 @@ pub fn ChatPage() -> impl IntoView {
             t.last()
                 .map(|t| (t.answer.with(String::len), t.tools.with(Vec::len)))
         });
-        if at_bottom.get_untracked() {
+        let moved_up = messages_ref
+            .get_untracked()
+            .is_some_and(|s| s.scroll_top() + 4 < followed_to.get_value());
+        if moved_up {
+            at_bottom.set(false);
+        } else if at_bottom.get_untracked() {
             to_bottom();
         }
     });
@@ -220,6 +235,7 @@ pub fn ChatPage() -> impl IntoView {
         if let Some(section) = messages_ref.get_untracked() {
             let gap = section.scroll_height() - section.scroll_top() - section.client_height();
             at_bottom.set(gap < 48);
+            followed_to.set_value(if gap < 48 { section.scroll_top() } else { i32::MAX });
         }
     };
     let stop = move || {
@@ -274,7 +290,7 @@ pub fn ChatPage() -> impl IntoView {
                         {move || {
                             conversation
                                 .get()
-                                .map(|result| render_history(load_key.get(), result, turns.with(Vec::is_empty)))
+                                .map(|result| render_history(load_key.get(), result, turns.with(Vec::is_empty), ask))
                         }}
                     </Transition>
                     <For
@@ -481,18 +497,34 @@ fn keyboard_shortcuts(
     let _ = (sidebar_open, busy, stop);
 }
 
+/// The questions offered on an empty chat (one click sends one).
+const SUGGESTIONS: [&str; 4] = [
+    "How is Haaland doing?",
+    "Who has the easiest fixtures for the next five gameweeks?",
+    "Show the league table",
+    "Who should I captain this gameweek?",
+];
+
 /// The stored messages of the conversation in the URL, or a 404 when it is not the caller's.
 fn render_history(
     load_key: Option<Uuid>,
     result: Result<Option<ConversationView>, ServerFnError>,
     welcome: bool,
+    ask: Callback<String>,
 ) -> AnyView {
     match (load_key, result) {
         (None, _) if !welcome => ().into_any(),
         (None, _) => view! {
             <div id="welcome" class="py-10 text-center text-slate-600 dark:text-slate-400">
                 <p class="text-lg font-medium text-slate-700 dark:text-slate-300">"Ask about Fantasy Premier League"</p>
-                <p class="mt-2 text-sm">"“How is Haaland doing?” · “Who has the easiest fixtures for the next five gameweeks?” · “Show the league table”"</p>
+                <ul class="mx-auto mt-4 flex max-w-xl flex-wrap justify-center gap-2 text-sm" aria-label="Suggested questions">
+                    {SUGGESTIONS.iter().map(|q| view! {
+                        <li>
+                            <button type="button" class="suggestion rounded-full border border-slate-300 px-3 py-1.5 text-slate-700 hover:border-emerald-600 hover:bg-emerald-50 dark:border-slate-700 dark:text-slate-200 dark:hover:bg-slate-800"
+                                on:click=move |_| ask.run(q.to_string())>{*q}</button>
+                        </li>
+                    }).collect_view()}
+                </ul>
             </div>
         }
         .into_any(),

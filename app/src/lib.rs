@@ -21,7 +21,7 @@ pub mod theme;
 pub mod types;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Meta, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path, SsrMode,
@@ -44,6 +44,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <theme::ThemeScript/>
                 <AutoReload options=options.clone()/>
+                // The stylesheet by its content-hashed name (`hash-files`).
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -62,7 +64,6 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/fpl-chat.css"/>
         <Title text="FPL Chat"/>
         <Meta name="description" content="Ask about Fantasy Premier League players, teams, fixtures and gameweeks."/>
         <Router>

@@ -47,11 +47,18 @@ pub async fn get_shared(token: String) -> Result<Option<ConversationView>, Serve
 #[component]
 pub fn ConversationMenu(id: Uuid) -> impl IntoView {
     let open = RwSignal::new(false);
+    // The export menu closes once a format is chosen (the download goes on).
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close_menu = move |_| {
+        if let Some(menu) = menu.get_untracked() {
+            let _ = menu.remove_attribute("open");
+        }
+    };
     let button = "rounded-md px-2 py-1 text-sm text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800";
     view! {
-        <details id="export-menu" class="relative">
+        <details id="export-menu" class="relative" node_ref=menu>
             <summary class=format!("{button} cursor-pointer list-none")>"Export"</summary>
-            <div class="absolute right-0 z-30 mt-1 flex w-44 flex-col rounded-lg border border-slate-200 bg-white py-1 text-sm shadow-lg dark:border-slate-700 dark:bg-slate-900">
+            <div on:click=close_menu class="absolute right-0 z-30 mt-1 flex w-44 flex-col rounded-lg border border-slate-200 bg-white py-1 text-sm shadow-lg dark:border-slate-700 dark:bg-slate-900">
                 <a id="export-markdown" class="px-3 py-1.5 hover:bg-slate-100 dark:hover:bg-slate-800" download
                     href=format!("/api/conversations/{id}/export?format=markdown")>"Markdown (.md)"</a>
                 <a id="export-json" class="px-3 py-1.5 hover:bg-slate-100 dark:hover:bg-slate-800" download

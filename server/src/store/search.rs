@@ -108,7 +108,11 @@ impl SearchQuery {
             .unwrap_or(0);
         let start = found.saturating_sub(SNIPPET_BEFORE);
         let end = (start + SNIPPET_CHARS).min(chars.len());
-        let piece: String = chars[start..end].iter().collect();
+        // Plain text: Markdown's emphasis, code, heading and table marks are left out.
+        let piece: String = chars[start..end]
+            .iter()
+            .map(|c| if matches!(c, '*' | '`' | '#' | '|' | '_') { ' ' } else { *c })
+            .collect();
         let piece = piece.split_whitespace().collect::<Vec<_>>().join(" ");
         format!(
             "{}{piece}{}",
@@ -259,6 +263,15 @@ mod tests {
         assert!(q.matches("Captain: Haaland or Salah?"));
         assert!(!q.matches("Haaland's form"));
         assert!(!q.matches("Shaaland captain"));
+    }
+
+    #[test]
+    fn snippets_are_plain_text() {
+        let q = SearchQuery::parse("deadline").unwrap();
+        assert_eq!(
+            q.snippet("The next **deadline** is `Sat`.\n\n| a | b |"),
+            "The next deadline is Sat . a b"
+        );
     }
 
     #[test]

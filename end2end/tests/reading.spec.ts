@@ -1,0 +1,118 @@
+import { expect, test, type Page } from "@playwright/test";
+
+// Reading while an answer streams, on a desktop and on a phone: finished blocks keep their
+// DOM, the view follows only at the bottom (with "Jump to latest"), a status region announces
+// the answer (not the log), failed tool cards say why, copy buttons, suggested questions.
+
+async function hydrated(page: Page) {
+  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
+}
+
+const lastAnswer = (page: Page) => page.locator('[data-role="assistant"]').last();
+
+async function ask(page: Page, question: string) {
+  await page.locator("#message-input").fill(question);
+  await page.locator("#message-input").press("Enter");
+}
+
+const shots = "test-results/reading";
+
+for (const device of [
+  { name: "desktop", viewport: { width: 1280, height: 800 } },
+  { name: "phone", viewport: { width: 390, height: 700 } },
+]) {
+  test.describe(device.name, () => {
+    test.use({ viewport: device.viewport });
+
+    test("a suggested question is sent with one click", async ({ page }) => {
+      await page.goto("/");
+      await hydrated(page);
+      await page.getByRole("button", { name: "Show the league table" }).click();
+      await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false");
+      await expect(page.locator('[data-role="user"]')).toHaveText("Show the league table");
+      await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
+    });
+
+    test("finished blocks keep their DOM while the answer streams; the status is announced", async ({ page }) => {
+      await page.goto("/");
+      await hydrated(page);
+      // Each streamed change: how many block nodes were removed, and the status text.
+      await page.evaluate(() => {
+        const w = window as any;
+        w.__removedBlocks = 0;
+        w.__statuses = [];
+        new MutationObserver((records) => {
+          for (const r of records) {
+            r.removedNodes.forEach((n) => {
+              if (n instanceof HTMLElement && n.classList.contains("md-block")) w.__removedBlocks++;
+            });
+          }
+          const status = document.querySelector("#answer-status")?.textContent ?? "";
+          if (status && w.__statuses[w.__statuses.length - 1] !== status) w.__statuses.push(status);
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+      await ask(page, "Show the league table");
+      const first = lastAnswer(page).locator(".md-block").first();
+      await expect(first).toBeVisible();
+      await first.evaluate((el) => ((el as any).__tagged = true));
+      await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false");
+      const blocks = await lastAnswer(page).locator(".md-block").count();
+      expect(blocks).toBeGreaterThan(1);
+      // The block that was there first is the same node at the end.
+      expect(await lastAnswer(page).locator(".md-block").first().evaluate((el) => (el as any).__tagged)).toBe(true);
+      const removed: number = await page.evaluate(() => (window as any).__removedBlocks);
+      const deltas = await lastAnswer(page).locator(".prose-chat").evaluate((el) => el.textContent!.length);
+      // Only the growing last block is replaced: far fewer replacements than characters.
+      expect(removed).toBeLessThan(deltas / 4);
+      const statuses: string[] = await page.evaluate(() => (window as any).__statuses);
+      expect(statuses).toEqual(["Answering…", "Answer complete."]);
+      await expect(page.locator("#messages")).not.toHaveAttribute("aria-live", /.*/);
+    });
+
+    test("the view follows new text only at the bottom, with Jump to latest", async ({ page }) => {
+      await page.goto("/");
+      await hydrated(page);
+      await ask(page, "Show the league table");
+      await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false");
+      const messages = page.locator("#messages");
+      const gap = () =>
+        messages.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+      expect(await gap()).toBeLessThan(48);
+
+      // Scrolled up while the next answer streams: the view stays where the reader is.
+      await ask(page, "Who has the easiest fixtures for the next five gameweeks?");
+      await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "true");
+      await messages.evaluate((el) => (el.scrollTop = 0));
+      await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false");
+      expect(await messages.evaluate((el) => el.scrollTop)).toBeLessThan(10);
+      const jump = page.locator("#jump-to-latest");
+      await expect(jump).toBeVisible();
+      await page.screenshot({ path: `${shots}/jump-${device.name}.png` });
+      await jump.click();
+      await expect.poll(gap).toBeLessThan(48);
+      await expect(jump).toBeHidden();
+    });
+
+    test("copy buttons put Markdown on the clipboard; failed tool cards say why", async ({ page, context }) => {
+      await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+      await page.goto("/");
+      await hydrated(page);
+      await ask(page, "Show the league table");
+      await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false");
+      await lastAnswer(page).locator(".copy-block").first().click();
+      const table: string = await page.evaluate(() => navigator.clipboard.readText());
+      expect(table).toMatch(/^\|.*\|\n\|[-:| ]+\|\n/);
+      await lastAnswer(page).getByRole("button", { name: "Copy answer" }).click();
+      await expect(lastAnswer(page).locator(".copy-answer")).toHaveText("Copied");
+      const answer: string = await page.evaluate(() => navigator.clipboard.readText());
+      expect(answer).toContain(table.trim());
+      expect(answer.length).toBeGreaterThan(table.length);
+
+      await ask(page, "How many points did manager 99999999 score?");
+      await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false");
+      const card = lastAnswer(page).locator('.tool-card-wrap:has(.tool-card[data-state="failed"])');
+      await expect(card.locator(".tool-error")).toContainText("FPL team 99999999 is not available");
+      await page.screenshot({ path: `${shots}/failed-tool-${device.name}.png` });
+    });
+  });
+}
