@@ -4,13 +4,22 @@ import { defineConfig } from "@playwright/test";
 // app with the offline analyst, CLAUDE_APP_URL the app answering through Claude's Messages API
 // (the project's stand-in for it, `claude-stand-in`), MCP_APP_URL an app whose tools come from
 // the first app's /mcp (a remote MCP server), LIMITED_APP_URL an app with a tight anonymous
-// rate limit, LONG_APP_URL an offline app with limits loose enough for a 200-turn conversation.
+// rate limit, LONG_APP_URL an offline app with limits loose enough for a 200-turn conversation,
+// UX_APP_URL an offline app with loose limits at the default streaming pace (the chat's features).
 // LB_APP_URL, set by scripts/e2e-lb, is HAProxy round-robin in front of two instances sharing
 // one PostgreSQL and one Redis; its project exists only when it is set.
 export default defineConfig({
   testDir: "./tests",
   projects: [
-    { name: "offline", testIgnore: /(claude|mcp|limits|long|load-balancer)\.spec\.ts/ },
+    {
+      name: "offline",
+      testIgnore: /(claude|mcp|limits|long|load-balancer|conversations|reading|accessibility)\.spec\.ts/,
+    },
+    {
+      name: "ux",
+      testMatch: /(conversations|reading|accessibility)\.spec\.ts/,
+      use: { baseURL: process.env.UX_APP_URL ?? "http://127.0.0.1:3006" },
+    },
     {
       name: "claude",
       testMatch: /claude\.spec\.ts/,

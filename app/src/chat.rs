@@ -164,12 +164,15 @@ pub fn ChatPage() -> impl IntoView {
     #[cfg(not(feature = "hydrate"))]
     let _ = (conversations, own_navigation);
 
+    let page = StoredValue::new(Owner::current().unwrap_or_default());
     let send = move || {
         let text = draft.get_untracked();
         if busy.get_untracked() || cooldown.get_untracked() > 0 || text.trim().is_empty() {
             return;
         }
-        let turn = Turn::new(text.trim().to_string());
+        // The turn's signals belong to the page, not to whatever was clicked (a suggested
+        // question's button goes away as the turn starts, and would take them with it).
+        let turn = page.with_value(|page| page.with(|| Turn::new(text.trim().to_string())));
         at_bottom.set(true);
         followed_to.set_value(0);
         turns.update(|t| t.push(turn));
