@@ -238,7 +238,11 @@ pub fn ChatPage() -> impl IntoView {
         if let Some(section) = messages_ref.get_untracked() {
             let gap = section.scroll_height() - section.scroll_top() - section.client_height();
             at_bottom.set(gap < 48);
-            followed_to.set_value(if gap < 48 { section.scroll_top() } else { i32::MAX });
+            followed_to.set_value(if gap < 48 {
+                section.scroll_top()
+            } else {
+                i32::MAX
+            });
         }
     };
     let stop = move || {

@@ -111,7 +111,13 @@ impl SearchQuery {
         // Plain text: Markdown's emphasis, code, heading and table marks are left out.
         let piece: String = chars[start..end]
             .iter()
-            .map(|c| if matches!(c, '*' | '`' | '#' | '|' | '_') { ' ' } else { *c })
+            .map(|c| {
+                if matches!(c, '*' | '`' | '#' | '|' | '_') {
+                    ' '
+                } else {
+                    *c
+                }
+            })
             .collect();
         let piece = piece.split_whitespace().collect::<Vec<_>>().join(" ");
         format!(
