@@ -1,12 +1,9 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
+import { ask, devices, hydrated, lastAnswer } from "./helpers";
 
 // axe-core on the pages people use, on a desktop and on a phone, in the light and the dark
 // theme: no serious or critical violation (WCAG 2.1 A and AA rules).
-
-async function hydrated(page: Page) {
-  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
-}
 
 async function violations(page: Page) {
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
@@ -15,10 +12,7 @@ async function violations(page: Page) {
     .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
 }
 
-for (const device of [
-  { name: "desktop", viewport: { width: 1280, height: 800 } },
-  { name: "phone", viewport: { width: 390, height: 844 } },
-]) {
+for (const device of devices) {
   for (const theme of ["light", "dark"] as const) {
     test(`${device.name} ${theme}: the chat has no serious accessibility violation`, async ({ page }) => {
       await page.setViewportSize(device.viewport);
@@ -27,9 +21,8 @@ for (const device of [
       await hydrated(page);
       expect(await violations(page), "the empty chat").toEqual([]);
 
-      await page.locator("#message-input").fill("How is Haaland doing?");
-      await page.locator("#message-input").press("Enter");
-      await expect(page.locator('[data-role="assistant"]').last()).toHaveAttribute("data-streaming", "false");
+      await ask(page, "How is Haaland doing?");
+      await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false");
       expect(await violations(page), "an answer with its tool card").toEqual([]);
 
       if (device.name === "phone") {

@@ -1,17 +1,14 @@
 import { expect, test, type Page } from "@playwright/test";
 import { readFileSync } from "node:fs";
+import { ask as send, devices, hydrated, lastAnswer } from "./helpers";
 
 // The conversation list's tools, on a desktop and on a phone: search, rename in place, delete
 // with undo, export (Markdown and JSON), and read-only share links.
 
-async function hydrated(page: Page) {
-  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
-}
-
+/** Asks and waits for the whole answer, in a conversation of its own address. */
 async function ask(page: Page, question: string) {
-  await page.locator("#message-input").fill(question);
-  await page.locator("#message-input").press("Enter");
-  await expect(page.locator('[data-role="assistant"]').last()).toHaveAttribute("data-streaming", "false");
+  await send(page, question);
+  await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false");
   await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
 }
 
@@ -27,10 +24,7 @@ async function openList(page: Page) {
 
 const shots = "test-results/conversations";
 
-for (const device of [
-  { name: "desktop", viewport: { width: 1280, height: 800 } },
-  { name: "phone", viewport: { width: 390, height: 844 } },
-]) {
+for (const device of devices) {
   test.describe(device.name, () => {
     test.use({ viewport: device.viewport });
 

@@ -1,19 +1,9 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
+import { ask, hydrated, lastAnswer } from "./helpers";
 
 // Reading while an answer streams, on a desktop and on a phone: finished blocks keep their
 // DOM, the view follows only at the bottom (with "Jump to latest"), a status region announces
 // the answer (not the log), failed tool cards say why, copy buttons, suggested questions.
-
-async function hydrated(page: Page) {
-  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
-}
-
-const lastAnswer = (page: Page) => page.locator('[data-role="assistant"]').last();
-
-async function ask(page: Page, question: string) {
-  await page.locator("#message-input").fill(question);
-  await page.locator("#message-input").press("Enter");
-}
 
 const shots = "test-results/reading";
 
