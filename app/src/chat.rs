@@ -165,6 +165,7 @@ pub fn ChatPage() -> impl IntoView {
     let _ = (conversations, own_navigation);
 
     let page = StoredValue::new(Owner::current().unwrap_or_default());
+    let composer = NodeRef::<leptos::html::Textarea>::new();
     let send = move || {
         let text = draft.get_untracked();
         if busy.get_untracked() || cooldown.get_untracked() > 0 || text.trim().is_empty() {
@@ -178,6 +179,9 @@ pub fn ChatPage() -> impl IntoView {
         turns.update(|t| t.push(turn));
         draft.set(String::new());
         busy.set(true);
+        if let Some(el) = composer.get_untracked() {
+            let _ = el.focus();
+        }
         #[cfg(feature = "hydrate")]
         start_turn(
             turn,
@@ -245,6 +249,11 @@ pub fn ChatPage() -> impl IntoView {
             });
         }
     };
+    let focus_composer = move || {
+        if let Some(el) = composer.get_untracked() {
+            let _ = el.focus();
+        }
+    };
     let stop = move || {
         #[cfg(feature = "hydrate")]
         abort.with_value(|a| {
@@ -252,7 +261,33 @@ pub fn ChatPage() -> impl IntoView {
                 a.0.abort();
             }
         });
+        focus_composer();
     };
+    // A turn that failed gives its question back to the composer (unless something new was
+    // typed meanwhile), so nothing is lost; "Retry" sends it again.
+    Effect::new(move |_| {
+        let failed = turns.with(|t| {
+            t.last()
+                .filter(|t| !t.streaming.get() && t.error.get().is_some())
+                .map(|t| t.question.get_value())
+        });
+        if let Some(question) = failed {
+            if draft.with_untracked(String::is_empty) {
+                draft.set(question);
+            }
+        }
+    });
+    // After moving to another conversation the focus goes to its title (screen readers
+    // announce where they are); not on the first load.
+    let title_ref = NodeRef::<leptos::html::H1>::new();
+    Effect::new(move |first: Option<()>| {
+        location.pathname.track();
+        if first.is_some() && !busy.get_untracked() {
+            if let Some(h1) = title_ref.get_untracked() {
+                let _ = h1.focus();
+            }
+        }
+    });
     // The phone's conversation list closes when the page moves to another conversation.
     Effect::new(move |_| {
         location.pathname.track();
@@ -285,7 +320,7 @@ pub fn ChatPage() -> impl IntoView {
                     "☰"
                 </button>
                 <Transition fallback=|| ()>
-                    <h1 id="conversation-title" class="flex-1 truncate font-medium">{title}</h1>
+                    <h1 id="conversation-title" node_ref=title_ref tabindex="-1" class="flex-1 truncate font-medium focus:outline-none">{title}</h1>
                 </Transition>
                 {move || route_id.get().map(|id| view! { <ConversationMenu id/> })}
                 <ThemeToggle/>
@@ -319,6 +354,16 @@ pub fn ChatPage() -> impl IntoView {
                                     error=turn.error
                                     streaming=turn.streaming
                                 />
+                                <Show when=move || turn.error.get().is_some() && !turn.streaming.get()>
+                                    <div class="-mt-2 flex justify-start">
+                                        <button type="button"
+                                            class="retry rounded-md border border-slate-300 px-3 py-1 text-sm text-slate-700 hover:bg-slate-100 disabled:opacity-50 dark:border-slate-600 dark:text-slate-200 dark:hover:bg-slate-800"
+                                            disabled=move || busy.get() || cooldown.get() != 0
+                                            on:click=move |_| ask.run(turn.question.get_value())>
+                                            "Retry"
+                                        </button>
+                                    </div>
+                                </Show>
                             }
                         }
                     />
@@ -351,6 +396,7 @@ pub fn ChatPage() -> impl IntoView {
                         value=move || route_id.get().map(|id| id.to_string()).unwrap_or_default()
                     />
                     <textarea
+                        node_ref=composer
                         id="message-input"
                         name="message"
                         rows="2"
