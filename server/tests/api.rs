@@ -728,4 +728,15 @@ async fn conversations_are_exported_searched_shared_and_restored() {
         .unwrap();
     assert_eq!(restored, json!(true));
     assert_eq!(list().await[0]["id"], id.to_string());
+    // Without JavaScript the delete is a browser's form post, which lands on a new chat.
+    let form = app
+        .client
+        .post(app.url("/api/conversations/delete"))
+        .header("accept", "text/html")
+        .form(&[("id", id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 302);
+    assert_eq!(form.headers()["location"], "/");
 }
