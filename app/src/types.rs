@@ -404,7 +404,7 @@ pub struct MessageView {
     pub error: Option<String>,
 }
 
-/// One conversation found by a search.
+/// One conversation found by a search (the store returns it as is: `store::SearchHit`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SearchHitView {
     pub id: Uuid,

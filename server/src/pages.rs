@@ -148,20 +148,10 @@ impl Backend for PagesBackend {
             StoreError::Invalid(why) => BackendError::new(why),
             other => unavailable(other),
         })?;
-        let hits = self
-            .store
+        self.store
             .search(viewer.owner, &query)
             .await
-            .map_err(unavailable)?;
-        Ok(hits
-            .into_iter()
-            .map(|h| SearchHitView {
-                id: h.conversation_id,
-                title: h.title,
-                updated_at: h.updated_at,
-                snippet: h.snippet,
-            })
-            .collect())
+            .map_err(unavailable)
     }
 
     async fn share(

@@ -1791,9 +1791,8 @@ async fn search_finds_the_owners_titles_and_messages(ctx: Ctx) {
         let q = SearchQuery::parse(q).unwrap();
         async move { store.search(owner, &q).await.unwrap() }
     };
-    let ids_of = |hits: &[fpl_chat::store::SearchHit]| {
-        hits.iter().map(|h| h.conversation_id).collect::<Vec<_>>()
-    };
+    let ids_of =
+        |hits: &[fpl_chat::store::SearchHit]| hits.iter().map(|h| h.id).collect::<Vec<_>>();
 
     // A title match (newest) and a message match; never the other owner's.
     assert!(store

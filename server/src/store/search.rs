@@ -16,6 +16,9 @@ use uuid::Uuid;
 
 use crate::store::model::Owner;
 use crate::store::{on_read, owner_sql, Db, Store, StoreError, MAX_LIST_LIMIT};
+/// One conversation found: the wire type itself (`app::types::SearchHitView`), so that it is
+/// defined once.
+pub use app::types::SearchHitView as SearchHit;
 
 /// Conversations a search returns at most.
 pub const MAX_HITS: usize = 20;
@@ -137,16 +140,6 @@ fn first_word_start(lower: &[char], terms: &[String]) -> Option<usize> {
     })
 }
 
-/// One conversation found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SearchHit {
-    pub conversation_id: Uuid,
-    pub title: String,
-    pub updated_at: DateTime<Utc>,
-    /// Around the words in its newest matching message; `None` when only the title matched.
-    pub snippet: Option<String>,
-}
-
 /// The newest matching message of each of the owner's conversations (window function: both
 /// databases have it), filled in per backend with the match predicate.
 macro_rules! newest_match_sql {
@@ -206,8 +199,8 @@ impl Store {
         };
         let mut hits: Vec<SearchHit> = rows
             .into_iter()
-            .map(|(conversation_id, title, updated_at, content)| SearchHit {
-                conversation_id,
+            .map(|(id, title, updated_at, content)| SearchHit {
+                id,
                 title,
                 updated_at,
                 snippet: Some(query.snippet(&content)),
@@ -225,20 +218,18 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        for (conversation_id, title, updated_at) in titles {
-            let known = hits.iter().any(|h| h.conversation_id == conversation_id);
+        for (id, title, updated_at) in titles {
+            let known = hits.iter().any(|h| h.id == id);
             if !known && query.matches(&title) {
                 hits.push(SearchHit {
-                    conversation_id,
+                    id,
                     title,
                     updated_at,
                     snippet: None,
                 });
             }
         }
-        hits.sort_by(|a, b| {
-            (b.updated_at, b.conversation_id).cmp(&(a.updated_at, a.conversation_id))
-        });
+        hits.sort_by_key(|h| std::cmp::Reverse((h.updated_at, h.id)));
         hits.truncate(MAX_HITS);
         Ok(hits)
     }
