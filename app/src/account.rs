@@ -132,7 +132,7 @@ pub fn AccountPanel() -> impl IntoView {
 }
 
 /// The message of a server function error, without the framework's prefix.
-fn server_message(e: ServerFnError) -> String {
+pub(crate) fn server_message(e: ServerFnError) -> String {
     match e {
         ServerFnError::ServerError(m) => m,
         other => other.to_string(),

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::account::server_message;
 use crate::types::{ConversationSummary, SearchHitView};
 
 #[server(endpoint = "conversations/list")]
@@ -306,14 +307,6 @@ fn UndoDelete(deleted: RwSignal<Option<Deleted>>) -> impl IntoView {
                 </div>
             })}
         </div>
-    }
-}
-
-/// The message of a server function error, without the framework's prefix.
-fn server_message(e: ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(m) => m,
-        other => other.to_string(),
     }
 }
 

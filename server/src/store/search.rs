@@ -167,36 +167,34 @@ impl Store {
         owner: Owner,
         query: &SearchQuery,
     ) -> Result<Vec<SearchHit>, StoreError> {
-        let limit = MAX_HITS as i64;
-        let rows: Vec<(Uuid, String, DateTime<Utc>, String)> = match &self.db {
-            Db::Postgres(pg) => {
-                let sql = newest_match_sql!(
+        // Only the match differs: its SQL and the query in that language.
+        let (sql, matching) = match &self.db {
+            Db::Postgres(_) => (
+                newest_match_sql!(
                     "FROM conversations c JOIN messages m ON m.conversation_id = c.id",
                     "m.search @@ to_tsquery('english', $2)",
                     owner
-                );
-                sqlx::query_as(sql)
-                    .bind(owner.id())
-                    .bind(query.tsquery())
-                    .bind(limit)
-                    .fetch_all(&pg.read)
-                    .await?
-            }
-            Db::Sqlite(sqlite) => {
-                let sql = newest_match_sql!(
+                ),
+                query.tsquery(),
+            ),
+            Db::Sqlite(_) => (
+                newest_match_sql!(
                     "FROM messages_fts f JOIN messages m ON m.rowid = f.rowid \
                      JOIN conversations c ON c.id = m.conversation_id",
                     "f.messages_fts MATCH $2",
                     owner
-                );
-                sqlx::query_as(sql)
-                    .bind(owner.id())
-                    .bind(query.fts5())
-                    .bind(limit)
-                    .fetch_all(&sqlite.read)
-                    .await?
-            }
+                ),
+                query.fts5(),
+            ),
         };
+        let rows = on_read!(&self.db, |pool| {
+            sqlx::query_as::<_, (Uuid, String, DateTime<Utc>, String)>(sql)
+                .bind(owner.id())
+                .bind(&matching)
+                .bind(MAX_HITS as i64)
+                .fetch_all(pool)
+                .await
+        })?;
         let mut hits: Vec<SearchHit> = rows
             .into_iter()
             .map(|(id, title, updated_at, content)| SearchHit {
