@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::types::{
-    ConversationSummary, ConversationView, Owner, SearchHitView, ShareView, Tier, UserMessage,
+    Ask, ConversationSummary, ConversationView, Owner, SearchHitView, ShareView, Tier,
 };
 
 /// The caller of a request, resolved from its cookie before any handler runs.
@@ -147,8 +147,17 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         viewer: Viewer,
         conversation_id: Option<Uuid>,
-        message: UserMessage,
+        ask: Ask,
     ) -> Result<Uuid, BackendError>;
+
+    /// Shows version `message` of the viewer's conversation `id` (and what followed it when
+    /// it was left); `false` when either is not the viewer's.
+    async fn show_version(
+        &self,
+        viewer: Viewer,
+        id: Uuid,
+        message: Uuid,
+    ) -> Result<bool, BackendError>;
 
     /// Creates an account, moves the viewer's anonymous conversations to it, signs it in.
     async fn sign_up(

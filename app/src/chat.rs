@@ -11,7 +11,8 @@ use crate::message::MessageBubble;
 use crate::share::ConversationMenu;
 use crate::sidebar::{Conversations, Sidebar};
 use crate::theme::ThemeToggle;
-use crate::types::{ConversationView, MessageStatus, MessageView, ToolCallView};
+use crate::types::{ChatRequest, ConversationView, MessageStatus, MessageView, ToolCallView};
+use crate::versions::{Actions, Branch, EditQuestion, Regenerate, VersionPager};
 
 /// One conversation, when it is the caller's (`None` otherwise: the page answers 404).
 #[server(endpoint = "conversations/get")]
@@ -30,36 +31,63 @@ pub async fn data_source() -> Result<String, ServerFnError> {
     Ok(backend.data_source())
 }
 
-/// The composer's form post when the page is not hydrated: runs one whole turn on the
-/// server, then redirects to the conversation page, which shows the answer.
+/// The composer's form post when the page is not hydrated (and an edited question's, or a
+/// regenerate button's): runs one whole turn on the server, then redirects to the
+/// conversation page, which shows the answer.
 #[server(endpoint = "chat/send")]
 pub async fn send_message(
-    message: String,
+    #[server(default)] message: String,
     conversation_id: Option<String>,
+    edit: Option<String>,
+    regenerate: Option<String>,
 ) -> Result<(), ServerFnError> {
     use crate::backend::{failed, BackendError};
-    let message = crate::types::UserMessage::parse(&message)
+    let (conversation_id, edit, regenerate) = (
+        form_uuid(conversation_id)?,
+        form_uuid(edit)?,
+        form_uuid(regenerate)?,
+    );
+    let ask = crate::types::Ask::parse(&message, conversation_id, edit, regenerate)
         .map_err(|e| failed(BackendError::with_status(e.status(), e.to_string())))?;
-    let conversation_id = match conversation_id.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(raw) => Some(
-            Uuid::parse_str(raw)
-                .map_err(|_| ServerFnError::new("conversation_id is not a UUID"))?,
-        ),
-    };
     let (backend, viewer) = crate::backend::current().await?;
     let id = backend
-        .send_message(viewer, conversation_id, message)
+        .send_message(viewer, conversation_id, ask)
         .await
         .map_err(failed)?;
     leptos_axum::redirect(&format!("/c/{id}"));
     Ok(())
 }
 
+/// Shows another version of a message (the "‹ 2 / 3 ›" buttons); a form post without
+/// JavaScript is sent back to the conversation.
+#[server(endpoint = "conversations/version")]
+pub async fn show_version(conversation_id: Uuid, message_id: Uuid) -> Result<bool, ServerFnError> {
+    let (backend, viewer) = crate::backend::current().await?;
+    let shown = backend
+        .show_version(viewer, conversation_id, message_id)
+        .await
+        .map_err(|e| ServerFnError::new(e.message))?;
+    crate::backend::redirect_form_post(&format!("/c/{conversation_id}"));
+    Ok(shown)
+}
+
+/// An optional id from a form field ("" is none).
+#[cfg(feature = "ssr")]
+fn form_uuid(raw: Option<String>) -> Result<Option<Uuid>, ServerFnError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => Uuid::parse_str(raw)
+            .map(Some)
+            .map_err(|_| ServerFnError::new("an id in the form is not a UUID")),
+    }
+}
+
 /// A turn sent from this page: the question and the answer as it streams in.
 #[derive(Clone, Copy)]
 struct Turn {
     question: StoredValue<String>,
+    /// The stored question's id, once the `meta` event said it.
+    question_id: RwSignal<Option<Uuid>>,
     answer: RwSignal<String>,
     tools: RwSignal<Vec<ToolCallView>>,
     status: RwSignal<MessageStatus>,
@@ -71,6 +99,7 @@ impl Turn {
     fn new(question: String) -> Self {
         Self {
             question: StoredValue::new(question),
+            question_id: RwSignal::new(None),
             answer: RwSignal::new(String::new()),
             tools: RwSignal::new(Vec::new()),
             status: RwSignal::new(MessageStatus::Complete),
@@ -131,6 +160,9 @@ pub fn ChatPage() -> impl IntoView {
     let source = Resource::new(|| (), |_| data_source());
     let sidebar_open = RwSignal::new(false);
     let turns = RwSignal::new(Vec::<Turn>::new());
+    // An edited or regenerated question: the loaded messages are shown up to it (the new
+    // version streams below them) until the conversation is loaded again.
+    let cut = RwSignal::new(None::<Uuid>);
     let draft = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     // The reader is at the bottom of the messages (the view follows new text).
@@ -159,6 +191,7 @@ pub fn ChatPage() -> impl IntoView {
         };
         if loaded == load_key.get_untracked() {
             turns.set(Vec::new());
+            cut.set(None);
         }
     });
     #[cfg(not(feature = "hydrate"))]
@@ -166,27 +199,21 @@ pub fn ChatPage() -> impl IntoView {
 
     let page = StoredValue::new(Owner::current().unwrap_or_default());
     let composer = NodeRef::<leptos::html::Textarea>::new();
-    let send = move || {
-        let text = draft.get_untracked();
-        if busy.get_untracked() || cooldown.get_untracked() > 0 || text.trim().is_empty() {
-            return;
-        }
+    let reload = Callback::new(move |_| conversation.refetch());
+    // Starts a turn on screen and on the server: a question (`request.message`), an edited
+    // question or a regenerated answer.
+    let launch = move |question: String, request: ChatRequest| {
         // The turn's signals belong to the page, not to whatever was clicked (a suggested
         // question's button goes away as the turn starts, and would take them with it).
-        let turn = page.with_value(|page| page.with(|| Turn::new(text.trim().to_string())));
+        let turn = page.with_value(|page| page.with(|| Turn::new(question)));
         at_bottom.set(true);
         followed_to.set_value(0);
         turns.update(|t| t.push(turn));
-        draft.set(String::new());
         busy.set(true);
-        if let Some(el) = composer.get_untracked() {
-            let _ = el.focus();
-        }
         #[cfg(feature = "hydrate")]
         start_turn(
             turn,
-            route_id.get_untracked(),
-            text,
+            request,
             Gate {
                 busy,
                 cooldown,
@@ -194,7 +221,10 @@ pub fn ChatPage() -> impl IntoView {
                 context,
             },
             abort,
-            conversations,
+            Refresh {
+                conversations,
+                conversation: reload,
+            },
             move |id: Uuid| {
                 own_navigation.set_value(Some(id));
                 navigate.with_value(|n| {
@@ -209,6 +239,69 @@ pub fn ChatPage() -> impl IntoView {
                 })
             },
         );
+        #[cfg(not(feature = "hydrate"))]
+        let _ = request;
+    };
+    let send = move || {
+        let text = draft.get_untracked();
+        if busy.get_untracked() || cooldown.get_untracked() > 0 || text.trim().is_empty() {
+            return;
+        }
+        draft.set(String::new());
+        if let Some(el) = composer.get_untracked() {
+            let _ = el.focus();
+        }
+        let request = ChatRequest {
+            message: text.clone(),
+            conversation_id: route_id.get_untracked(),
+            ..Default::default()
+        };
+        launch(text.trim().to_string(), request);
+    };
+    // A new version of a question or answer: what followed the question leaves the screen
+    // and the new version streams in its place.
+    let branch = Callback::new(move |branch: Branch| {
+        if busy.get_untracked() || cooldown.get_untracked() > 0 {
+            return;
+        }
+        let of = branch.of();
+        let streamed = turns.with_untracked(|t| {
+            t.iter()
+                .position(|turn| turn.question_id.get_untracked() == Some(of))
+        });
+        match streamed {
+            Some(i) => turns.update(|t| t.truncate(i)),
+            None => {
+                turns.set(Vec::new());
+                cut.set(Some(of));
+            }
+        }
+        let mut request = ChatRequest {
+            conversation_id: route_id.get_untracked(),
+            ..Default::default()
+        };
+        let question = match branch {
+            Branch::Edit { of, text } => {
+                request.edit = Some(of);
+                request.message = text.clone();
+                text.trim().to_string()
+            }
+            Branch::Regenerate { of, text } => {
+                request.regenerate = Some(of);
+                text
+            }
+        };
+        launch(question, request);
+    });
+    // The message actions of the conversation on screen.
+    let blocked = Signal::derive(move || busy.get() || cooldown.get() != 0);
+    let actions = move || {
+        route_id.get().map(|conversation| Actions {
+            conversation,
+            branch,
+            shown: reload,
+            blocked,
+        })
     };
     // A suggested question from the empty page, sent as if typed.
     let ask = Callback::new(move |question: String| {
@@ -332,13 +425,40 @@ pub fn ChatPage() -> impl IntoView {
                         {move || {
                             conversation
                                 .get()
-                                .map(|result| render_history(load_key.get(), result, turns.with(Vec::is_empty), ask))
+                                .map(|result| {
+                                    let shown = Shown {
+                                        welcome: turns.with(Vec::is_empty),
+                                        cut: cut.get(),
+                                        last: turns.with(Vec::is_empty),
+                                        actions: actions(),
+                                    };
+                                    render_history(load_key.get(), result, shown, ask)
+                                })
                         }}
                     </Transition>
                     <For
                         each=move || turns.get().into_iter().enumerate()
                         key=|(i, _)| *i
-                        children=move |(_, turn)| {
+                        children=move |(i, turn)| {
+                            // Once the turn is over, its question can be edited and (the last
+                            // one) answered again.
+                            let finished = move || {
+                                turn.question_id
+                                    .get()
+                                    .filter(|_| !turn.streaming.get())
+                                    .zip(actions())
+                            };
+                            let edit = move || finished().map(|(id, actions)| view! {
+                                <EditQuestion actions question=id text=turn.question.get_value()/>
+                            });
+                            let regenerate = move || {
+                                let last = turns.with(|t| t.len() == i + 1);
+                                finished().filter(|_| last).map(|(id, actions)| view! {
+                                    <div class="-mt-3 flex justify-start">
+                                        <Regenerate actions question=id text=turn.question.get_value()/>
+                                    </div>
+                                })
+                            };
                             view! {
                                 <MessageBubble
                                     role="user"
@@ -346,6 +466,7 @@ pub fn ChatPage() -> impl IntoView {
                                     tools=Signal::derive(Vec::new)
                                     status=Signal::derive(|| MessageStatus::Complete)
                                 />
+                                {edit}
                                 <MessageBubble
                                     role="assistant"
                                     content=turn.answer
@@ -354,6 +475,7 @@ pub fn ChatPage() -> impl IntoView {
                                     error=turn.error
                                     streaming=turn.streaming
                                 />
+                                {regenerate}
                                 <Show when=move || turn.error.get().is_some() && !turn.streaming.get()>
                                     <div class="-mt-2 flex justify-start">
                                         <button type="button"
@@ -558,15 +680,27 @@ const SUGGESTIONS: [&str; 4] = [
     "Who should I captain this gameweek?",
 ];
 
+/// How the loaded messages are shown.
+struct Shown {
+    /// The page has no turn of its own: an empty chat shows the suggested questions.
+    welcome: bool,
+    /// Shown up to this message (an edited or regenerated question; see `ChatPage`).
+    cut: Option<Uuid>,
+    /// The loaded messages end the conversation on screen (the last answer may be redone).
+    last: bool,
+    /// The message actions (none before the conversation exists).
+    actions: Option<Actions>,
+}
+
 /// The stored messages of the conversation in the URL, or a 404 when it is not the caller's.
 fn render_history(
     load_key: Option<Uuid>,
     result: Result<Option<ConversationView>, ServerFnError>,
-    welcome: bool,
+    shown: Shown,
     ask: Callback<String>,
 ) -> AnyView {
     match (load_key, result) {
-        (None, _) if !welcome => ().into_any(),
+        (None, _) if !shown.welcome => ().into_any(),
         (None, _) => view! {
             <div id="welcome" class="py-10 text-center text-slate-600 dark:text-slate-400">
                 <p class="text-lg font-medium text-slate-700 dark:text-slate-300">"Ask about Fantasy Premier League"</p>
@@ -581,22 +715,41 @@ fn render_history(
             </div>
         }
         .into_any(),
-        (Some(_), Ok(Some(c))) => c
-            .messages
-            .into_iter()
-            .map(|m: MessageView| {
-                view! {
-                    <MessageBubble
-                        role=m.role
-                        content=Signal::stored(m.content)
-                        tools=Signal::stored(m.tools)
-                        status=Signal::stored(m.status)
-                        error=Signal::stored(m.error)
-                    />
-                }
-            })
-            .collect_view()
-            .into_any(),
+        (Some(_), Ok(Some(c))) => {
+            let messages: Vec<MessageView> = c
+                .messages
+                .into_iter()
+                .take_while(|m| Some(m.id) != shown.cut)
+                .collect();
+            let count = messages.len();
+            let mut question = None::<(Uuid, String)>;
+            messages
+                .into_iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let is_user = m.role == "user";
+                    let asked = question.take();
+                    if is_user {
+                        question = Some((m.id, m.content.clone()));
+                    }
+                    let last = shown.last && i + 1 == count;
+                    let tools = shown.actions.map(|actions| {
+                        message_actions(actions, &m, is_user, asked.filter(|_| last))
+                    });
+                    view! {
+                        <MessageBubble
+                            role=m.role
+                            content=Signal::stored(m.content)
+                            tools=Signal::stored(m.tools)
+                            status=Signal::stored(m.status)
+                            error=Signal::stored(m.error)
+                        />
+                        {tools}
+                    }
+                })
+                .collect_view()
+                .into_any()
+        }
         (Some(_), Ok(None)) => {
             #[cfg(feature = "ssr")]
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -612,6 +765,28 @@ fn render_history(
         }
         (Some(_), Err(e)) => view! { <p class="text-red-700 dark:text-red-400" role="alert">{e.to_string()}</p> }.into_any(),
     }
+}
+
+/// The row under a loaded message: its versions, "Edit" under a question, "Regenerate" under
+/// the last answer (`asked`: its question).
+fn message_actions(
+    actions: Actions,
+    m: &MessageView,
+    is_user: bool,
+    asked: Option<(Uuid, String)>,
+) -> impl IntoView {
+    let pager = m
+        .versions
+        .map(|versions| view! { <VersionPager actions versions/> });
+    let edit =
+        is_user.then(|| view! { <EditQuestion actions question=m.id text=m.content.clone()/> });
+    let regenerate = asked.map(|(question, text)| view! { <Regenerate actions question text/> });
+    let row = if is_user {
+        "-mt-3 flex flex-col items-end"
+    } else {
+        "-mt-3 flex items-center gap-1"
+    };
+    view! { <div class=row>{pager}{edit}{regenerate}</div> }
 }
 
 /// What keeps the composer from sending: an answer streaming, or a rate-limit wait.
@@ -654,6 +829,15 @@ fn thousands(n: u64) -> String {
     }
 }
 
+/// What is loaded again after a turn: the conversation list, and the conversation (after a new
+/// version).
+#[cfg(feature = "hydrate")]
+#[derive(Clone, Copy)]
+struct Refresh {
+    conversations: Conversations,
+    conversation: Callback<()>,
+}
+
 /// The abort handle of the answer streaming now.
 #[cfg(feature = "hydrate")]
 #[derive(Clone)]
@@ -662,11 +846,10 @@ struct AbortHandle(crate::stream::Abort);
 #[cfg(feature = "hydrate")]
 fn start_turn(
     turn: Turn,
-    conversation_id: Option<Uuid>,
-    message: String,
+    request: ChatRequest,
     gate: Gate,
     abort: StoredValue<Option<AbortHandle>, LocalStorage>,
-    conversations: Conversations,
+    refresh: Refresh,
     show_conversation: impl Fn(Uuid) + 'static,
 ) {
     let Gate {
@@ -677,16 +860,16 @@ fn start_turn(
     } = gate;
     let spent = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let spent_in = spent.clone();
-    use crate::types::{ChatEvent, ChatRequest};
-    let request = ChatRequest {
-        message,
-        conversation_id,
-    };
-    let new_conversation = conversation_id.is_none();
+    use crate::types::ChatEvent;
+    let new_conversation = request.conversation_id.is_none();
+    let new_version = request.edit.is_some() || request.regenerate.is_some();
     let on_event = move |event: ChatEvent| match event {
         ChatEvent::Meta {
-            conversation_id, ..
+            conversation_id,
+            question_id,
+            ..
         } => {
+            turn.question_id.set(Some(question_id));
             // The address names the conversation as soon as it exists, so that a reload or a
             // shared address during the answer opens it.
             if new_conversation {
@@ -754,7 +937,12 @@ fn start_turn(
                 abort.set_value(None);
                 turn.streaming.set(false);
                 busy.set(false);
-                conversations.refresh();
+                refresh.conversations.refresh();
+                // A new version is stored (a stopped one a moment later): the loaded
+                // conversation shows it with its versions.
+                if new_version && !aborted {
+                    refresh.conversation.run(());
+                }
             });
         }
         Err(_) => {

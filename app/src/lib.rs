@@ -19,6 +19,7 @@ pub mod sidebar;
 mod stream;
 pub mod theme;
 pub mod types;
+pub mod versions;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Meta, MetaTags, Title};

@@ -8,13 +8,71 @@ use uuid::Uuid;
 /// Longest message a user may send, in characters (docs/contract.md: 1 to 8,000).
 pub const MAX_MESSAGE_CHARS: usize = 8_000;
 
-/// Body of `POST /api/chat`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Body of `POST /api/chat`: a question (`message`), an edited question (`message` and `edit`,
+/// the id of the question it replaces) or a new answer to a question (`regenerate`, its id).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ChatRequest {
+    #[serde(default)]
     pub message: String,
     #[serde(default)]
     pub conversation_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regenerate: Option<Uuid>,
+}
+
+/// What a turn asks: parsed once, from a [`ChatRequest`] or the composer's form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// A question after the branch shown.
+    Question(UserMessage),
+    /// A new version of question `of`: the conversation continues from it, and what followed
+    /// `of` stays as an earlier branch.
+    Edit { of: Uuid, text: UserMessage },
+    /// A new version of the answer to question `of`.
+    Regenerate { of: Uuid },
+}
+
+impl Ask {
+    /// From the request's fields: `edit` and `regenerate` are exclusive, and both need the
+    /// conversation; a regenerated answer takes no message.
+    pub fn parse(
+        message: &str,
+        conversation: Option<Uuid>,
+        edit: Option<Uuid>,
+        regenerate: Option<Uuid>,
+    ) -> Result<Self, MessageError> {
+        if (edit.is_some() || regenerate.is_some()) && conversation.is_none() {
+            return Err(MessageError::Invalid(
+                "edit and regenerate need conversation_id",
+            ));
+        }
+        match (edit, regenerate) {
+            (Some(_), Some(_)) => Err(MessageError::Invalid("send edit or regenerate, not both")),
+            (None, Some(_)) if !message.trim().is_empty() => Err(MessageError::Invalid(
+                "regenerate answers the stored question: send no message",
+            )),
+            (None, Some(of)) => Ok(Ask::Regenerate { of }),
+            (Some(of), None) => Ok(Ask::Edit {
+                of,
+                text: UserMessage::parse(message)?,
+            }),
+            (None, None) => Ok(Ask::Question(UserMessage::parse(message)?)),
+        }
+    }
+}
+
+impl ChatRequest {
+    pub fn ask(&self) -> Result<Ask, MessageError> {
+        Ask::parse(
+            &self.message,
+            self.conversation_id,
+            self.edit,
+            self.regenerate,
+        )
+    }
 }
 
 /// A user message that passed validation: trimmed, 1 to [`MAX_MESSAGE_CHARS`] characters.
@@ -29,13 +87,15 @@ pub enum MessageError {
     Empty,
     /// Over [`MAX_MESSAGE_CHARS`] characters (after trimming).
     TooLong { chars: usize },
+    /// The request's fields do not go together (why).
+    Invalid(&'static str),
 }
 
 impl MessageError {
     /// `invalid_input` or `payload_too_large`.
     pub fn code(&self) -> ErrorCode {
         match self {
-            MessageError::Empty => ErrorCode::InvalidInput,
+            MessageError::Empty | MessageError::Invalid(_) => ErrorCode::InvalidInput,
             MessageError::TooLong { .. } => ErrorCode::PayloadTooLarge,
         }
     }
@@ -43,7 +103,7 @@ impl MessageError {
     /// The HTTP status of the refusal, wherever the message arrived: 400 or 413.
     pub fn status(&self) -> u16 {
         match self {
-            MessageError::Empty => 400,
+            MessageError::Empty | MessageError::Invalid(_) => 400,
             MessageError::TooLong { .. } => 413,
         }
     }
@@ -57,6 +117,7 @@ impl std::fmt::Display for MessageError {
                 f,
                 "The message is {chars} characters long; the limit is {MAX_MESSAGE_CHARS}."
             ),
+            MessageError::Invalid(why) => write!(f, "Invalid request: {why}."),
         }
     }
 }
@@ -132,7 +193,10 @@ impl ErrorCode {
 pub enum ChatEvent {
     Meta {
         conversation_id: Uuid,
+        /// The answer's id.
         message_id: Uuid,
+        /// The question's id (a regenerated answer's is the stored question's).
+        question_id: Uuid,
     },
     Text {
         delta: String,
@@ -402,6 +466,21 @@ pub struct MessageView {
     pub tools: Vec<ToolCallView>,
     pub status: MessageStatus,
     pub error: Option<String>,
+    /// Its place among its versions (regenerated answers, edited questions); `None` when it
+    /// has none.
+    pub versions: Option<Versions>,
+}
+
+/// Where a message stands among its versions: the messages that follow the same message with
+/// the same role, oldest first (the store computes it: `store::thread`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Versions {
+    /// 1-based.
+    pub number: u32,
+    pub count: u32,
+    /// The version before this one, and after it (what "‹" and "›" show).
+    pub previous: Option<Uuid>,
+    pub next: Option<Uuid>,
 }
 
 /// One conversation found by a search (the store returns it as is: `store::SearchHit`).
@@ -442,6 +521,7 @@ mod tests {
             ChatEvent::Meta {
                 conversation_id: Uuid::new_v4(),
                 message_id: Uuid::new_v4(),
+                question_id: Uuid::new_v4(),
             },
             ChatEvent::Text {
                 delta: "Haaland: £14.5m\n\n".into(),

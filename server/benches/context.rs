@@ -53,6 +53,7 @@ fn stored_conversation() -> Vec<Message> {
                 first_token_ms: None,
                 duration_ms: None,
                 created_at: Utc::now(),
+                parent_seq: (i > 0).then_some(i),
             }
         })
         .collect()

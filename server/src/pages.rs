@@ -8,15 +8,15 @@ use std::sync::Arc;
 
 use app::backend::{Backend, BackendError, SignedIn, Viewer};
 use app::types::{
-    AccountView, ConversationSummary, ConversationView, MessageStatus, MessageView, Owner,
-    SearchHitView, ShareView, ToolCallView, UserMessage,
+    AccountView, Ask, ConversationSummary, ConversationView, MessageStatus, MessageView, Owner,
+    SearchHitView, ShareView, ToolCallView,
 };
 
 use crate::accounts::{self, AccountError, Accounts};
 use crate::chat::ChatService;
 use crate::http::cookies::{set_cookie, CookieIdentity, CookieKeys};
 use crate::llm::{ToolCallRecord, ToolResultRecord};
-use crate::store::{self, SearchQuery, Share, ShareToken, Store, StoreError, Title};
+use crate::store::{self, thread, SearchQuery, ShareToken, Store, StoreError, Title};
 
 /// How many conversations the list shows.
 const LIST_LIMIT: u32 = 100;
@@ -100,10 +100,17 @@ impl Backend for PagesBackend {
             return Ok(None);
         };
         let messages = self.store.list_messages(id).await.map_err(unavailable)?;
+        let branch = thread::branch(&messages, conversation.leaf_seq);
         Ok(Some(ConversationView {
             id,
             title: conversation.title.as_str().to_string(),
-            messages: messages.into_iter().map(message_view).collect(),
+            messages: branch
+                .into_iter()
+                .map(|(m, versions)| MessageView {
+                    versions,
+                    ..message_view(m.clone())
+                })
+                .collect(),
         }))
     }
 
@@ -165,7 +172,32 @@ impl Backend for PagesBackend {
         } else {
             self.store.share_of(viewer.owner, id).await
         };
-        Ok(share.map_err(unavailable)?.map(share_view))
+        let Some(share) = share.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let shown = self.store.branch_messages(id, share.through_seq).await;
+        Ok(Some(ShareView {
+            path: format!("/s/{}", share.token.as_str()),
+            messages: shown.map_err(unavailable)?.len() as i64,
+        }))
+    }
+
+    async fn show_version(
+        &self,
+        viewer: Viewer,
+        id: Uuid,
+        message: Uuid,
+    ) -> Result<bool, BackendError> {
+        let shown = self
+            .store
+            .show_version(viewer.owner, id, message)
+            .await
+            .map_err(unavailable)?;
+        if shown {
+            // The branch shown moved back: the cached context is of another branch.
+            self.chat.forget(id).await;
+        }
+        Ok(shown)
     }
 
     async fn revoke_share(&self, viewer: Viewer, id: Uuid) -> Result<bool, BackendError> {
@@ -194,10 +226,10 @@ impl Backend for PagesBackend {
         &self,
         viewer: Viewer,
         conversation_id: Option<Uuid>,
-        message: UserMessage,
+        ask: Ask,
     ) -> Result<Uuid, BackendError> {
         self.chat
-            .run_to_end(viewer, conversation_id, message)
+            .run_to_end(viewer, conversation_id, ask)
             .await
             .map_err(|e| {
                 let mut error = BackendError::with_status(e.status(), e.to_string());
@@ -262,13 +294,6 @@ impl Backend for PagesBackend {
     }
 }
 
-fn share_view(share: Share) -> ShareView {
-    ShareView {
-        path: format!("/s/{}", share.token.as_str()),
-        messages: share.through_seq,
-    }
-}
-
 /// A stored message's tool calls joined with their results.
 pub(crate) fn tool_views(m: &store::Message) -> Vec<ToolCallView> {
     let calls: Vec<ToolCallRecord> =
@@ -310,5 +335,6 @@ fn message_view(m: store::Message) -> MessageView {
         tools,
         status,
         error,
+        versions: None,
     }
 }

@@ -217,6 +217,7 @@ mod tests {
                 owner: Owner::Anonymous(anon),
                 new: Some(Title::parse("Haaland?").unwrap()),
                 question: NewMessage::user("Haaland?", 2),
+                after: None,
                 topics: None,
                 title: None,
                 summary: None,

@@ -740,3 +740,137 @@ async fn conversations_are_exported_searched_shared_and_restored() {
     assert_eq!(form.status(), 302);
     assert_eq!(form.headers()["location"], "/");
 }
+
+/// Regenerating an answer and editing a question make versions: the conversation shows the new
+/// one with "2 / 2", the old one is a click away, and a follow-up continues the branch shown
+/// (the model sees that branch only). Both databases.
+#[tokio::test]
+async fn answers_are_regenerated_and_questions_edited_as_versions() {
+    for db in [TestDb::sqlite(), TestDb::postgres().await] {
+        let app = spawn_app(&db).await;
+        let first = app.chat("How is Haaland doing?", None).await;
+        let id = conversation_of(&first);
+        let question = match &first[0] {
+            ChatEvent::Meta { question_id, .. } => *question_id,
+            other => panic!("{other:?}"),
+        };
+        let get = || async {
+            let conv: Value = app
+                .client
+                .post(app.url("/api/conversations/get"))
+                .form(&[("id", id.to_string())])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            conv["messages"].as_array().unwrap().clone()
+        };
+        let send = |body: Value| app.client.post(app.url("/api/chat")).json(&body).send();
+        let old_answer = get().await[1]["id"].clone();
+
+        // Regenerate: same question, a second answer shown as version 2 of 2.
+        let events = read_events(
+            send(json!({"conversation_id": id, "regenerate": question}))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(
+            matches!(&events[0], ChatEvent::Meta { question_id, .. } if *question_id == question)
+        );
+        assert!(
+            matches!(events.last(), Some(ChatEvent::Done { .. })),
+            "{events:?}"
+        );
+        let shown = get().await;
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert_eq!(shown[0]["id"], question.to_string());
+        assert_ne!(shown[1]["id"], old_answer);
+        assert_eq!(shown[1]["versions"]["number"], 2);
+        assert_eq!(shown[1]["versions"]["count"], 2);
+        assert_eq!(shown[1]["versions"]["previous"], old_answer);
+        assert!(
+            shown[0]["versions"].is_null(),
+            "the question has one version"
+        );
+
+        // Page back to the first answer, and forward again.
+        let show = |message: &Value| {
+            app.client
+                .post(app.url("/api/conversations/version"))
+                .form(&[
+                    ("conversation_id", id.to_string()),
+                    ("message_id", message.as_str().unwrap().to_string()),
+                ])
+                .send()
+        };
+        assert_eq!(show(&old_answer).await.unwrap().status(), 200);
+        let back = get().await;
+        assert_eq!(back[1]["id"], old_answer);
+        assert_eq!(back[1]["versions"]["number"], 1);
+        let newest = back[1]["versions"]["next"].clone();
+        show(&newest).await.unwrap();
+        assert_eq!(get().await[1]["id"], newest);
+
+        // A follow-up continues the branch shown; then editing the first question starts a
+        // new branch from the top, and the follow-up stays in the old one.
+        app.chat("And his price?", Some(id)).await;
+        assert_eq!(get().await.len(), 4);
+        let edited = read_events(
+            send(
+                json!({"conversation_id": id, "edit": question, "message": "How is Salah doing?"}),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert!(!answer_text(&edited).is_empty(), "{edited:?}");
+        let shown = get().await;
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert_eq!(shown[0]["content"], "How is Salah doing?");
+        assert_eq!(shown[0]["versions"]["number"], 2);
+        assert_eq!(shown[0]["versions"]["previous"], question.to_string());
+        show(&json!(question.to_string())).await.unwrap();
+        let old = get().await;
+        assert_eq!(old.len(), 4, "the old branch with its follow-up: {old:?}");
+        assert_eq!(old[1]["id"], newest, "as it was left");
+
+        // Exports and share links show the branch shown.
+        let json: Value = app
+            .client
+            .get(app.url(&format!("/api/conversations/{id}/export?format=json")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(json["messages"].as_array().unwrap().len(), 4);
+
+        // Bad requests: both kinds at once, a regenerate with text, another's message.
+        for body in [
+            json!({"conversation_id": id, "edit": question, "regenerate": question, "message": "x"}),
+            json!({"conversation_id": id, "regenerate": question, "message": "x"}),
+            json!({"regenerate": question}),
+        ] {
+            assert_eq!(send(body).await.unwrap().status(), 400);
+        }
+        let answer_id = old[1]["id"].as_str().unwrap();
+        let unknown = json!({"conversation_id": id, "regenerate": answer_id});
+        assert_eq!(
+            send(unknown).await.unwrap().status(),
+            404,
+            "an answer is not a question"
+        );
+        let stranger = reqwest::Client::new();
+        let theirs = stranger
+            .post(app.url("/api/chat"))
+            .json(&json!({"conversation_id": id, "regenerate": question}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(theirs.status(), 404);
+    }
+}

@@ -340,10 +340,10 @@ async fn conversation_heads_only_move_forward_and_answer_only_their_owner(url: S
         Heads::new(&cache, metrics),
     );
     let (id, owner) = (uuid::Uuid::new_v4(), Owner::Anonymous(uuid::Uuid::new_v4()));
-    let head = |last_seq, summarized_through| Head {
+    let head = |leaf_seq, summarized_through| Head {
         id,
         owner,
-        last_seq,
+        leaf_seq,
         summarized_through,
     };
     assert_eq!(one.get(owner, id).await, None, "none yet");

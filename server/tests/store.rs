@@ -8,6 +8,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use fpl_chat::store::thread;
 use fpl_chat::store::{
     ArchivedIdentity, Backend, Email, MessageStatus, NewMessage, Owner, Pruned, Role, SearchQuery,
     ShareToken, Store, StoreError, StoreOptions, SummaryUpdate, Tier, Title, TurnStart, User,
@@ -200,6 +201,7 @@ store_tests!(
     deleted_conversations_can_be_restored_until_purged,
     search_finds_the_owners_titles_and_messages,
     share_links_show_a_snapshot_until_revoked,
+    regenerated_answers_and_edited_questions_are_versions,
 );
 
 /// The pool pings a connection only when it has been idle for a second or more (not before
@@ -1032,6 +1034,7 @@ fn turn_in(owner: Owner, conversation: Uuid, question: &str) -> TurnStart {
         owner,
         new: None,
         question: NewMessage::user(question, 1),
+        after: None,
         topics: None,
         title: None,
         summary: None,
@@ -1051,6 +1054,7 @@ fn summary(text: &str, token_count: i32, through_seq: i64) -> Option<SummaryUpda
         text: text.into(),
         token_count,
         through_seq,
+        replaces_other_branch: false,
     })
 }
 
@@ -1907,4 +1911,141 @@ async fn share_links_show_a_snapshot_until_revoked(ctx: Ctx) {
     ] {
         assert_eq!(ShareToken::parse(bad), None, "{bad:?}");
     }
+}
+
+/// Versions: a regenerated answer and an edited question are siblings of the old ones; the
+/// branch shown moves to them, the old ones are one `show_version` away (with what followed
+/// them), a question is counted in the metrics with its first answer only, and share links
+/// show the branch they were made on.
+async fn regenerated_answers_and_edited_questions_are_versions(ctx: Ctx) {
+    let store = &ctx.store;
+    let owner = Owner::Anonymous(Uuid::new_v4());
+    let id = Uuid::new_v4();
+    let q1 = store
+        .begin_turn(turn_starting(owner, id, "Haaland?"))
+        .await
+        .unwrap()
+        .question;
+    assert_eq!(q1.parent_seq, None);
+    let a1 = store
+        .finish_turn(id, assistant("14 goals.", 5, 0, Some(10)))
+        .await
+        .unwrap();
+    assert_eq!(
+        a1.parent_seq,
+        Some(q1.seq),
+        "an answer follows the leaf by default"
+    );
+    let q2 = store
+        .begin_turn(turn_in(owner, id, "His price?"))
+        .await
+        .unwrap()
+        .question;
+    assert_eq!(q2.parent_seq, Some(a1.seq));
+    store
+        .finish_turn(id, assistant("£14.5m.", 3, 0, Some(10)))
+        .await
+        .unwrap();
+    let shown = || async move {
+        let leaf = store
+            .get_conversation(owner, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .leaf_seq;
+        let all = store.list_messages(id).await.unwrap();
+        let branch: Vec<(String, Option<(u32, u32)>)> = thread::branch(&all, leaf)
+            .into_iter()
+            .map(|(m, v)| (m.content.clone(), v.map(|v| (v.number, v.count))))
+            .collect();
+        branch
+    };
+
+    // Regenerate the first answer: its question becomes the leaf, then the new answer.
+    assert!(store.resume_at(owner, id, q1.seq).await.unwrap());
+    assert!(!store
+        .resume_at(Owner::Anonymous(Uuid::new_v4()), id, q1.seq)
+        .await
+        .unwrap());
+    let mut again = assistant("15 goals.", 5, 0, Some(10));
+    again.parent_seq = Some(q1.seq);
+    let a1b = store.finish_turn(id, again).await.unwrap();
+    assert_eq!(
+        shown().await,
+        [
+            ("Haaland?".into(), None),
+            ("15 goals.".into(), Some((2, 2)))
+        ]
+    );
+    let metrics = store.metrics(id).await.unwrap().unwrap();
+    assert_eq!(
+        metrics.message_count, 5,
+        "the question is not counted twice"
+    );
+
+    // Back to the first answer: with the follow-up it had.
+    assert!(store.show_version(owner, id, a1.id).await.unwrap());
+    assert_eq!(
+        shown().await,
+        [
+            ("Haaland?".into(), None),
+            ("14 goals.".into(), Some((1, 2))),
+            ("His price?".into(), None),
+            ("£14.5m.".into(), None),
+        ]
+    );
+    let other = Owner::Anonymous(Uuid::new_v4());
+    assert!(!store.show_version(other, id, a1b.id).await.unwrap());
+    assert!(!store.show_version(owner, id, Uuid::new_v4()).await.unwrap());
+
+    // Edit the first question: a new first question, and its answer.
+    let edit = TurnStart {
+        after: Some(0),
+        ..turn_in(owner, id, "Salah?")
+    };
+    let q1b = store.begin_turn(edit).await.unwrap().question;
+    assert_eq!(q1b.parent_seq, None);
+    store
+        .finish_turn(id, assistant("9 goals.", 3, 0, Some(10)))
+        .await
+        .unwrap();
+    assert_eq!(
+        shown().await,
+        [("Salah?".into(), Some((2, 2))), ("9 goals.".into(), None)]
+    );
+    let share = store.share_conversation(owner, id).await.unwrap().unwrap();
+    let shared = store.shared(&share.token).await.unwrap().unwrap();
+    let contents: Vec<_> = shared.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents, ["Salah?", "9 goals."]);
+    let branch = store.branch_messages(id, a1b.seq).await.unwrap();
+    let contents: Vec<_> = branch.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents, ["Haaland?", "15 goals."]);
+
+    // An answer written while the user moved to another branch does not move it back.
+    store
+        .begin_turn(turn_in(owner, id, "And Palmer?"))
+        .await
+        .unwrap();
+    assert!(store.show_version(owner, id, q1.id).await.unwrap());
+    let leaf = store
+        .get_conversation(owner, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .leaf_seq;
+    store
+        .finish_turn(id, {
+            let mut late = assistant("Injured.", 2, 0, Some(10));
+            late.parent_seq = Some(q1b.seq + 2);
+            late
+        })
+        .await
+        .unwrap();
+    let after = store
+        .get_conversation(owner, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .leaf_seq;
+    assert_eq!(after, leaf);
 }

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use app::backend::Viewer;
-use app::types::{ChatEvent, ErrorCode, MessageError, MessageStatus, Owner, UserMessage};
+use app::types::{Ask, ChatEvent, ErrorCode, MessageError, MessageStatus, Owner};
 use chrono::Utc;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -40,7 +40,7 @@ use crate::context::{compress, tokens, ContextService, Pending, MAX_ANSWER_TOKEN
 use crate::llm::{LlmRequest, Provider};
 use crate::metrics::Metrics;
 use crate::rate_limit::{Budget, BudgetScope, Decision, RateLimiter};
-use crate::store::{NewMessage, Store, StoreError, Title, TurnStart, TurnStarted};
+use crate::store::{self, NewMessage, Store, StoreError, Title, TurnStart, TurnStarted};
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolList};
 use prompt::SYSTEM_PROMPT;
@@ -168,10 +168,27 @@ struct TurnPlan {
     conversation_id: Uuid,
     message_id: Uuid,
     request: LlmRequest,
-    /// The turn's first write: the question and what the turn changes in the conversation.
-    start: TurnStart,
+    /// The turn's first write.
+    first: FirstWrite,
     /// What the context commits after the answer.
     pending: Pending,
+}
+
+/// A turn's first write: a new question with what the turn changes in the conversation, or
+/// (a regenerated answer) the branch moved back to the stored question.
+enum FirstWrite {
+    Question(TurnStart),
+    Again {
+        owner: Owner,
+        question: store::Message,
+    },
+}
+
+/// Where a turn's question goes: after the branch's leaf (`None`), or after message `parent`
+/// (0: first) for an edit, or a regenerated answer to `again`.
+struct Branching {
+    parent: i64,
+    again: Option<store::Message>,
 }
 
 impl ChatService {
@@ -219,9 +236,9 @@ impl ChatService {
         &self,
         viewer: Viewer,
         conversation_id: Option<Uuid>,
-        message: UserMessage,
+        ask: Ask,
     ) -> Result<Turn, ChatError> {
-        let started = self.admit(viewer, conversation_id, message).await;
+        let started = self.admit(viewer, conversation_id, ask).await;
         if let Err(e) = &started {
             self.inner.metrics.record_chat_error(e.code());
             if let ChatError::Internal(cause) = e {
@@ -241,6 +258,7 @@ impl ChatService {
         let _ = tx.try_send(ChatEvent::Meta {
             conversation_id: plan.conversation_id,
             message_id: plan.message_id,
+            question_id: plan.first.question_id(),
         });
         let _ = tx.try_send(context);
         let service = self.clone();
@@ -260,9 +278,9 @@ impl ChatService {
         &self,
         viewer: Viewer,
         conversation_id: Option<Uuid>,
-        message: UserMessage,
+        ask: Ask,
     ) -> Result<Uuid, ChatError> {
-        let mut turn = self.start(viewer, conversation_id, message).await?;
+        let mut turn = self.start(viewer, conversation_id, ask).await?;
         while turn.events.recv().await.is_some() {}
         Ok(turn.conversation_id)
     }
@@ -273,7 +291,7 @@ impl ChatService {
         &self,
         viewer: Viewer,
         conversation_id: Option<Uuid>,
-        message: UserMessage,
+        ask: Ask,
     ) -> Result<(TurnPlan, TurnPermit, Decision, Budget, ChatEvent), ChatError> {
         let inner = &self.inner;
         let permit = inner
@@ -302,7 +320,7 @@ impl ChatService {
                 budget,
             });
         }
-        let plan = self.plan(viewer, conversation?, message).await?;
+        let plan = self.plan(viewer, conversation?, ask).await?;
         let context = ChatEvent::Context {
             tokens: plan.1,
             limit: u64::from(inner.contexts.limit()),
@@ -328,15 +346,43 @@ impl ChatService {
             .ok_or(ChatError::NotFound)
     }
 
+    /// Where an edited question or a regenerated answer goes in conversation `head`: after the
+    /// parent of question `of`, which must be one of its questions. The conversation's cached
+    /// context and head are dropped first: the branch shown moves back.
+    async fn branching(&self, head: &Head, of: Uuid, again: bool) -> Result<Branching, ChatError> {
+        let question = self.inner.store.message_in(head.id, of).await?;
+        let question = question
+            .filter(|q| q.role == store::Role::User)
+            .ok_or(ChatError::NotFound)?;
+        self.inner.contexts.forget(head.id).await;
+        Ok(Branching {
+            parent: question.parent_seq.unwrap_or(0),
+            again: again.then_some(question),
+        })
+    }
+
     /// The turn's model request and first write; with the context's tokens and whether it was
     /// compressed.
     async fn plan(
         &self,
         viewer: Viewer,
         conversation: Option<Head>,
-        message: UserMessage,
+        ask: Ask,
     ) -> Result<(TurnPlan, u64, bool), ChatError> {
         let inner = &self.inner;
+        let (text, branching) = match (ask, &conversation) {
+            (Ask::Question(text), _) => (text.into_inner(), None),
+            (Ask::Edit { of, text }, Some(head)) => (
+                text.into_inner(),
+                Some(self.branching(head, of, false).await?),
+            ),
+            (Ask::Regenerate { of }, Some(head)) => {
+                let branching = self.branching(head, of, true).await?;
+                let text = branching.again.as_ref().map(|q| q.content.clone());
+                (text.unwrap_or_default(), Some(branching))
+            }
+            (Ask::Edit { .. } | Ask::Regenerate { .. }, None) => return Err(ChatError::NotFound),
+        };
         let tools: ToolList = match inner.tools.list_tools().await {
             Ok(tools) => tools,
             Err(e) => {
@@ -345,14 +391,10 @@ impl ChatService {
             }
         };
         let request = (inner.provider.model(), &*tools, SYSTEM_PROMPT);
+        let place = (conversation.as_ref(), branching.as_ref().map(|b| b.parent));
         let context = inner
             .contexts
-            .prepare(
-                &inner.store,
-                conversation.as_ref(),
-                message.as_str(),
-                request,
-            )
+            .prepare(&inner.store, place, &text, request)
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => ChatError::NotFound,
@@ -363,23 +405,35 @@ impl ChatService {
             .limiter
             .spend(&viewer, context.summarizer_tokens)
             .await;
-        let new = match &conversation {
-            Some(_) => None,
-            None => Some(Title::from_question(message.as_str())),
-        };
-        let changes = context.changes;
-        let start = TurnStart {
-            conversation_id: conversation.map_or_else(Uuid::new_v4, |c| c.id),
-            owner: viewer.owner,
-            new,
-            question: NewMessage::user(message.into_inner(), context.question_tokens as i32),
-            topics: changes.topics,
-            title: changes.title,
-            summary: changes.summary,
+        let conversation_id = conversation.map_or_else(Uuid::new_v4, |c| c.id);
+        let first = match branching {
+            Some(Branching {
+                again: Some(question),
+                ..
+            }) => FirstWrite::Again {
+                owner: viewer.owner,
+                question,
+            },
+            branching => {
+                let changes = context.changes;
+                let question = NewMessage::user(text, context.question_tokens as i32);
+                FirstWrite::Question(TurnStart {
+                    conversation_id,
+                    owner: viewer.owner,
+                    new: conversation
+                        .is_none()
+                        .then(|| Title::from_question(&question.content)),
+                    after: branching.map(|b| b.parent),
+                    question,
+                    topics: changes.topics,
+                    title: changes.title,
+                    summary: changes.summary,
+                })
+            }
         };
         let plan = TurnPlan {
             viewer,
-            conversation_id: start.conversation_id,
+            conversation_id,
             message_id: Uuid::new_v4(),
             request: LlmRequest {
                 system: SYSTEM_PROMPT.into(),
@@ -387,7 +441,7 @@ impl ChatService {
                 tools,
                 max_tokens: MAX_ANSWER_TOKENS,
             },
-            start,
+            first,
             pending: context.pending,
         };
         Ok((plan, context.tokens, context.compressed))
@@ -422,7 +476,9 @@ impl ChatService {
         let inner = &self.inner;
         let started = Instant::now();
         let started_at = Utc::now();
-        let answered = self.answer(plan.start, plan.request, &events).await;
+        let answered = self
+            .answer(plan.conversation_id, plan.first, plan.request, &events)
+            .await;
         let (mut output, question) = match answered {
             Ok(answered) => answered,
             Err(e) => {
@@ -446,6 +502,7 @@ impl ChatService {
         };
         let (status, error, stop_reason, outcome) = describe_end(&output, inner.max_depth);
         let mut answer = answer_message(&mut output, inner.max_depth, plan.message_id);
+        answer.parent_seq = Some(question.question.seq);
         answer.status = status;
         answer.error_code = error.as_ref().map(|(code, _)| code.as_str().to_string());
         answer.model = Some(inner.provider.model().to_string());
@@ -512,7 +569,8 @@ impl ChatService {
     /// the write's failure (which stops the answer, as it could not be stored).
     async fn answer(
         &self,
-        start: TurnStart,
+        conversation: Uuid,
+        first: FirstWrite,
         request: LlmRequest,
         events: &mpsc::Sender<ChatEvent>,
     ) -> Result<(LoopOutput, TurnStarted), StoreError> {
@@ -528,7 +586,20 @@ impl ChatService {
             metrics: &inner.metrics,
         };
         let write = async {
-            let started = inner.store.begin_turn(start).await?;
+            let started = match first {
+                FirstWrite::Question(start) => inner.store.begin_turn(start).await?,
+                FirstWrite::Again { owner, question } => {
+                    let store = &inner.store;
+                    if !store.resume_at(owner, conversation, question.seq).await? {
+                        return Err(StoreError::NotFound);
+                    }
+                    TurnStarted {
+                        question,
+                        summary_stored: false,
+                        identity_created: false,
+                    }
+                }
+            };
             if started.identity_created {
                 inner.metrics.anonymous_identities_created.inc();
             }
@@ -543,6 +614,16 @@ impl ChatService {
                 let question = question?;
                 Ok((answering.await, question))
             }
+        }
+    }
+}
+
+impl FirstWrite {
+    /// The id of the turn's question (new or stored).
+    fn question_id(&self) -> Uuid {
+        match self {
+            FirstWrite::Question(start) => start.question.id,
+            FirstWrite::Again { question, .. } => question.id,
         }
     }
 }

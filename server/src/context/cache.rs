@@ -8,6 +8,8 @@
 //! used but rebuilt from the database; a miss is rebuilt from the database, read for the head's
 //! owner only; after a turn the entry is extended with its messages rather than rebuilt, and
 //! the head moved to the turn's answer; a deleted conversation's entry and head are dropped.
+//! An entry is one branch (`store::thread`): the leaf and its ancestors; the summary is used
+//! only when it summarizes that branch (the branch reaches the message it ends at).
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,19 +21,24 @@ use super::head::{Head, Heads, TTL};
 use super::history;
 use crate::cache::{Cache, Layered};
 use crate::metrics::Metrics;
-use crate::store::{Message as StoredMessage, Store, StoreError};
+use crate::store::{thread, Conversation, Message as StoredMessage, Store, StoreError};
 
 /// How long, and how many, this process keeps.
 const LOCAL_TTL: Duration = Duration::from_secs(600);
 const LOCAL_CAPACITY: usize = 512;
 
-/// A conversation's context as of its message `last_seq` (a new conversation's is empty).
+/// A conversation's context as of its message `leaf_seq`: the branch that ends there (a new
+/// conversation's is empty).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Prepared {
-    pub last_seq: i64,
+    pub leaf_seq: i64,
     /// Messages up to here are in the summary (0: none).
     pub summarized_through: i64,
     pub summary: Option<String>,
+    /// The conversation's stored summary is of another branch (so it is not in this context,
+    /// and a summary of this branch replaces it).
+    #[serde(default)]
+    pub summary_elsewhere: bool,
     pub topics: Vec<String>,
     /// The messages after the summary, oldest first.
     pub messages: Vec<Counted>,
@@ -40,19 +47,19 @@ crate::json_codec!(Prepared);
 
 impl Prepared {
     fn matches(&self, head: &Head) -> bool {
-        self.last_seq == head.last_seq && self.summarized_through == head.summarized_through
+        self.leaf_seq == head.leaf_seq && self.summarized_through == head.summarized_through
     }
 
-    /// Adds the next stored message (a turn's question, then its answer). A message that is
-    /// not the next one (another turn of the same conversation ran at the same time) makes the
-    /// entry unusable, so the next turn rebuilds it from the database.
+    /// Adds the next stored message of the branch (a turn's question, then its answer). A
+    /// message that does not follow the leaf (another turn of the same conversation ran at the
+    /// same time) makes the entry unusable, so the next turn rebuilds it from the database.
     pub fn push(&mut self, message: &StoredMessage) {
-        if self.last_seq < 0 || message.seq != self.last_seq + 1 {
-            self.last_seq = -1;
+        if self.leaf_seq < 0 || message.parent_seq.unwrap_or(0) != self.leaf_seq {
+            self.leaf_seq = -1;
             return;
         }
         history::push_stored(&mut self.messages, message);
-        self.last_seq = message.seq;
+        self.leaf_seq = message.seq;
     }
 
     /// The summary now covers the messages through `seq`: they leave the context.
@@ -76,6 +83,62 @@ impl Prepared {
         self.summarized_through = seq;
         self.summary = Some(summary);
     }
+}
+
+/// The head's conversation, when it is the head owner's.
+async fn owned(store: &Store, head: &Head) -> Result<Conversation, StoreError> {
+    store
+        .get_conversation(head.owner, head.id)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// The context of the branch of `conversation` that ends at `leaf`, from the database: the
+/// messages after the summary when the summary is of this branch (usually only those are
+/// read), else the whole branch.
+async fn read_branch(
+    store: &Store,
+    conversation: &Conversation,
+    leaf: i64,
+) -> Result<Prepared, StoreError> {
+    let summarized = conversation.summarized_through_seq.unwrap_or(0);
+    let after = store
+        .list_messages_after(conversation.id, summarized)
+        .await?;
+    // A parent's seq is below its child's: the branch down from the summary is all in `after`.
+    let branch = thread::ancestors(&after, leaf);
+    let reaches_summary = match branch.last() {
+        None => leaf == summarized,
+        Some(oldest) => {
+            let parent = after
+                .iter()
+                .find(|m| m.seq == *oldest)
+                .and_then(|m| m.parent_seq);
+            parent.unwrap_or(0) == summarized
+        }
+    };
+    let (stored, summary) = if reaches_summary {
+        (keep(after, &branch), conversation.summary.clone())
+    } else {
+        let all = store.list_messages(conversation.id).await?;
+        let branch = thread::ancestors(&all, leaf);
+        (keep(all, &branch), None)
+    };
+    Ok(Prepared {
+        leaf_seq: leaf,
+        summarized_through: if reaches_summary { summarized } else { 0 },
+        summary_elsewhere: !reaches_summary && summarized > 0,
+        summary,
+        topics: conversation.topics.clone(),
+        messages: history::to_context(&stored),
+    })
+}
+
+/// The messages of `all` whose seqs are in `branch`, oldest first.
+fn keep(mut all: Vec<StoredMessage>, branch: &[i64]) -> Vec<StoredMessage> {
+    let wanted: std::collections::HashSet<i64> = branch.iter().copied().collect();
+    all.retain(|m| wanted.contains(&m.seq));
+    all
 }
 
 pub struct ContextCache {
@@ -119,22 +182,21 @@ impl ContextCache {
             self.metrics
                 .record_cache("context", "validation", "stale", 1);
         }
-        let conversation = store
-            .get_conversation(head.owner, head.id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let after = conversation.summarized_through_seq.unwrap_or(0);
-        let mut stored = store.list_messages_after(conversation.id, after).await?;
-        // A turn may have added a message since the row was read: the entry stops at the row.
-        stored.retain(|m| m.seq <= conversation.last_seq);
-        let prepared = Prepared {
-            last_seq: conversation.last_seq,
-            summarized_through: after,
-            summary: conversation.summary.clone(),
-            topics: conversation.topics.clone(),
-            messages: history::to_context(&stored),
-        };
+        let conversation = owned(store, head).await?;
+        let prepared = read_branch(store, &conversation, conversation.leaf_seq).await?;
         Ok(self.layer.set(&key(conversation.id), prepared, TTL).await)
+    }
+
+    /// The context of the branch of `head`'s conversation that ends at message `leaf` (an
+    /// edited question or a regenerated answer follows it), from the database, not cached.
+    pub async fn branch(
+        &self,
+        store: &Store,
+        head: &Head,
+        leaf: i64,
+    ) -> Result<Arc<Prepared>, StoreError> {
+        let conversation = owned(store, head).await?;
+        Ok(Arc::new(read_branch(store, &conversation, leaf).await?))
     }
 
     /// After a turn: the conversation's new `head`, and its context when the turn has it (an
@@ -188,6 +250,7 @@ mod tests {
             first_token_ms: None,
             duration_ms: None,
             created_at: chrono::Utc::now(),
+            parent_seq: (seq > 1).then_some(seq - 1),
         }
     }
 
@@ -210,7 +273,7 @@ mod tests {
             grown.push(m);
         }
         assert_eq!(grown.messages, history::to_context(&all));
-        assert_eq!(grown.last_seq, 6);
+        assert_eq!(grown.leaf_seq, 6);
         // Each answer is its tool exchange and its text; the stored count is split between them.
         assert_eq!(grown.messages.len(), 3 * 4);
         assert_eq!(
@@ -225,9 +288,9 @@ mod tests {
         let mut entry = Prepared::default();
         entry.push(&all[0]);
         entry.push(&all[2]); // seq 3 after 1: another turn wrote seq 2 meanwhile
-        assert_eq!(entry.last_seq, -1);
+        assert_eq!(entry.leaf_seq, -1);
         entry.push(&all[3]);
-        assert_eq!(entry.last_seq, -1, "stays unusable");
+        assert_eq!(entry.leaf_seq, -1, "stays unusable");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Each conversation's head in Redis: its owner, its newest message seq and the seq its summary
-//! covers. A follow-up turn is admitted, and its cached context checked, against the head, so
+//! Each conversation's head in Redis: its owner, the seq of the newest message of the branch it
+//! shows (its leaf, `store::thread`) and the seq its summary covers. A follow-up turn is admitted, and its cached context checked, against the head, so
 //! the turn's model request waits for one Redis read instead of a database read.
 //!
 //! Promises:
@@ -10,8 +10,9 @@
 //!   conversation claimed at sign-up, deleted on another instance) never lets a turn write to a
 //!   conversation that is not its caller's;
 //! - a head is written after every stored turn, and a write never moves it back: one whose
-//!   newest seq is below the stored one is dropped (one Lua call, atomic), so turns of one
-//!   conversation finishing on several instances in any order leave the newest;
+//!   leaf is below the stored one is dropped (one Lua call, atomic), so turns of one
+//!   conversation finishing on several instances in any order leave the newest; what moves
+//!   the leaf back (showing another version, regenerating, editing) drops the head first;
 //! - a head names a seq only after the database holds it, so a context matching the head holds
 //!   every message up to it;
 //! - heads expire with the cached contexts, [`TTL`] after the conversation's last turn.
@@ -45,8 +46,8 @@ return 1
 pub struct Head {
     pub id: Uuid,
     pub owner: Owner,
-    /// Seq of the newest message (0 before the first).
-    pub last_seq: i64,
+    /// Seq of the newest message of the branch shown (0 before the first).
+    pub leaf_seq: i64,
     /// Messages up to here are in the summary (0: none).
     pub summarized_through: i64,
 }
@@ -56,25 +57,25 @@ impl From<&Conversation> for Head {
         Head {
             id: c.id,
             owner: c.owner,
-            last_seq: c.last_seq,
+            leaf_seq: c.leaf_seq,
             summarized_through: c.summarized_through_seq.unwrap_or(0),
         }
     }
 }
 
 impl Head {
-    /// `"{last_seq} {summarized_through} {u|a}:{owner id}"`: the seq first, for the script.
+    /// `"{leaf_seq} {summarized_through} {u|a}:{owner id}"`: the seq first, for the script.
     fn encode(&self) -> String {
         let owner = match self.owner {
             Owner::User(id) => format!("u:{id}"),
             Owner::Anonymous(id) => format!("a:{id}"),
         };
-        format!("{} {} {owner}", self.last_seq, self.summarized_through)
+        format!("{} {} {owner}", self.leaf_seq, self.summarized_through)
     }
 
     fn decode(id: Uuid, text: &str) -> Option<Self> {
         let mut parts = text.split(' ');
-        let last_seq = parts.next()?.parse().ok()?;
+        let leaf_seq = parts.next()?.parse().ok()?;
         let summarized_through = parts.next()?.parse().ok()?;
         let owner = match parts.next()?.split_once(':')? {
             ("u", owner) => Owner::User(owner.parse().ok()?),
@@ -84,7 +85,7 @@ impl Head {
         Some(Head {
             id,
             owner,
-            last_seq,
+            leaf_seq,
             summarized_through,
         })
     }
@@ -145,7 +146,7 @@ impl Heads {
         let mut invocation = self.script.prepare_invoke();
         invocation
             .key(Self::key(redis, head.id))
-            .arg(head.last_seq)
+            .arg(head.leaf_seq)
             .arg(head.encode())
             .arg(TTL.as_millis() as u64);
         let written: Result<i64, _> = redis
@@ -186,7 +187,7 @@ mod tests {
             let head = Head {
                 id: Uuid::new_v4(),
                 owner,
-                last_seq: 12,
+                leaf_seq: 12,
                 summarized_through: 4,
             };
             assert_eq!(Head::decode(head.id, &head.encode()), Some(head));

@@ -117,20 +117,23 @@ impl ContextService {
     }
 
     /// The context of `question` in the conversation of `head` (`None`: a turn that starts
-    /// one), for `model` with `tools` and the system prompt `system`. Reads (the cache, else
+    /// one), after the leaf of its branch, or after message `branch_at` (an edited question's
+    /// or a regenerated answer's parent; 0: the first question), for `model` with `tools` and the system prompt `system`. Reads (the cache, else
     /// the database: [`StoreError::NotFound`] when the conversation is not the head owner's);
     /// writes nothing.
     pub async fn prepare(
         &self,
         store: &Store,
-        head: Option<&Head>,
+        (head, branch_at): (Option<&Head>, Option<i64>),
         question: &str,
         request: (&str, &[ToolSpec], &str),
     ) -> Result<TurnContext, StoreError> {
         let (model, tools, system) = request;
-        let before = match head {
-            Some(head) => self.parts.cache.load(store, head).await?,
-            None => Arc::new(Prepared::default()),
+        let cache = &self.parts.cache;
+        let before = match (head, branch_at) {
+            (Some(head), None) => cache.load(store, head).await?,
+            (Some(head), Some(at)) => cache.branch(store, head, at).await?,
+            (None, _) => Arc::new(Prepared::default()),
         };
         let (topics, changes) = self.topics(&before, question).await;
         let summary = before
@@ -164,6 +167,7 @@ impl ContextService {
                 token_count: tokens::count(text) as i32,
                 text: text.clone(),
                 through_seq: *through,
+                replaces_other_branch: before.summary_elsewhere,
             }),
             ..changes
         };
@@ -212,7 +216,7 @@ impl ContextService {
         let head = Head {
             id: conversation,
             owner,
-            last_seq: answer.map_or(started.question.seq, |a| a.seq),
+            leaf_seq: answer.map_or(started.question.seq, |a| a.seq),
             summarized_through: prepared.summarized_through,
         };
         // Without its answer the turn's context is not cached: the head, past the cached one,
@@ -256,7 +260,7 @@ impl ContextService {
         if merged == *known {
             return unchanged();
         }
-        let first_turn = before.last_seq == 0;
+        let first_turn = before.leaf_seq == 0;
         let title = topics::title(&merged)
             .filter(|_| !first_turn && known.len() < 2)
             .and_then(|t| Title::parse(&t).ok());

@@ -23,7 +23,7 @@ use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
 use app::backend::Viewer;
-use app::types::{ChatRequest, ErrorCode, UserMessage, MAX_MESSAGE_CHARS};
+use app::types::{ChatRequest, ErrorCode, MAX_MESSAGE_CHARS};
 
 use super::AppState;
 use crate::chat::ChatError;
@@ -82,19 +82,15 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
             )
         }
     };
-    let message = match UserMessage::parse(&body.message) {
-        Ok(m) => m,
+    let ask = match body.ask() {
+        Ok(ask) => ask,
         Err(e) => {
             let e = ChatError::from(e);
             state.metrics.record_chat_error(e.code());
             return refusal(e);
         }
     };
-    let turn = match state
-        .chat
-        .start(viewer, body.conversation_id, message)
-        .await
-    {
+    let turn = match state.chat.start(viewer, body.conversation_id, ask).await {
         Ok(turn) => turn,
         Err(e) => return refusal(e),
     };

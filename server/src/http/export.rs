@@ -2,7 +2,8 @@
 //! file to download.
 //!
 //! Promises: only the caller's own (not deleted) conversation is exported, anything else is a
-//! 404 like a missing one; Markdown has every message in order with each tool call's input
+//! 404 like a missing one; Markdown has every message of the branch shown (`store::thread`;
+//! not the other versions) in order with each tool call's input
 //! and result in fenced blocks; JSON has the same with typed fields (role, status, times,
 //! tool calls with input, outcome, duration and result text), for programs. Both are sent as
 //! attachments named after the title, never cached.
@@ -75,7 +76,11 @@ pub async fn handler(
         let Some(conversation) = state.store.get_conversation(viewer.owner, id).await? else {
             return Ok(None);
         };
-        let messages = state.store.list_messages(id).await?;
+        // The branch shown, as the page shows it (other versions are not exported).
+        let messages = state
+            .store
+            .branch_messages(id, conversation.leaf_seq)
+            .await?;
         Ok::<_, crate::store::StoreError>(Some((conversation, messages)))
     };
     let (conversation, messages) = match read.await {

@@ -20,7 +20,7 @@ use crate::store::{on_read, on_write, owner_sql, BeginWrite, Store, StoreError};
 macro_rules! conversation_columns {
     () => {
         "id, owner_user_id, owner_anon_id, title, topics, summary, summary_token_count, \
-         summarized_through_seq, last_seq, created_at, updated_at"
+         summarized_through_seq, last_seq, leaf_seq, created_at, updated_at"
     };
 }
 pub(crate) use conversation_columns;
@@ -40,6 +40,7 @@ pub(crate) struct ConversationRow {
     summary_token_count: Option<i32>,
     summarized_through_seq: Option<i64>,
     last_seq: i64,
+    leaf_seq: i64,
     created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
 }
@@ -67,6 +68,7 @@ impl TryFrom<ConversationRow> for Conversation {
             summary_token_count: row.summary_token_count,
             summarized_through_seq: row.summarized_through_seq,
             last_seq: row.last_seq,
+            leaf_seq: row.leaf_seq,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -91,11 +93,11 @@ pub(crate) const INSERT_CONVERSATION_SQL: &str = "INSERT INTO conversations \
 pub(crate) const SET_TOPICS_SQL: &str = "UPDATE conversations SET topics = $2, \
      title = CASE WHEN title_auto THEN COALESCE($3, title) ELSE title END WHERE id = $1";
 
-/// Stores a summary unless one through a later seq is there: `$1` id, `$2` text, `$3` tokens,
-/// `$4` through seq.
+/// Stores a summary unless one through a later seq is there (or `$5`: the stored one summarizes
+/// another branch, so this one replaces it): `$1` id, `$2` text, `$3` tokens, `$4` through seq.
 pub(crate) const SET_SUMMARY_SQL: &str = "UPDATE conversations \
      SET summary = $2, summary_token_count = $3, summarized_through_seq = $4 \
-     WHERE id = $1 AND (summarized_through_seq IS NULL OR summarized_through_seq <= $4)";
+     WHERE id = $1 AND (summarized_through_seq IS NULL OR summarized_through_seq <= $4 OR $5)";
 
 pub(crate) fn owner_columns(owner: Owner) -> (Option<Uuid>, Option<Uuid>) {
     match owner {
@@ -123,6 +125,7 @@ impl Store {
             summary_token_count: None,
             summarized_through_seq: None,
             last_seq: 0,
+            leaf_seq: 0,
             created_at: at,
             updated_at: at,
         };

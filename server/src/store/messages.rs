@@ -6,11 +6,16 @@
 //!   `updated_at`. The counter is `conversations.last_seq`, incremented under the row lock, and
 //!   `UNIQUE (conversation_id, seq)` backs it up.
 //! - [`Store::finish_turn`] stores the assistant message and updates `conversation_metrics` in
-//!   one transaction: `message_count` grows by 2 (the turn's user message, which is the message
-//!   just before the assistant's, plus the assistant's; by 1 if that message is not a user
-//!   message), `tool_call_count` by the length of `tool_calls`, `total_tokens` by both messages'
-//!   `token_count`, and `avg_response_time_ms` is the running mean of the assistant messages'
-//!   `duration_ms` (messages without one are not counted in it).
+//!   one transaction: `message_count` grows by 2 (the turn's question, the answer's parent, plus
+//!   the answer; by 1 for a regenerated answer, as a question counts with its first answer, or
+//!   when the parent is not a user message), `tool_call_count` by the length of `tool_calls`,
+//!   `total_tokens` by the counted messages' `token_count`, and `avg_response_time_ms` is the
+//!   running mean of the assistant messages' `duration_ms` (messages without one are not
+//!   counted in it).
+//! - Every message names its parent (`parent_seq`: the question an answer follows, the message
+//!   a question's context ended with), and every stored message becomes the leaf of the branch
+//!   shown (`conversations.leaf_seq`), except an answer whose conversation moved to another
+//!   branch while it was written (`store::thread` reads the branch).
 //! - [`Store::begin_turn`] stores a turn's question with everything the turn changes in its
 //!   conversation (created when new, with its anonymous identity; topics, title, summary) in one
 //!   transaction; the summary is kept only if no later one is stored.
@@ -41,20 +46,28 @@ macro_rules! message_columns {
     () => {
         "id, conversation_id, seq, role, content, token_count, tool_calls, tool_results, status, \
          error_code, model, input_tokens, output_tokens, started_at, first_token_ms, duration_ms, \
-         created_at"
+         created_at, parent_seq"
     };
 }
 pub(crate) use message_columns;
 
-/// Takes the next seq and touches `updated_at`: `$1` conversation id, `$2` now.
-const NEXT_SEQ_SQL: &str = "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 \
+/// Takes the next seq for a question, which becomes the leaf of the branch shown, and touches
+/// `updated_at`: `$1` conversation id, `$2` now.
+const NEXT_SEQ_SQL: &str = "UPDATE conversations SET last_seq = last_seq + 1, \
+                            leaf_seq = last_seq + 1, updated_at = $2 \
                             WHERE id = $1 RETURNING last_seq";
+
+/// Takes the next seq for an answer, which becomes the leaf unless the user moved to another
+/// branch since its question: `$1` conversation id, `$2` now, `$3` the question's seq.
+const NEXT_ANSWER_SEQ_SQL: &str = "UPDATE conversations SET last_seq = last_seq + 1, \
+     leaf_seq = CASE WHEN leaf_seq = $3 THEN last_seq + 1 ELSE leaf_seq END, updated_at = $2 \
+     WHERE id = $1 RETURNING last_seq";
 
 /// Inserts one message: binds are the columns in [`message_columns!`] order.
 const INSERT_MESSAGE_SQL: &str = concat!(
     "INSERT INTO messages (",
     message_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
 );
 
 /// Adds one turn's increments (carried in `excluded`) to a conversation's metrics; the average
@@ -90,80 +103,100 @@ const UPSERT_METRICS_SQL: &str = concat!(
 /// PostgreSQL: [`NEXT_SEQ_SQL`] + [`INSERT_MESSAGE_SQL`] in one statement. Binds as in
 /// [`INSERT_MESSAGE_SQL`] except `$3`, which is unused (the seq comes from the update).
 const PG_APPEND_SQL: &str = concat!(
-    "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, updated_at = $17 \
-     WHERE id = $2 RETURNING last_seq) \
+    "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, leaf_seq = last_seq + 1, \
+     updated_at = $17 WHERE id = $2 RETURNING last_seq) \
      INSERT INTO messages (",
     message_columns!(),
-    ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
+    ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 \
      FROM c RETURNING seq"
 );
 
+/// The leaf of conversation `$1` (null: it has no messages).
+const LEAF_SQL: &str = "SELECT NULLIF(leaf_seq, 0) FROM conversations WHERE id = $1";
+
+/// An answer's parent: `$2` when given, else the leaf of conversation `$1` (none: no row).
+const ANSWER_PARENT_SQL: &str =
+    "SELECT COALESCE($2, NULLIF(leaf_seq, 0)) FROM conversations WHERE id = $1";
+
 /// PostgreSQL: a whole [`Store::finish_turn`] in one statement. Binds as in
-/// [`INSERT_MESSAGE_SQL`] (`$3` unused), plus `$18` the number of tool calls.
+/// [`INSERT_MESSAGE_SQL`] (`$3` unused; `$18`, the parent, defaults to the leaf), plus `$19`
+/// the number of tool calls.
 const PG_FINISH_TURN_SQL: &str = concat!(
-    "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, updated_at = $17 \
+    "WITH p AS (SELECT COALESCE($18, NULLIF(leaf_seq, 0)) AS seq FROM conversations \
+     WHERE id = $2), \
+     c AS (UPDATE conversations SET last_seq = last_seq + 1, \
+     leaf_seq = CASE WHEN leaf_seq = COALESCE((SELECT seq FROM p), 0) THEN last_seq + 1 \
+     ELSE leaf_seq END, updated_at = $17 \
      WHERE id = $2 RETURNING last_seq), \
      m AS (INSERT INTO messages (",
     message_columns!(),
-    ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
-     FROM c RETURNING seq), \
-     u AS (SELECT messages.token_count FROM messages, c \
-           WHERE messages.conversation_id = $2 AND messages.seq = c.last_seq - 1 \
-           AND messages.role = 'user'), \
+    ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+     (SELECT seq FROM p) FROM c RETURNING seq, parent_seq), \
+     u AS (SELECT q.token_count FROM messages q, p \
+           WHERE q.conversation_id = $2 AND q.seq = p.seq AND q.role = 'user' \
+           AND NOT EXISTS (SELECT 1 FROM messages a WHERE a.conversation_id = $2 \
+           AND a.parent_seq = p.seq AND a.role = 'assistant')), \
      x AS (INSERT INTO conversation_metrics (conversation_id, message_count, tool_call_count, \
            total_tokens, timed_response_count, avg_response_time_ms, last_activity) \
-           SELECT $2, 1 + (SELECT count(*) FROM u), $18, \
+           SELECT $2, 1 + (SELECT count(*) FROM u), $19, \
                   $6 + COALESCE((SELECT sum(u.token_count) FROM u), 0), \
                   CASE WHEN $16 IS NULL THEN 0 ELSE 1 END, COALESCE($16, 0), $17 \
            FROM m",
     metrics_upsert_tail!(),
-    ") SELECT seq FROM m"
+    ") SELECT seq, parent_seq FROM m"
 );
 
 /// PostgreSQL: [`Store::begin_turn`] of a turn that starts its conversation, in one
-/// statement. Binds as in [`INSERT_MESSAGE_SQL`] (`$3` unused: the seq is 1), plus `$18` the
-/// owner identity, `$19` the owner user, `$20` the title, `$21` the topics; returns the seq,
-/// `false` (no summary) and whether the identity was stored for the first time.
+/// statement. Binds as in [`INSERT_MESSAGE_SQL`] (`$3` unused: the seq is 1), plus `$19` the
+/// owner identity, `$20` the owner user, `$21` the title, `$22` the topics (`$18`, the parent,
+/// is null: the question is the first); returns the seq, no parent, `false` (no summary) and
+/// whether the identity was stored for the first time.
 const PG_BEGIN_NEW_SQL: &str = concat!(
     "WITH a AS (INSERT INTO anonymous_identities (id, created_at, last_seen_at) \
-     SELECT $18, $17, $17 WHERE $18 IS NOT NULL \
+     SELECT $19, $17, $17 WHERE $19 IS NOT NULL \
      ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
      RETURNING created_at = last_seen_at AS created), \
      c AS (INSERT INTO conversations (id, owner_user_id, owner_anon_id, title, topics, \
-     last_seq, created_at, updated_at) VALUES ($2, $19, $18, $20, $21, 1, $17, $17) \
+     last_seq, leaf_seq, created_at, updated_at) VALUES ($2, $20, $19, $21, $22, 1, 1, $17, $17) \
      RETURNING last_seq), \
      m AS (INSERT INTO messages (",
     message_columns!(),
-    ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
+    ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 \
      FROM c RETURNING seq) \
-     SELECT m.seq, false, COALESCE((SELECT created FROM a), false) FROM m"
+     SELECT m.seq, NULL::bigint, false, COALESCE((SELECT created FROM a), false) FROM m"
 );
 
 /// PostgreSQL: [`Store::begin_turn`] in an existing conversation, in one statement (topics,
 /// title and summary as [`SET_TOPICS_SQL`] and [`SET_SUMMARY_SQL`] do them), only when it is
-/// the owner's. Binds as in [`INSERT_MESSAGE_SQL`] (`$3` unused), plus `$18` the topics, `$19`
-/// the title, `$20` the summary, `$21` its tokens, `$22` the seq it covers, `$23` the owner
-/// user, `$24` the owner identity; returns the seq, whether the summary was stored and
-/// `false` (no identity is created).
+/// the owner's. Binds as in [`INSERT_MESSAGE_SQL`] (`$3` unused), plus `$19` the topics, `$20`
+/// the title, `$21` the summary, `$22` its tokens, `$23` the seq it covers, `$24` the owner
+/// user, `$25` the owner identity, `$26` whether the summary replaces one of another branch,
+/// `$27` [`TurnStart::after`] (`$18` unused: the parent is the leaf, before this update, or
+/// `$27`); returns the seq, the parent, whether the summary was stored and `false` (no
+/// identity is created).
 const PG_BEGIN_SQL: &str = concat!(
-    "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, updated_at = $17, \
-     topics = COALESCE($18, topics), \
-     title = CASE WHEN title_auto AND $18 IS NOT NULL THEN COALESCE($19, title) ELSE title END, \
-     summary = CASE WHEN $20::text IS NOT NULL \
-         AND COALESCE(summarized_through_seq, 0) <= $22 THEN $20 ELSE summary END, \
-     summary_token_count = CASE WHEN $20::text IS NOT NULL \
-         AND COALESCE(summarized_through_seq, 0) <= $22 THEN $21 ELSE summary_token_count END, \
-     summarized_through_seq = CASE WHEN $20::text IS NOT NULL \
-         AND COALESCE(summarized_through_seq, 0) <= $22 THEN $22 \
+    "WITH c AS (UPDATE conversations SET last_seq = last_seq + 1, leaf_seq = last_seq + 1, \
+     updated_at = $17, topics = COALESCE($19, topics), \
+     title = CASE WHEN title_auto AND $19 IS NOT NULL THEN COALESCE($20, title) ELSE title END, \
+     summary = CASE WHEN $21::text IS NOT NULL \
+         AND (COALESCE(summarized_through_seq, 0) <= $23 OR $26) THEN $21 ELSE summary END, \
+     summary_token_count = CASE WHEN $21::text IS NOT NULL \
+         AND (COALESCE(summarized_through_seq, 0) <= $23 OR $26) THEN $22 \
+         ELSE summary_token_count END, \
+     summarized_through_seq = CASE WHEN $21::text IS NOT NULL \
+         AND (COALESCE(summarized_through_seq, 0) <= $23 OR $26) THEN $23 \
          ELSE summarized_through_seq END \
-     WHERE id = $2 AND deleted_at IS NULL AND owner_user_id IS NOT DISTINCT FROM $23 \
-         AND owner_anon_id IS NOT DISTINCT FROM $24 \
-     RETURNING last_seq, ($20::text IS NOT NULL AND summarized_through_seq = $22) AS kept), \
+     WHERE id = $2 AND deleted_at IS NULL AND owner_user_id IS NOT DISTINCT FROM $24 \
+         AND owner_anon_id IS NOT DISTINCT FROM $25 \
+     RETURNING last_seq, ($21::text IS NOT NULL AND summarized_through_seq = $23) AS kept), \
      m AS (INSERT INTO messages (",
     message_columns!(),
-    ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
-     FROM c RETURNING seq) \
-     SELECT m.seq, COALESCE(c.kept, false), false FROM m, c"
+    ") SELECT $1, $2, c.last_seq, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+     CASE WHEN $27::bigint IS NULL \
+         THEN (SELECT NULLIF(leaf_seq, 0) FROM conversations WHERE id = $2) \
+         ELSE NULLIF($27, 0) END \
+     FROM c RETURNING seq, parent_seq) \
+     SELECT m.seq, m.parent_seq, COALESCE(c.kept, false), false FROM m, c"
 );
 
 /// Binds a message's columns in [`message_columns!`] order onto `$query`.
@@ -187,6 +220,7 @@ macro_rules! bind_message {
             .bind($m.first_token_ms)
             .bind($m.duration_ms)
             .bind($m.created_at)
+            .bind($m.parent_seq)
     };
 }
 
@@ -201,6 +235,8 @@ struct BeginRow {
     owner: Owner,
     /// The title of a conversation the turn starts.
     new: Option<Title>,
+    /// [`TurnStart::after`].
+    after: Option<i64>,
     topics: Option<Vec<String>>,
     title: Option<Title>,
     summary: Option<SummaryUpdate>,
@@ -209,8 +245,9 @@ struct BeginRow {
 /// What a turn's first write did.
 #[derive(Debug, Default)]
 struct Begun {
-    /// The question's seq; `None` when the conversation is gone (or not the owner's).
-    seq: Option<i64>,
+    /// The question's seq and parent; `None` when the conversation is gone (or not the
+    /// owner's).
+    seq: Option<Placed>,
     /// The turn's summary was stored.
     summary_stored: bool,
     /// The owner's anonymous identity was stored for the first time.
@@ -269,11 +306,20 @@ macro_rules! begin_statements {
                     .bind(&s.text)
                     .bind(s.token_count)
                     .bind(s.through_seq)
+                    .bind(s.replaces_other_branch)
                     .execute(&mut *$conn)
                     .await?
                     .rows_affected()
                     > 0;
             }
+            let parent = match row.after {
+                Some(after) => Some(after).filter(|a| *a > 0),
+                None => sqlx::query_scalar(LEAF_SQL)
+                    .bind(id)
+                    .fetch_optional(&mut *$conn)
+                    .await?
+                    .flatten(),
+            };
             let seq: Option<i64> = sqlx::query_scalar(NEXT_SEQ_SQL)
                 .bind(id)
                 .bind(at)
@@ -282,12 +328,14 @@ macro_rules! begin_statements {
             if let Some(seq) = seq {
                 let question = Message {
                     seq,
+                    parent_seq: parent,
                     ..row.question.clone()
                 };
                 bind_message!(sqlx::query(INSERT_MESSAGE_SQL), question)
                     .execute(&mut *$conn)
                     .await?;
             }
+            let seq = seq.map(|seq| (seq, parent));
             Ok::<_, sqlx::Error>(Begun {
                 seq,
                 summary_stored,
@@ -328,18 +376,19 @@ async fn pg_begin(pool: &PgPool, row: &BeginRow) -> Result<Begun, sqlx::Error> {
                 .bind(summary.map(|s| s.through_seq))
                 .bind(user_id)
                 .bind(anon_id)
+                .bind(summary.is_some_and(|s| s.replaces_other_branch))
+                .bind(row.after)
         }
     };
-    let row: Option<(i64, bool, bool)> = query.fetch_optional(pool).await?;
-    Ok(
-        row.map_or_else(Begun::default, |(seq, summary_stored, identity_created)| {
-            Begun {
-                seq: Some(seq),
-                summary_stored,
-                identity_created,
-            }
-        }),
-    )
+    let row: Option<(i64, Option<i64>, bool, bool)> = query.fetch_optional(pool).await?;
+    Ok(row.map_or_else(
+        Begun::default,
+        |(seq, parent, summary_stored, identity_created)| Begun {
+            seq: Some((seq, parent)),
+            summary_stored,
+            identity_created,
+        },
+    ))
 }
 
 /// A turn's last write: the answer ready to insert, and its number of tool calls.
@@ -348,34 +397,49 @@ struct FinishRow {
     tool_calls: i64,
 }
 
-/// SQLite's [`Store::finish_turn`]: the answer with the next seq and the turn's metrics.
+/// Where a message was stored: its seq and its parent's.
+type Placed = (i64, Option<i64>);
+
+/// SQLite's [`Store::finish_turn`]: the answer with the next seq and its parent, and the turn's
+/// metrics; `None` when the conversation is gone.
 fn sqlite_finish<'c>(
     conn: &'c mut SqliteConnection,
     row: &'c FinishRow,
-) -> BoxFuture<'c, Result<Option<i64>, sqlx::Error>> {
+) -> BoxFuture<'c, Result<Option<Placed>, sqlx::Error>> {
     Box::pin(async move {
         let id = row.answer.conversation_id;
-        let seq: Option<i64> = sqlx::query_scalar(NEXT_SEQ_SQL)
+        let parent: Option<Option<i64>> = sqlx::query_scalar(ANSWER_PARENT_SQL)
             .bind(id)
-            .bind(row.answer.created_at)
+            .bind(row.answer.parent_seq)
             .fetch_optional(&mut *conn)
             .await?;
-        let Some(seq) = seq else {
+        let Some(parent) = parent else {
             return Ok(None);
         };
+        let seq: i64 = sqlx::query_scalar(NEXT_ANSWER_SEQ_SQL)
+            .bind(id)
+            .bind(row.answer.created_at)
+            .bind(parent.unwrap_or(0))
+            .fetch_one(&mut *conn)
+            .await?;
         let answer = Message {
             seq,
+            parent_seq: parent,
             ..row.answer.clone()
         };
         bind_message!(sqlx::query(INSERT_MESSAGE_SQL), answer)
             .execute(&mut *conn)
             .await?;
+        // A question counts with its first answer (a regenerated answer counts alone).
         let user_tokens: Option<i64> = sqlx::query_scalar(
             "SELECT token_count FROM messages \
-             WHERE conversation_id = $1 AND seq = $2 AND role = 'user'",
+             WHERE conversation_id = $1 AND seq = $2 AND role = 'user' \
+             AND NOT EXISTS (SELECT 1 FROM messages a WHERE a.conversation_id = $1 \
+             AND a.parent_seq = $2 AND a.role = 'assistant' AND a.id <> $3)",
         )
         .bind(id)
-        .bind(seq - 1)
+        .bind(parent)
+        .bind(answer.id)
         .fetch_optional(&mut *conn)
         .await?;
         sqlx::query(UPSERT_METRICS_SQL)
@@ -388,7 +452,7 @@ fn sqlite_finish<'c>(
             .bind(answer.created_at)
             .execute(&mut *conn)
             .await?;
-        Ok(Some(seq))
+        Ok(Some((seq, parent)))
     })
 }
 
@@ -413,6 +477,7 @@ fn prepare(conversation_id: Uuid, new: NewMessage) -> Result<Message, StoreError
         first_token_ms: new.first_token_ms,
         duration_ms: new.duration_ms,
         created_at: now(),
+        parent_seq: new.parent_seq,
     })
 }
 
@@ -456,7 +521,8 @@ impl Store {
 
     /// Starts a chat turn in one transaction: creates the conversation when the turn starts
     /// it (and the anonymous identity that owns it), applies the turn's topics, title and
-    /// summary, and appends the question with the next seq. [`StoreError::NotFound`] when an
+    /// summary, and appends the question with the next seq after [`TurnStart::after`] (by
+    /// default the leaf), as the new leaf. [`StoreError::NotFound`] when an
     /// existing conversation is gone or is not `start.owner`'s. On SQLite it is committed with
     /// the writes queued beside it (see `writer.rs`).
     pub async fn begin_turn(&self, start: TurnStart) -> Result<TurnStarted, StoreError> {
@@ -472,10 +538,14 @@ impl Store {
                 ));
             }
         }
+        if start.after.is_some_and(|a| a < 0) {
+            return Err(StoreError::Invalid("after must not be negative".into()));
+        }
         let row = BeginRow {
             question: prepare(start.conversation_id, start.question)?,
             owner: start.owner,
             new: start.new,
+            after: start.after,
             topics: start.topics,
             title: start.title,
             summary: start.summary,
@@ -488,7 +558,7 @@ impl Store {
             Db::Sqlite(sqlite) => sqlite.writer.write(row, sqlite_begin).await?,
         };
         let mut question = row.question;
-        question.seq = begun.seq.ok_or(StoreError::NotFound)?;
+        (question.seq, question.parent_seq) = begun.seq.ok_or(StoreError::NotFound)?;
         Ok(TurnStarted {
             question,
             summary_stored: begun.summary_stored,
@@ -496,10 +566,12 @@ impl Store {
         })
     }
 
-    /// Ends a chat turn: stores the assistant message with the next seq and adds the turn to
-    /// the conversation's metrics, in one transaction (see the module docs for the exact
-    /// increments). The message's role must be [`Role::Assistant`]. [`StoreError::NotFound`]
-    /// when the conversation does not exist.
+    /// Ends a chat turn: stores the assistant message with the next seq, after its question
+    /// (`parent_seq`; by default the leaf of the branch shown), and adds the turn to the
+    /// conversation's metrics, in one transaction (see the module docs for the exact
+    /// increments). The answer becomes the leaf unless the user moved to another branch since
+    /// the question. The message's role must be
+    /// [`Role::Assistant`]. [`StoreError::NotFound`] when the conversation does not exist.
     pub async fn finish_turn(
         &self,
         conversation_id: Uuid,
@@ -513,9 +585,9 @@ impl Store {
         let tool_calls = i64::try_from(assistant.tool_call_count())
             .map_err(|_| StoreError::Invalid("too many tool calls".into()))?;
         let mut message = prepare(conversation_id, assistant)?;
-        let seq = match &self.db {
+        let stored: Option<Placed> = match &self.db {
             Db::Postgres(pg) => {
-                bind_message!(sqlx::query_scalar::<_, i64>(PG_FINISH_TURN_SQL), message)
+                bind_message!(sqlx::query_as(PG_FINISH_TURN_SQL), message)
                     .bind(tool_calls)
                     .fetch_optional(&pg.write)
                     .await?
@@ -525,12 +597,12 @@ impl Store {
                     answer: message,
                     tool_calls,
                 };
-                let (row, seq) = sqlite.writer.write(row, sqlite_finish).await?;
+                let (row, stored) = sqlite.writer.write(row, sqlite_finish).await?;
                 message = row.answer;
-                seq
+                stored
             }
         };
-        message.seq = seq.ok_or(StoreError::NotFound)?;
+        (message.seq, message.parent_seq) = stored.ok_or(StoreError::NotFound)?;
         Ok(message)
     }
 

@@ -23,7 +23,7 @@
 //! Layout: `error.rs` (the error type), `model.rs` (domain types and validation), `users.rs`
 //! (accounts and anonymous identities), `conversations.rs` (conversation rows), `messages.rs`
 //! (messages, turns and metrics), `search.rs` (search across an owner's conversations),
-//! `shares.rs` (read-only share links).
+//! `shares.rs` (read-only share links), `thread.rs` (branches: versions of messages).
 
 mod backup;
 mod conversations;
@@ -36,6 +36,7 @@ mod secrets;
 mod sessions;
 mod shares;
 mod stats;
+pub mod thread;
 mod users;
 mod writer;
 

@@ -272,6 +272,10 @@ pub struct Conversation {
     pub summarized_through_seq: Option<i64>,
     /// Seq of the newest message (0 before the first); changes with every message.
     pub last_seq: i64,
+    /// Seq of the newest message of the branch the user sees (0 before the first): the branch
+    /// is this message and its ancestors (`store::thread`). Below `last_seq` when the user
+    /// went back to an earlier version, or while a regenerated answer is written.
+    pub leaf_seq: i64,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last message appended (or created, if none yet).
@@ -311,6 +315,9 @@ pub struct NewMessage {
     pub first_token_ms: Option<i32>,
     /// Total generation time, for assistant messages; feeds the running average.
     pub duration_ms: Option<i32>,
+    /// Seq of the message it follows (`None`: a first question). A question follows the
+    /// message its context ended with; an answer follows its question.
+    pub parent_seq: Option<i64>,
 }
 
 impl NewMessage {
@@ -330,6 +337,7 @@ impl NewMessage {
             started_at: now(),
             first_token_ms: None,
             duration_ms: None,
+            parent_seq: None,
         }
     }
 
@@ -360,6 +368,9 @@ impl NewMessage {
         }
         if self.token_count < 0 {
             return invalid("token_count must not be negative");
+        }
+        if self.parent_seq.is_some_and(|p| p <= 0) {
+            return invalid("parent_seq must be positive");
         }
         let optional = [
             ("input_tokens", self.input_tokens),
@@ -415,6 +426,9 @@ pub struct Message {
     pub duration_ms: Option<i32>,
     /// When it was stored.
     pub created_at: DateTime<Utc>,
+    /// Seq of the message it follows (`None`: a first question); versions of a message share
+    /// it (`store::thread`).
+    pub parent_seq: Option<i64>,
 }
 
 /// A summary of a conversation's messages through a seq, from the turn that folded them.
@@ -426,6 +440,9 @@ pub struct SummaryUpdate {
     pub token_count: i32,
     /// The newest message it covers.
     pub through_seq: i64,
+    /// The stored summary covers another branch (the turn's context was built without it), so
+    /// this one replaces it even when that one reaches a later seq.
+    pub replaces_other_branch: bool,
 }
 
 /// The first write of a chat turn ([`Store::begin_turn`](crate::store::Store::begin_turn)):
@@ -439,8 +456,12 @@ pub struct TurnStart {
     pub owner: Owner,
     /// Set when the turn starts the conversation: it is created with this title.
     pub new: Option<Title>,
-    /// The user's message.
+    /// The user's message (its `parent_seq` is set here, from `after`).
     pub question: NewMessage,
+    /// Where the question goes: `None`, after the leaf of the branch shown; `Some(seq)`, after
+    /// message `seq` (an edited question: a new version of the question that followed it; 0,
+    /// a new first question).
+    pub after: Option<i64>,
     /// The conversation's topics, when the question changed them.
     pub topics: Option<Vec<String>>,
     /// A new title (kept only while the title is the app's, not one the user gave).

@@ -5,18 +5,17 @@
 //! - A token is 24 random bytes (192 bits) from `rand`'s cryptographic generator (ChaCha seeded
 //!   by the operating system), written as 32
 //!   base64url characters; one link per conversation, and sharing again keeps the token and
-//!   moves the snapshot to the conversation's newest message.
+//!   moves the snapshot to the leaf of the branch shown (`store::thread`).
 //! - Only the owner makes, reads or revokes a conversation's link (another owner's conversation
 //!   is missing, as everywhere in the store); revoking deletes the row, so the token shows
 //!   nothing from then on, and a new share makes a new token.
-//! - [`Store::shared`] shows the title and the messages through the snapshot's seq, nothing
-//!   about the owner; a deleted conversation's link shows nothing (and goes with it when the
+//! - [`Store::shared`] shows the title and the branch that ends at the snapshot's seq (later
+//!   messages and other versions are not shown), nothing about the owner; a deleted conversation's link shows nothing (and goes with it when the
 //!   conversation is purged).
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use uuid::Uuid;
 
-use crate::store::messages::message_columns;
 use crate::store::model::{now, Message, Owner};
 use crate::store::{on_read, on_write, owner_sql, Store, StoreError};
 
@@ -55,7 +54,7 @@ impl ShareToken {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Share {
     pub token: ShareToken,
-    /// The newest message the link shows.
+    /// The last message the link shows: the leaf of the branch shown when it was made.
     pub through_seq: i64,
     /// When the link was first made.
     pub created_at: DateTime<Utc>,
@@ -99,7 +98,7 @@ impl Store {
         let sql = owner_sql!(
             owner,
             "INSERT INTO shares (token, conversation_id, through_seq, created_at) \
-             SELECT $3, id, last_seq, $4 FROM conversations \
+             SELECT $3, id, leaf_seq, $4 FROM conversations \
              WHERE id = $1 AND deleted_at IS NULL AND ",
             " = $2 ON CONFLICT (conversation_id) DO UPDATE SET through_seq = excluded.through_seq \
              RETURNING token, through_seq, created_at"
@@ -174,17 +173,7 @@ impl Store {
         let Some((id, title, through_seq)) = found else {
             return Ok(None);
         };
-        let messages = on_read!(&self.db, |pool| {
-            sqlx::query_as::<_, Message>(concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages WHERE conversation_id = $1 AND seq <= $2 ORDER BY seq"
-            ))
-            .bind(id)
-            .bind(through_seq)
-            .fetch_all(pool)
-            .await
-        })?;
+        let messages = self.branch_messages(id, through_seq).await?;
         Ok(Some(SharedConversation { title, messages }))
     }
 }
