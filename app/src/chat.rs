@@ -199,7 +199,15 @@ pub fn ChatPage() -> impl IntoView {
 
     let page = StoredValue::new(Owner::current().unwrap_or_default());
     let composer = NodeRef::<leptos::html::Textarea>::new();
-    let reload = Callback::new(move |_| conversation.refetch());
+    // Loads the conversation on screen again (one this page started is not loaded yet).
+    let reload = Callback::new(move |_| {
+        let id = route_id.get_untracked();
+        if load_key.get_untracked() == id {
+            conversation.refetch();
+        } else {
+            load_key.set(id);
+        }
+    });
     // Starts a turn on screen and on the server: a question (`request.message`), an edited
     // question or a regenerated answer.
     let launch = move |question: String, request: ChatRequest| {
@@ -655,7 +663,9 @@ fn keyboard_shortcuts(
                 "k" | "K" if command && !ev.shift_key() => {
                     ev.prevent_default();
                     sidebar_open.set(true);
-                    // After the list is shown (on a phone it was hidden).
+                    // At once where the list is visible, so that fast typing lands in the
+                    // search; again once it is shown (on a phone it was hidden).
+                    focus("search");
                     request_animation_frame(move || focus("search"));
                 }
                 "o" | "O" if command && ev.shift_key() => {
@@ -781,12 +791,15 @@ fn message_actions(
     let edit =
         is_user.then(|| view! { <EditQuestion actions question=m.id text=m.content.clone()/> });
     let regenerate = asked.map(|(question, text)| view! { <Regenerate actions question text/> });
+    if pager.is_none() && edit.is_none() && regenerate.is_none() {
+        return None;
+    }
     let row = if is_user {
         "-mt-3 flex flex-col items-end"
     } else {
         "-mt-3 flex items-center gap-1"
     };
-    view! { <div class=row>{pager}{edit}{regenerate}</div> }
+    Some(view! { <div class=row>{pager}{edit}{regenerate}</div> })
 }
 
 /// What keeps the composer from sending: an answer streaming, or a rate-limit wait.

@@ -133,7 +133,8 @@ pub fn VersionPager(actions: Actions, versions: Versions) -> impl IntoView {
     view! {
         <span class="version-pager inline-flex items-center text-xs text-slate-600 dark:text-slate-400">
             {step(versions.previous, "Previous version", "‹")}
-            <span class="version-number px-1" aria-label=format!("Version {} of {}", versions.number, versions.count)>
+            <span class="version-number px-1">
+                <span class="sr-only">"Version "</span>
                 {format!("{} / {}", versions.number, versions.count)}
             </span>
             {step(versions.next, "Next version", "›")}

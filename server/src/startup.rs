@@ -81,12 +81,40 @@ pub fn leptos_options(addr: SocketAddr) -> LeptosOptions {
     // binary, unless LEPTOS_HASH_FILES says otherwise: a copied binary without its list still
     // serves a working page with the plain names of a build without hashing.
     if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
-        options.hash_files = std::env::current_exe()
+        let list = std::env::current_exe()
             .ok()
             .and_then(|exe| exe.parent().map(|dir| dir.join(&*options.hash_file)))
-            .is_some_and(|list| list.exists());
+            .filter(|list| list.exists());
+        options.hash_files = list.is_some();
+        if let Some(list) = list {
+            for missing in missing_hashed_assets(&options, &list) {
+                // The page would name files the site does not have (another build's site root):
+                // it would render but never hydrate.
+                tracing::error!(
+                    file = %missing.display(),
+                    list = %list.display(),
+                    "a hashed asset named by the build's list is not in the site root; \
+                     deploy the binary, its hash list and the site from one build"
+                );
+            }
+        }
     }
     options
+}
+
+/// The files named by the hash list `list` (`js: HASH` lines, as cargo-leptos writes them)
+/// that are not in the site's `pkg` directory.
+fn missing_hashed_assets(
+    options: &LeptosOptions,
+    list: &std::path::Path,
+) -> Vec<std::path::PathBuf> {
+    let text = std::fs::read_to_string(list).unwrap_or_default();
+    let pkg = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    text.lines()
+        .filter_map(|line| line.split_once(": "))
+        .map(|(ext, hash)| pkg.join(format!("{}.{}.{ext}", options.output_name, hash.trim())))
+        .filter(|file| !file.exists())
+        .collect()
 }
 
 /// The FPL data source the configuration asks for; the live API's payloads are shared

@@ -184,8 +184,8 @@ enum FirstWrite {
     },
 }
 
-/// Where a turn's question goes: after the branch's leaf (`None`), or after message `parent`
-/// (0: first) for an edit, or a regenerated answer to `again`.
+/// Where an edited question goes, or a regenerated answer's question is: after message
+/// `parent` (0: it is the first); `again`, the stored question answered again.
 struct Branching {
     parent: i64,
     again: Option<store::Message>,
@@ -406,6 +406,18 @@ impl ChatService {
             .spend(&viewer, context.summarizer_tokens)
             .await;
         let conversation_id = conversation.map_or_else(Uuid::new_v4, |c| c.id);
+        let new = conversation.is_none();
+        let question = NewMessage::user(text, context.question_tokens as i32);
+        let start = |after| TurnStart {
+            conversation_id,
+            owner: viewer.owner,
+            new: new.then(|| Title::from_question(&question.content)),
+            after,
+            question,
+            topics: context.changes.topics,
+            title: context.changes.title,
+            summary: context.changes.summary,
+        };
         let first = match branching {
             Some(Branching {
                 again: Some(question),
@@ -414,22 +426,8 @@ impl ChatService {
                 owner: viewer.owner,
                 question,
             },
-            branching => {
-                let changes = context.changes;
-                let question = NewMessage::user(text, context.question_tokens as i32);
-                FirstWrite::Question(TurnStart {
-                    conversation_id,
-                    owner: viewer.owner,
-                    new: conversation
-                        .is_none()
-                        .then(|| Title::from_question(&question.content)),
-                    after: branching.map(|b| b.parent),
-                    question,
-                    topics: changes.topics,
-                    title: changes.title,
-                    summary: changes.summary,
-                })
-            }
+            Some(edit) => FirstWrite::Question(start(Some(edit.parent))),
+            None => FirstWrite::Question(start(None)),
         };
         let plan = TurnPlan {
             viewer,
