@@ -326,9 +326,12 @@ pub fn ChatPage() -> impl IntoView {
         }
     };
     Effect::new(move |_| {
+        // New text, a new tool card, or the answer's actions appearing when it ends.
         let _ = turns.with(|t| {
-            t.last()
-                .map(|t| (t.answer.with(String::len), t.tools.with(Vec::len)))
+            t.last().map(|t| {
+                let grew = (t.answer.with(String::len), t.tools.with(Vec::len));
+                (grew, t.streaming.get(), t.question_id.get())
+            })
         });
         let moved_up = messages_ref
             .get_untracked()
