@@ -66,7 +66,7 @@ pub async fn show_version(conversation_id: Uuid, message_id: Uuid) -> Result<boo
     let shown = backend
         .show_version(viewer, conversation_id, message_id)
         .await
-        .map_err(|e| ServerFnError::new(e.message))?;
+        .map_err(crate::backend::failed)?;
     crate::backend::redirect_form_post(&format!("/c/{conversation_id}"));
     Ok(shown)
 }

@@ -466,16 +466,7 @@ async fn leaving_mid_answer_stores_it_as_interrupted() {
     let mut stored = None;
     for _ in 0..100 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let conv: Value = app
-            .client
-            .post(app.url("/api/conversations/get"))
-            .form(&[("id", id.to_string())])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let conv = app.conversation(id).await;
         if conv["messages"].as_array().is_some_and(|m| m.len() == 2) {
             stored = Some(conv);
             break;
@@ -755,16 +746,7 @@ async fn answers_are_regenerated_and_questions_edited_as_versions() {
             other => panic!("{other:?}"),
         };
         let get = || async {
-            let conv: Value = app
-                .client
-                .post(app.url("/api/conversations/get"))
-                .form(&[("id", id.to_string())])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let conv = app.conversation(id).await;
             conv["messages"].as_array().unwrap().clone()
         };
         let send = |body: Value| app.client.post(app.url("/api/chat")).json(&body).send();

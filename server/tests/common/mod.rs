@@ -228,6 +228,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The conversation as `/api/conversations/get` returns it to this client (`null` when it
+    /// is not theirs).
+    pub async fn conversation(&self, id: Uuid) -> serde_json::Value {
+        self.client
+            .post(self.url("/api/conversations/get"))
+            .form(&[("id", id.to_string())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Posts one chat turn and collects all its events.
     pub async fn chat(&self, message: &str, conversation_id: Option<Uuid>) -> Vec<ChatEvent> {
         let response = self
