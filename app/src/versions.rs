@@ -39,7 +39,7 @@ pub struct Actions {
     pub blocked: Signal<bool>,
 }
 
-const SMALL_BUTTON: &str = "rounded px-1.5 py-0.5 text-xs text-slate-600 hover:bg-slate-200 disabled:opacity-40 dark:text-slate-400 dark:hover:bg-slate-700";
+const SMALL_BUTTON: &str = "rounded px-1.5 py-0.5 text-xs text-slate-600 hover:bg-slate-200 disabled:opacity-40 dark:text-slate-300 dark:hover:bg-slate-700";
 
 /// "Edit" under a question: opens a box with the question to change and send again.
 #[component]

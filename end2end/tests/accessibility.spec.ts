@@ -25,6 +25,14 @@ for (const device of devices) {
       await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false");
       expect(await violations(page), "an answer with its tool card").toEqual([]);
 
+      // Versions: a regenerated answer with its pager, and a question's edit box.
+      await page.getByRole("button", { name: "↻ Regenerate" }).click();
+      await expect(page.locator(".version-pager")).toContainText("2 / 2");
+      await page.locator(".edit-question summary").first().click();
+      await expect(page.getByRole("textbox", { name: "Edited question" })).toBeVisible();
+      expect(await violations(page), "versions and the edit box").toEqual([]);
+      await page.locator(".edit-question summary").first().click();
+
       if (device.name === "phone") {
         await page.locator("#menu").click();
         await expect(page.locator("#sidebar")).toBeVisible();
