@@ -12,7 +12,6 @@
 //! Prints p50 and p99. Not a test: it asserts nothing.
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use fpl_chat::cache::Cache;
 use fpl_chat::context::cache::ContextCache;
 use fpl_chat::context::compress;
@@ -20,7 +19,8 @@ use fpl_chat::context::head::Head;
 use fpl_chat::context::summarizer::Extractive;
 use fpl_chat::context::{history, tokens};
 use fpl_chat::llm::Role as ModelRole;
-use fpl_chat::store::{Message, MessageStatus, NewMessage, Owner, Role, Store, Title};
+use fpl_chat::store::{Message, NewMessage, Owner, Role, Store, Title};
+use fpl_chat::testkit::message::stored;
 use uuid::Uuid;
 
 fn stored_conversation() -> Vec<Message> {
@@ -36,24 +36,9 @@ fn stored_conversation() -> Vec<Message> {
                 (Role::Assistant, answer.repeat(8))
             };
             Message {
-                id: Uuid::new_v4(),
                 conversation_id,
-                seq: i + 1,
-                role,
                 token_count: tokens::count(&content) as i32,
-                content,
-                tool_calls: serde_json::json!([]),
-                tool_results: serde_json::json!([]),
-                status: MessageStatus::Complete,
-                error_code: None,
-                model: None,
-                input_tokens: None,
-                output_tokens: None,
-                started_at: Utc::now(),
-                first_token_ms: None,
-                duration_ms: None,
-                created_at: Utc::now(),
-                parent_seq: (i > 0).then_some(i),
+                ..stored(i + 1, (i > 0).then_some(i), role, &content)
             }
         })
         .collect()

@@ -220,7 +220,7 @@ impl ContextCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{MessageStatus, Role as StoredRole};
+    use crate::store::Role as StoredRole;
     use serde_json::json;
 
     fn stored(seq: i64, role: StoredRole, text: &str, tools: bool) -> StoredMessage {
@@ -233,24 +233,10 @@ mod tests {
             (json!([]), json!([]))
         };
         StoredMessage {
-            id: Uuid::new_v4(),
-            conversation_id: Uuid::nil(),
-            seq,
-            role,
-            content: text.to_string(),
             token_count: if tools { 35 } else { 10 },
             tool_calls: calls,
             tool_results: results,
-            status: MessageStatus::Complete,
-            error_code: None,
-            model: None,
-            input_tokens: None,
-            output_tokens: None,
-            started_at: chrono::Utc::now(),
-            first_token_ms: None,
-            duration_ms: None,
-            created_at: chrono::Utc::now(),
-            parent_seq: (seq > 1).then_some(seq - 1),
+            ..crate::testkit::message::stored(seq, (seq > 1).then_some(seq - 1), role, text)
         }
     }
 

@@ -148,22 +148,14 @@ impl Store {
         let Some(chosen) = all.iter().find(|m| m.id == message) else {
             return Ok(false);
         };
-        self.set_leaf(owner, conversation, newest_leaf(&all, chosen.seq))
+        self.resume_at(owner, conversation, newest_leaf(&all, chosen.seq))
             .await
     }
 
-    /// Makes question `seq` the leaf of the owner's conversation: the first write of a turn
-    /// that answers it again. `false` when the conversation is not the owner's (or deleted).
+    /// Makes message `seq` the leaf of the owner's conversation: the branch shown ends there
+    /// (a regenerated answer is written after it). `false` when the conversation is not the
+    /// owner's (or deleted).
     pub async fn resume_at(
-        &self,
-        owner: Owner,
-        conversation: Uuid,
-        seq: i64,
-    ) -> Result<bool, StoreError> {
-        self.set_leaf(owner, conversation, seq).await
-    }
-
-    async fn set_leaf(
         &self,
         owner: Owner,
         conversation: Uuid,
@@ -192,29 +184,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MessageStatus;
 
     fn message(seq: i64, parent: Option<i64>, role: Role) -> Message {
-        Message {
-            id: Uuid::new_v4(),
-            conversation_id: Uuid::nil(),
-            seq,
-            role,
-            content: format!("m{seq}"),
-            token_count: 1,
-            tool_calls: serde_json::json!([]),
-            tool_results: serde_json::json!([]),
-            status: MessageStatus::Complete,
-            error_code: None,
-            model: None,
-            input_tokens: None,
-            output_tokens: None,
-            started_at: chrono::Utc::now(),
-            first_token_ms: None,
-            duration_ms: None,
-            created_at: chrono::Utc::now(),
-            parent_seq: parent,
-        }
+        crate::testkit::message::stored(seq, parent, role, &format!("m{seq}"))
     }
 
     /// 1 Q, 2 A, 3 Q, 4 A; 5 A' (regenerated 2); 6 Q' (3 edited, after 2), 7 A (of 6).
