@@ -82,10 +82,17 @@ fn form_uuid(raw: Option<String>) -> Result<Option<Uuid>, ServerFnError> {
     }
 }
 
-/// A turn sent from this page: the question and the answer as it streams in.
+/// A turn on this page: the question and the answer as it streams in.
 #[derive(Clone, Copy)]
 struct Turn {
     question: StoredValue<String>,
+    /// Followed from its log (the page was opened mid-answer): its question is among the
+    /// loaded messages, not shown again.
+    followed: bool,
+    /// The turn's conversation, once the `meta` event said it (where "Stop" is sent).
+    conversation: RwSignal<Option<Uuid>>,
+    /// "Stop" was pressed (sent as soon as the conversation is known).
+    stop_asked: RwSignal<bool>,
     /// The stored question's id, once the `meta` event said it.
     question_id: RwSignal<Option<Uuid>>,
     answer: RwSignal<String>,
@@ -96,9 +103,12 @@ struct Turn {
 }
 
 impl Turn {
-    fn new(question: String) -> Self {
+    fn new(question: String, followed: bool) -> Self {
         Self {
             question: StoredValue::new(question),
+            followed,
+            conversation: RwSignal::new(None),
+            stop_asked: RwSignal::new(false),
             question_id: RwSignal::new(None),
             answer: RwSignal::new(String::new()),
             tools: RwSignal::new(Vec::new()),
@@ -181,19 +191,6 @@ pub fn ChatPage() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let navigate = StoredValue::new_local(leptos_router::hooks::use_navigate());
 
-    // The conversation loaded for the URL replaces the turns streamed on this page (they are
-    // in it now).
-    Effect::new(move |_| {
-        let loaded = match conversation.get() {
-            Some(Ok(Some(c))) => Some(c.id),
-            Some(Ok(None)) => None,
-            _ => return,
-        };
-        if loaded == load_key.get_untracked() {
-            turns.set(Vec::new());
-            cut.set(None);
-        }
-    });
     #[cfg(not(feature = "hydrate"))]
     let _ = (conversations, own_navigation);
 
@@ -209,19 +206,30 @@ pub fn ChatPage() -> impl IntoView {
         }
     });
     // Starts a turn on screen and on the server: a question (`request.message`), an edited
-    // question or a regenerated answer.
-    let launch = move |question: String, request: ChatRequest| {
+    // question or a regenerated answer; or follows the answer being written (`request` none).
+    let launch = move |question: String, request: Option<ChatRequest>| {
         // The turn's signals belong to the page, not to whatever was clicked (a suggested
         // question's button goes away as the turn starts, and would take them with it).
-        let turn = page.with_value(|page| page.with(|| Turn::new(question)));
+        let followed = request.is_none();
+        let turn = page.with_value(|page| page.with(|| Turn::new(question, followed)));
         at_bottom.set(true);
         followed_to.set_value(0);
         turns.update(|t| t.push(turn));
         busy.set(true);
         #[cfg(feature = "hydrate")]
+        let call = match &request {
+            Some(request) => Some(crate::stream::Call::Ask(request)),
+            None => load_key.get_untracked().map(crate::stream::Call::Follow),
+        };
+        #[cfg(feature = "hydrate")]
+        let Some(call) = call
+        else {
+            return;
+        };
+        #[cfg(feature = "hydrate")]
         start_turn(
             turn,
-            request,
+            call,
             Gate {
                 busy,
                 cooldown,
@@ -264,7 +272,7 @@ pub fn ChatPage() -> impl IntoView {
             conversation_id: route_id.get_untracked(),
             ..Default::default()
         };
-        launch(text.trim().to_string(), request);
+        launch(text.trim().to_string(), Some(request));
     };
     // A new version of a question or answer: what followed the question leaves the screen
     // and the new version streams in its place.
@@ -299,7 +307,7 @@ pub fn ChatPage() -> impl IntoView {
                 text
             }
         };
-        launch(question, request);
+        launch(question, Some(request));
     });
     // The message actions of the conversation on screen.
     let blocked = Signal::derive(move || busy.get() || cooldown.get() != 0);
@@ -311,6 +319,22 @@ pub fn ChatPage() -> impl IntoView {
             blocked,
         })
     };
+    // The conversation loaded for the URL replaces the turns streamed on this page (they are
+    // in it now); an answer still being written in it is followed.
+    Effect::new(move |_| {
+        let (loaded, answering) = match conversation.get() {
+            Some(Ok(Some(c))) => (Some(c.id), c.answering.is_some()),
+            Some(Ok(None)) => (None, false),
+            _ => return,
+        };
+        if loaded == load_key.get_untracked() {
+            turns.set(Vec::new());
+            cut.set(None);
+            if answering && !busy.get_untracked() {
+                launch(String::new(), None);
+            }
+        }
+    });
     // A suggested question from the empty page, sent as if typed.
     let ask = Callback::new(move |question: String| {
         draft.set(question);
@@ -358,13 +382,19 @@ pub fn ChatPage() -> impl IntoView {
             let _ = el.focus();
         }
     };
+    // "Stop" asks the server, which ends the answer wherever it is written (and so the
+    // stream); before the conversation is known, as soon as it is.
     let stop = move || {
-        #[cfg(feature = "hydrate")]
-        abort.with_value(|a| {
-            if let Some(a) = a {
-                a.0.abort();
+        let streaming = turns.with_untracked(|t| t.last().copied());
+        if let Some(turn) = streaming.filter(|t| t.streaming.get_untracked()) {
+            turn.stop_asked.set(true);
+            if let Some(conversation) = turn.conversation.get_untracked() {
+                #[cfg(feature = "hydrate")]
+                ask_stop(conversation, abort);
+                #[cfg(not(feature = "hydrate"))]
+                let _ = conversation;
             }
-        });
+        }
         focus_composer();
     };
     // A turn that failed gives its question back to the composer (unless something new was
@@ -459,7 +489,7 @@ pub fn ChatPage() -> impl IntoView {
                                     .filter(|_| !turn.streaming.get())
                                     .zip(actions())
                             };
-                            let edit = move || finished().map(|(id, actions)| view! {
+                            let edit = move || finished().filter(|_| !turn.followed).map(|(id, actions)| view! {
                                 <EditQuestion actions question=id text=turn.question.get_value()/>
                             });
                             let regenerate = move || {
@@ -470,13 +500,16 @@ pub fn ChatPage() -> impl IntoView {
                                     </div>
                                 })
                             };
-                            view! {
+                            let question = (!turn.followed).then(|| view! {
                                 <MessageBubble
                                     role="user"
                                     content=Signal::derive(move || turn.question.get_value())
                                     tools=Signal::derive(Vec::new)
                                     status=Signal::derive(|| MessageStatus::Complete)
                                 />
+                            });
+                            view! {
+                                {question}
                                 {edit}
                                 <MessageBubble
                                     role="assistant"
@@ -729,6 +762,12 @@ fn render_history(
         }
         .into_any(),
         (Some(_), Ok(Some(c))) => {
+            // Without JavaScript the page cannot follow an answer being written: it says so.
+            let pending = (c.answering.is_some() && shown.last).then(|| view! {
+                <p id="answer-pending" role="status" class="self-start rounded-2xl bg-slate-100 px-4 py-3 text-slate-700 dark:bg-slate-800 dark:text-slate-300">
+                    "The answer is being written… Reload the page to see it."
+                </p>
+            });
             let messages: Vec<MessageView> = c
                 .messages
                 .into_iter()
@@ -736,7 +775,7 @@ fn render_history(
                 .collect();
             let count = messages.len();
             let mut question = None::<(Uuid, String)>;
-            messages
+            let bubbles = messages
                 .into_iter()
                 .enumerate()
                 .map(|(i, m)| {
@@ -760,8 +799,8 @@ fn render_history(
                         {tools}
                     }
                 })
-                .collect_view()
-                .into_any()
+                .collect_view();
+            view! { {bubbles}{pending} }.into_any()
         }
         (Some(_), Ok(None)) => {
             #[cfg(feature = "ssr")]
@@ -859,10 +898,24 @@ struct Refresh {
 #[derive(Clone)]
 struct AbortHandle(crate::stream::Abort);
 
+/// Asks the server to stop the answer in `conversation`; aborts the stream when it could not.
+#[cfg(feature = "hydrate")]
+fn ask_stop(conversation: Uuid, abort: StoredValue<Option<AbortHandle>, LocalStorage>) {
+    leptos::task::spawn_local(async move {
+        if !crate::stream::stop(conversation).await {
+            abort.with_value(|a| {
+                if let Some(a) = a {
+                    a.0.abort();
+                }
+            });
+        }
+    });
+}
+
 #[cfg(feature = "hydrate")]
 fn start_turn(
     turn: Turn,
-    request: ChatRequest,
+    call: crate::stream::Call<'_>,
     gate: Gate,
     abort: StoredValue<Option<AbortHandle>, LocalStorage>,
     refresh: Refresh,
@@ -876,9 +929,18 @@ fn start_turn(
     } = gate;
     let spent = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let spent_in = spent.clone();
+    use crate::stream::Call;
     use crate::types::ChatEvent;
-    let new_conversation = request.conversation_id.is_none();
-    let new_version = request.edit.is_some() || request.regenerate.is_some();
+    let (new_conversation, reload_after) = match &call {
+        Call::Ask(request) => (
+            request.conversation_id.is_none(),
+            // A new version is stored (a stopped one a moment later): the loaded
+            // conversation shows it with its versions.
+            request.edit.is_some() || request.regenerate.is_some(),
+        ),
+        // The stored answer replaces the followed one (or shows, when it had ended already).
+        Call::Follow(_) => (false, true),
+    };
     let on_event = move |event: ChatEvent| match event {
         ChatEvent::Meta {
             conversation_id,
@@ -886,6 +948,10 @@ fn start_turn(
             ..
         } => {
             turn.question_id.set(Some(question_id));
+            turn.conversation.set(Some(conversation_id));
+            if turn.stop_asked.get_untracked() {
+                ask_stop(conversation_id, abort);
+            }
             // The address names the conversation as soon as it exists, so that a reload or a
             // shared address during the answer opens it.
             if new_conversation {
@@ -919,6 +985,11 @@ fn start_turn(
                 card.visual = visual;
             }
         }),
+        // A followed answer that ended before the page asked: the stored one is loaded.
+        ChatEvent::Error {
+            code: crate::types::ErrorCode::NotFound,
+            ..
+        } if turn.followed => {}
         ChatEvent::Error { message, .. } => turn.error.set(Some(message)),
         ChatEvent::Done { stop_reason } => {
             if stop_reason == "interrupted" {
@@ -935,7 +1006,7 @@ fn start_turn(
             compressed,
         } => context.set(Some((tokens, limit, compressed))),
     };
-    match crate::stream::start(&request, on_event) {
+    match crate::stream::start(call, on_event) {
         Ok((handle, finished)) => {
             abort.set_value(Some(AbortHandle(handle)));
             leptos::task::spawn_local(async move {
@@ -954,9 +1025,7 @@ fn start_turn(
                 turn.streaming.set(false);
                 busy.set(false);
                 refresh.conversations.refresh();
-                // A new version is stored (a stopped one a moment later): the loaded
-                // conversation shows it with its versions.
-                if new_version && !aborted {
+                if reload_after && !aborted {
                     refresh.conversation.run(());
                 }
             });

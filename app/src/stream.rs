@@ -1,6 +1,7 @@
-//! Browser side of `POST /api/chat`: a fetch whose body is read as a stream of SSE events, and
-//! an `AbortController` so that "Stop" ends the request (the server then stores the partial
-//! answer as interrupted). Compiled only for the browser (`hydrate`).
+//! Browser side of `POST /api/chat` and `GET /api/chat/{id}/stream`: a fetch whose body is
+//! read as a stream of SSE events, with an `AbortController` to end the request; "Stop" asks
+//! the server (`POST /api/chat/{id}/stop`), which ends the answer (stored as interrupted) and
+//! so the stream. Compiled only for the browser (`hydrate`).
 use futures::StreamExt;
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
@@ -32,25 +33,39 @@ pub struct Limits {
     pub budget: Option<(u64, u64)>,
 }
 
+/// What a stream is for: a new turn (`POST /api/chat`), or following the answer being written
+/// in a conversation (`GET /api/chat/{id}/stream`: a page opened or reloaded mid-answer).
+pub enum Call<'a> {
+    Ask(&'a ChatRequest),
+    Follow(uuid::Uuid),
+}
+
 /// Starts the request. `on_event` receives every event in order; a failure before the stream
 /// starts (400, 404, 413, 429, network) is reported as one `error` event, and the returned
 /// future resolves when the stream ends, with what the response said about the caller's limits.
 pub fn start(
-    request: &ChatRequest,
+    call: Call<'_>,
     mut on_event: impl FnMut(ChatEvent) + 'static,
 ) -> Result<(Abort, impl std::future::Future<Output = Limits>), JsValue> {
     let controller = AbortController::new()?;
     let headers = Headers::new()?;
-    headers.set("content-type", "application/json")?;
     headers.set("accept", "text/event-stream")?;
     let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&headers);
     init.set_credentials(RequestCredentials::SameOrigin);
     init.set_signal(Some(&controller.signal()));
-    let body = serde_json::to_string(request).map_err(|e| JsValue::from_str(&e.to_string()))?;
-    init.set_body(&JsValue::from_str(&body));
-    let req = Request::new_with_str_and_init("/api/chat", &init)?;
+    let url = match call {
+        Call::Ask(request) => {
+            headers.set("content-type", "application/json")?;
+            init.set_method("POST");
+            let body =
+                serde_json::to_string(request).map_err(|e| JsValue::from_str(&e.to_string()))?;
+            init.set_body(&JsValue::from_str(&body));
+            "/api/chat".to_string()
+        }
+        Call::Follow(conversation) => format!("/api/chat/{conversation}/stream"),
+    };
+    init.set_headers(&headers);
+    let req = Request::new_with_str_and_init(&url, &init)?;
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
     let fetch = window.fetch_with_request(&req);
 
@@ -149,6 +164,23 @@ pub fn start(
         limits
     };
     Ok((Abort(controller), future))
+}
+
+/// Asks the server to stop the answer being written in `conversation` (on whichever instance
+/// writes it); false when the request failed (the caller then aborts its stream).
+pub async fn stop(conversation: uuid::Uuid) -> bool {
+    let sent = async {
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_credentials(RequestCredentials::SameOrigin);
+        let url = format!("/api/chat/{conversation}/stop");
+        let req = Request::new_with_str_and_init(&url, &init)?;
+        let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+        let response =
+            wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&req)).await?;
+        Ok::<bool, JsValue>(response.unchecked_into::<Response>().ok())
+    };
+    sent.await.unwrap_or(false)
 }
 
 fn is_abort(e: &JsValue) -> bool {

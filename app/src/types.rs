@@ -509,6 +509,10 @@ pub struct ConversationView {
     pub id: Uuid,
     pub title: String,
     pub messages: Vec<MessageView>,
+    /// The answer being written now (its message id), to follow from
+    /// `GET /api/chat/{id}/stream`; none on shared pages.
+    #[serde(default)]
+    pub answering: Option<Uuid>,
 }
 
 #[cfg(test)]

@@ -218,6 +218,8 @@ pub struct Metrics {
     /// Turns holding a place under the concurrency caps now: back to 0 when the instance is
     /// idle, whatever happened to the turns (client gone, upstream failed, shutdown).
     pub chat_turns_running: Gauge,
+    /// Pages following a running turn from its log (`GET /api/chat/{id}/stream`) now.
+    pub chat_turn_followers: Gauge,
     /// Chat requests refused and turns ended with an error, by the code the client was given.
     pub chat_errors: Family<ChatErrorLabels, Counter>,
     /// Sign-ups, log-ins and log-outs by result.
@@ -554,6 +556,12 @@ impl Metrics {
             "Chat turns running now (holding a place under the concurrency caps)",
             chat_turns_running.clone(),
         );
+        let chat_turn_followers = Gauge::default();
+        registry.register(
+            "chat_turn_followers",
+            "Pages following a running turn from its log now",
+            chat_turn_followers.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector));
         Self {
             registry,
@@ -562,6 +570,7 @@ impl Metrics {
             chat_turns,
             chat_turn_duration,
             chat_turns_running,
+            chat_turn_followers,
             chat_errors,
             auth_events,
             db_pool_connections,

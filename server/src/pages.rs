@@ -91,6 +91,8 @@ impl Backend for PagesBackend {
         viewer: Viewer,
         id: Uuid,
     ) -> Result<Option<ConversationView>, BackendError> {
+        // Asked before the messages are read: an answer stored meanwhile is among them.
+        let answering = self.chat.answering(viewer.owner, id).await;
         let Some(conversation) = self
             .store
             .get_conversation(viewer.owner, id)
@@ -100,9 +102,13 @@ impl Backend for PagesBackend {
             return Ok(None);
         };
         let messages = self.store.list_messages(id).await.map_err(unavailable)?;
+        let answering = answering
+            .map(|turn| turn.id)
+            .filter(|turn| !messages.iter().any(|m| m.id == *turn));
         let branch = thread::branch(&messages, conversation.leaf_seq);
         Ok(Some(ConversationView {
             id,
+            answering,
             title: conversation.title.as_str().to_string(),
             messages: branch
                 .into_iter()
@@ -219,6 +225,7 @@ impl Backend for PagesBackend {
             id: Uuid::nil(),
             title: shared.title,
             messages: shared.messages.into_iter().map(message_view).collect(),
+            answering: None,
         }))
     }
 

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Accounts;
 use crate::cache::Cache;
+use crate::chat::turn_log::{memory::MemoryLog, redis::RedisLog, Lifetimes, TurnLog};
 use crate::chat::{ChatService, TurnLimits};
 use crate::config::{redact_url, Config};
 use crate::context::cache::ContextCache;
@@ -153,6 +154,19 @@ pub fn mcp_sessions(
         .map_err(StartError::Mcp)
 }
 
+/// Where running turns' events are kept for pages that follow them: Redis when configured
+/// (any instance can follow), else this process.
+fn turn_log(config: &Config, redis: Option<&RedisClient>) -> Arc<dyn TurnLog> {
+    match redis {
+        Some(client) => Arc::new(RedisLog::new(
+            client.clone(),
+            &config.redis_prefix,
+            Lifetimes::default(),
+        )),
+        None => Arc::new(MemoryLog::default()),
+    }
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let listener = http::serve::bind(config.addr).map_err(|error| StartError::Listen {
@@ -248,15 +262,18 @@ impl Application {
             provider,
             (backend_name, tools),
             limiter.clone(),
-            ContextService::new(
-                ContextParts {
-                    summarizer,
-                    calibration: Calibration::new(redis.clone(), &config.redis_prefix),
-                    topics: Some(topic_source),
-                    cache: ContextCache::new(&cache, metrics.clone()),
-                },
-                metrics.clone(),
-                config.context_token_limit,
+            (
+                ContextService::new(
+                    ContextParts {
+                        summarizer,
+                        calibration: Calibration::new(redis.clone(), &config.redis_prefix),
+                        topics: Some(topic_source),
+                        cache: ContextCache::new(&cache, metrics.clone()),
+                    },
+                    metrics.clone(),
+                    config.context_token_limit,
+                ),
+                turn_log(&config, redis.as_ref()),
             ),
             metrics.clone(),
             TurnLimits {

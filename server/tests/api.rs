@@ -4,6 +4,7 @@ mod common;
 use app::types::ChatEvent;
 use common::*;
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 #[tokio::test]
 async fn a_chat_turn_streams_events_in_order_and_is_stored() {
@@ -429,55 +430,177 @@ async fn readiness_reports_a_dead_redis() {
     }
 }
 
-#[tokio::test]
-async fn leaving_mid_answer_stores_it_as_interrupted() {
-    let db = TestDb::sqlite();
-    let mut vars = base_vars(&db);
-    vars.insert("OFFLINE_ANALYST_PACE_MS".into(), "20".into());
-    let app = spawn_with(vars).await;
+/// Posts `message` and reads the stream until the first text, then hangs up (a page reloaded
+/// mid-answer); the turn's `meta` (conversation, answer).
+async fn ask_and_leave(app: &TestApp, message: &str) -> (Uuid, Uuid) {
     let mut response = app
         .client
         .post(app.url("/api/chat"))
-        .json(&json!({"message": "Show the league table"}))
+        .json(&json!({ "message": message }))
         .send()
         .await
         .unwrap();
-    // Read until some text has arrived, then hang up.
     let mut parser = app::types::SseParser::default();
-    let mut id = None;
-    let mut got_text = false;
+    let mut meta = None;
     while let Some(chunk) = response.chunk().await.unwrap() {
         for (name, data) in parser.push(&chunk) {
             match ChatEvent::from_sse(&name, &data).unwrap() {
                 ChatEvent::Meta {
-                    conversation_id, ..
-                } => id = Some(conversation_id),
-                ChatEvent::Text { .. } => got_text = true,
+                    conversation_id,
+                    message_id,
+                    ..
+                } => meta = Some((conversation_id, message_id)),
+                ChatEvent::Text { .. } => return meta.expect("meta comes first"),
                 _ => {}
             }
         }
-        if got_text {
-            break;
+    }
+    panic!("the answer ended before its first text");
+}
+
+/// Reads `response`'s events up to its `meta` (its conversation's id), the rest in a task.
+async fn read_in_background(
+    mut response: reqwest::Response,
+) -> (Uuid, tokio::task::JoinHandle<Vec<ChatEvent>>) {
+    let mut parser = app::types::SseParser::default();
+    let mut events = Vec::new();
+    while events.is_empty() {
+        let chunk = response.chunk().await.unwrap().expect("meta");
+        for (name, data) in parser.push(&chunk) {
+            events.push(ChatEvent::from_sse(&name, &data).unwrap());
         }
     }
-    drop(response);
-    let id = id.unwrap();
-    // The turn notices at its next event and stores what was written.
-    let mut stored = None;
+    let id = conversation_of(&events);
+    let rest = tokio::spawn(async move {
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            for (name, data) in parser.push(&chunk) {
+                events.push(ChatEvent::from_sse(&name, &data).unwrap());
+            }
+        }
+        events
+    });
+    (id, rest)
+}
+
+fn follow(app: &TestApp, conversation: Uuid) -> reqwest::RequestBuilder {
+    app.client
+        .get(app.url(&format!("/api/chat/{conversation}/stream")))
+}
+
+fn stop(app: &TestApp, conversation: Uuid) -> reqwest::RequestBuilder {
+    app.client
+        .post(app.url(&format!("/api/chat/{conversation}/stop")))
+}
+
+/// A reload mid-answer: the answer goes on being written without its first page, the new page
+/// is told which answer is being written and follows it from its first event to `done`, the
+/// stored answer is the one streamed; strangers can neither follow nor stop it.
+#[tokio::test]
+async fn a_page_reloaded_mid_answer_follows_the_answer_to_its_end() {
+    let db = TestDb::sqlite();
+    let mut vars = base_vars(&db);
+    vars.insert("OFFLINE_ANALYST_PACE_MS".into(), "20".into());
+    let app = spawn_with(vars).await;
+    let (id, answer) = ask_and_leave(&app, "Show the league table").await;
+
+    // The question is written beside the answer: the page finds it a moment after `meta`.
+    let mut page = Value::Null;
     for _ in 0..100 {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let conv = app.conversation(id).await;
-        if conv["messages"].as_array().is_some_and(|m| m.len() == 2) {
-            stored = Some(conv);
+        page = app.conversation(id).await;
+        if !page.is_null() {
             break;
         }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let conv = stored.expect("the partial answer was stored");
-    let answer = &conv["messages"][1];
+    assert_eq!(page["answering"], json!(answer), "{page}");
+    let stranger = spawn_with(base_vars(&db)).await;
+    for response in [
+        follow(&stranger, id).send().await.unwrap(),
+        stop(&stranger, id).send().await.unwrap(),
+    ] {
+        assert_eq!(response.status(), 404);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+    // A client that has events 0 and 1 goes on from 2.
+    let mut resumed = follow(&app, id)
+        .header("last-event-id", "1")
+        .send()
+        .await
+        .unwrap();
+    let first = resumed.chunk().await.unwrap().unwrap();
+    let first = String::from_utf8_lossy(&first).to_string();
+    assert!(first.starts_with("id: 2\n"), "{first}");
+    drop(resumed);
+
+    let response = follow(&app, id).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let events = read_events(response).await;
+    assert!(
+        matches!(events[0], ChatEvent::Meta { message_id, .. } if message_id == answer),
+        "{events:?}"
+    );
+    assert!(matches!(events[1], ChatEvent::Context { .. }), "{events:?}");
+    assert_eq!(
+        events.last(),
+        Some(&ChatEvent::Done {
+            stop_reason: "end_turn".into()
+        })
+    );
+    let stored = app.conversation(id).await;
+    let message = &stored["messages"][1];
+    assert_eq!(message["status"], "complete");
+    assert_eq!(message["content"].as_str().unwrap(), answer_text(&events));
+    assert_eq!(stored["answering"], Value::Null);
+    let after = follow(&app, id).send().await.unwrap();
+    assert_eq!(after.status(), 404, "nothing is being written any more");
+}
+
+/// Behind a load balancer: a page on another instance follows the answer (through Redis) and
+/// stops it; the answer is stored as interrupted and every page's stream says so.
+async fn an_answer_is_followed_and_stopped_from_another_instance(redis: String) {
+    let db = TestDb::sqlite();
+    let prefix = format!("test:{}:", Uuid::new_v4().simple());
+    let mut vars = base_vars(&db);
+    vars.insert("OFFLINE_ANALYST_PACE_MS".into(), "30".into());
+    vars.insert("REDIS_URL".into(), redis);
+    vars.insert("REDIS_PREFIX".into(), prefix);
+    let first = spawn_with(vars.clone()).await;
+    let mut second = spawn_with(vars).await;
+    second.client = first.client.clone(); // the same visitor (cookie) on both instances
+
+    let asked = first
+        .client
+        .post(first.url("/api/chat"))
+        .json(&json!({"message": "Show the league table"}))
+        .send()
+        .await
+        .unwrap();
+    let (id, asked) = read_in_background(asked).await;
+    let followed = tokio::spawn(read_events(follow(&second, id).send().await.unwrap()));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stopped = stop(&second, id).send().await.unwrap();
+    assert_eq!(stopped.status(), 204);
+
+    let interrupted = Some(ChatEvent::Done {
+        stop_reason: "interrupted".into(),
+    });
+    let (asked, followed) = (asked.await.unwrap(), followed.await.unwrap());
+    assert_eq!(asked.last().cloned(), interrupted, "{asked:?}");
+    assert_eq!(followed.last().cloned(), interrupted, "{followed:?}");
+    assert_eq!(answer_text(&followed), answer_text(&asked));
+    let stored = second.conversation(id).await;
+    let answer = &stored["messages"][1];
     assert_eq!(answer["status"], "interrupted");
     let text = answer["content"].as_str().unwrap();
+    assert_eq!(text, answer_text(&asked));
     assert!(!text.is_empty() && text.lines().count() < 20, "{text}");
+    let again = stop(&second, id).send().await.unwrap();
+    assert_eq!(again.status(), 404);
 }
+
+fpl_chat::redis_tests!(an_answer_is_followed_and_stopped_from_another_instance);
 
 #[tokio::test]
 async fn a_conversations_topics_are_the_fpl_names_in_its_questions() {

@@ -481,22 +481,37 @@ async fn the_depth_limit_ends_endless_tool_calls() {
     );
 }
 
+/// A page that goes away leaves the answer running (another page may follow it); Stop
+/// cancels the upstream request at once and the partial answer is stored as interrupted.
 #[tokio::test]
-async fn the_client_leaving_cancels_the_upstream_request_at_once() {
+async fn leaving_keeps_the_upstream_request_and_stop_cancels_it_at_once() {
     let db = TestDb::sqlite();
     let claude = ClaudeStandIn::start().await;
     queue_long_answer(&claude);
     let app = spawn_with_claude(&db, &claude.base_url, &[]).await;
     let (response, conversation) = start_long_turn(&app).await;
-    let left = Instant::now();
     drop(response);
+    assert!(
+        !claude
+            .wait_for(Duration::from_millis(500), |c| !c.cancelled().is_empty())
+            .await,
+        "the upstream stream was cancelled when the page left"
+    );
+    let stopped = Instant::now();
+    let response = app
+        .client
+        .post(app.url(&format!("/api/chat/{conversation}/stop")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
     assert!(
         claude
             .wait_for(Duration::from_secs(5), |c| !c.cancelled().is_empty())
             .await,
         "the upstream stream was not cancelled"
     );
-    let noticed = claude.cancelled()[0] - left;
+    let noticed = claude.cancelled()[0] - stopped;
     assert!(
         noticed < Duration::from_secs(1),
         "cancelled after {noticed:?}"

@@ -14,15 +14,20 @@
 //! turn holds its place under the caps ([`turn_slots`]) until its answer is stored and its
 //! tokens charged, even after its client went away, and gives it back before `done` is sent;
 //! the summarizer's tokens are charged to the caller whose conversation it summarized; the
-//! answer (complete, interrupted or failed) is stored before `done`; when the receiver of the
-//! events is dropped, the model request is cancelled and the partial answer is stored as
-//! interrupted; events follow the contract's order (docs/contract.md: `meta` first, `done`
-//! last).
+//! answer (complete, interrupted or failed) is stored before `done`; a turn runs to its end
+//! whether or not its client reads (any page may follow it from its log: [`follow`],
+//! [`relay`]), and only a stop ([`ChatService::stop`], from any instance) or a shutdown
+//! cancels the model request, the partial answer then stored as interrupted; events follow
+//! the contract's order (docs/contract.md: `meta` first, `done` last).
+pub mod follow;
 pub mod prompt;
+pub mod relay;
 pub mod tool_loop;
+pub mod turn_log;
 pub mod turn_slots;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use app::backend::Viewer;
@@ -44,7 +49,9 @@ use crate::store::{self, NewMessage, Store, StoreError, Title, TurnStart, TurnSt
 use crate::tools::breaker::CircuitBreaker;
 use crate::tools::{ToolBackend, ToolList};
 use prompt::SYSTEM_PROMPT;
+use relay::Relay;
 use tool_loop::{LoopEnd, LoopOutput, ToolLoop};
+use turn_log::{LiveTurn, TurnLog};
 use turn_slots::{Full, TurnPermit, TurnSlots};
 
 /// Events buffered between the turn and a slow client before the turn waits.
@@ -72,6 +79,12 @@ pub enum ChatError {
     /// This instance already runs `CHAT_MAX_CONCURRENT_TURNS` turns.
     #[error("The chat is busy right now. Please try again in a few seconds.")]
     Busy(u32),
+    /// No answer of the caller's is being written in the conversation (to follow or stop).
+    #[error("No answer is being written in this conversation.")]
+    NotAnswering,
+    /// The caller already follows `n` answers from this instance.
+    #[error("You already follow {0} answers. Close a page, then try again.")]
+    TooManyFollowers(u32),
     #[error("The chat is unavailable right now. Please try again shortly.")]
     Internal(#[from] StoreError),
 }
@@ -83,11 +96,12 @@ impl ChatError {
     pub fn status(&self) -> u16 {
         match self {
             ChatError::Message(e) => e.status(),
-            ChatError::NotFound => 404,
+            ChatError::NotFound | ChatError::NotAnswering => 404,
             ChatError::BudgetExhausted { budget, .. } if budget.scope == BudgetScope::Global => 503,
             ChatError::RateLimited { .. }
             | ChatError::BudgetExhausted { .. }
-            | ChatError::TooManyTurns(_) => 429,
+            | ChatError::TooManyTurns(_)
+            | ChatError::TooManyFollowers(_) => 429,
             ChatError::Busy(_) | ChatError::Internal(_) => 503,
         }
     }
@@ -96,10 +110,11 @@ impl ChatError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ChatError::Message(e) => e.code(),
-            ChatError::NotFound => ErrorCode::NotFound,
+            ChatError::NotFound | ChatError::NotAnswering => ErrorCode::NotFound,
             ChatError::RateLimited { .. }
             | ChatError::BudgetExhausted { .. }
             | ChatError::TooManyTurns(_)
+            | ChatError::TooManyFollowers(_)
             | ChatError::Busy(_) => ErrorCode::RateLimited,
             ChatError::Internal(_) => ErrorCode::Internal,
         }
@@ -110,7 +125,7 @@ impl ChatError {
         match self {
             ChatError::RateLimited { decision, .. } => Some(decision.retry_after_secs()),
             ChatError::BudgetExhausted { budget, .. } => Some(budget.resets_in.as_secs().max(1)),
-            ChatError::TooManyTurns(_) | ChatError::Busy(_) => {
+            ChatError::TooManyTurns(_) | ChatError::TooManyFollowers(_) | ChatError::Busy(_) => {
                 Some(turn_slots::RETRY_AFTER.as_secs())
             }
             _ => None,
@@ -148,8 +163,16 @@ struct Inner {
     tool_timeout: std::time::Duration,
     metrics: Arc<Metrics>,
     max_depth: u32,
-    /// Cancelled by [`ChatService::stop_turns`] once a shutdown's drain time is over.
+    /// Cancelled by [`ChatService::stop_turns`] once a shutdown's drain time is over (each
+    /// turn's own stop is a child of it).
     stopping: CancellationToken,
+    /// The events of running turns, for pages that follow them ([`follow`]).
+    log: Arc<dyn TurnLog>,
+    /// The stop of each turn running on this instance, by answer id: a stop asked here
+    /// is immediate (one asked elsewhere comes through the log).
+    live: Mutex<HashMap<Uuid, CancellationToken>>,
+    /// The caps on pages following turns, per identity and per instance.
+    followers: TurnSlots,
 }
 
 /// How turns are bounded.
@@ -198,7 +221,7 @@ impl ChatService {
         provider: Arc<dyn Provider>,
         (backend, tools): (&str, Arc<dyn ToolBackend>),
         limiter: Arc<RateLimiter>,
-        contexts: ContextService,
+        (contexts, log): (ContextService, Arc<dyn TurnLog>),
         metrics: Arc<Metrics>,
         limits: TurnLimits,
     ) -> Self {
@@ -207,6 +230,10 @@ impl ChatService {
             limits.tools.breaker_failures,
             limits.tools.breaker_cooldown,
             metrics.clone(),
+        );
+        let followers = TurnSlots::new(
+            follow::caps(limits.concurrency),
+            metrics.chat_turn_followers.clone(),
         );
         Self {
             inner: Arc::new(Inner {
@@ -221,6 +248,9 @@ impl ChatService {
                 metrics,
                 max_depth: limits.max_depth,
                 stopping: CancellationToken::new(),
+                log,
+                live: Mutex::default(),
+                followers,
             }),
         }
     }
@@ -231,7 +261,7 @@ impl ChatService {
 
     /// Starts a turn: admits it, prepares its context, and spawns the rest (the model request
     /// and, beside it, the question's write), whose events arrive on [`Turn::events`]
-    /// (`meta` and `context` are already in it).
+    /// (`meta` and `context` are already in it) and in the turn's log ([`Relay`]).
     pub async fn start(
         &self,
         viewer: Viewer,
@@ -247,12 +277,13 @@ impl ChatService {
         }
         let (plan, permit, limit, budget, context) = started?;
         let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        let (client, events) = mpsc::channel(EVENT_BUFFER);
         let turn = Turn {
             conversation_id: plan.conversation_id,
             message_id: plan.message_id,
             limit,
             budget,
-            events: rx,
+            events,
         };
         // The channel is new and large enough: these cannot fail.
         let _ = tx.try_send(ChatEvent::Meta {
@@ -269,7 +300,26 @@ impl ChatService {
             tracing::field::display(plan.conversation_id),
         );
         let span = tracing::info_span!(parent: &request, "turn");
-        tokio::spawn(async move { service.run(plan, permit, tx).await }.instrument(span));
+        let live = LiveTurn {
+            id: plan.message_id,
+            conversation: plan.conversation_id,
+            owner: viewer.owner,
+        };
+        let stop = self.inner.stopping.child_token();
+        let relay = Relay {
+            log: self.inner.log.clone(),
+            turn: live,
+            stop: stop.clone(),
+        };
+        tokio::spawn(relay.run(rx, client).instrument(span.clone()));
+        let registered = self.register(live.id, stop.clone());
+        tokio::spawn(
+            async move {
+                service.run(plan, permit, &stop, tx).await;
+                drop(registered);
+            }
+            .instrument(span),
+        );
         Ok(turn)
     }
 
@@ -469,13 +519,24 @@ impl ChatService {
     }
 
     /// The rest of a turn; `permit` is its place under the turn caps, given back once the
-    /// answer is stored and its tokens charged.
-    async fn run(self, plan: TurnPlan, permit: TurnPermit, events: mpsc::Sender<ChatEvent>) {
+    /// answer is stored and its tokens charged; `stop` ends it as interrupted.
+    async fn run(
+        &self,
+        plan: TurnPlan,
+        permit: TurnPermit,
+        stop: &CancellationToken,
+        events: mpsc::Sender<ChatEvent>,
+    ) {
         let inner = &self.inner;
         let started = Instant::now();
         let started_at = Utc::now();
         let answered = self
-            .answer(plan.conversation_id, plan.first, plan.request, &events)
+            .answer(
+                plan.conversation_id,
+                plan.first,
+                plan.request,
+                (&events, stop),
+            )
             .await;
         let (mut output, question) = match answered {
             Ok(answered) => answered,
@@ -538,16 +599,13 @@ impl ChatService {
         }
         // The turn's work is done: whoever reads `done` may start the next one.
         drop(permit);
-        if output.end == LoopEnd::Interrupted {
-            // Nobody is listening, unless the server stopped the turn: then its client is told.
-            if inner.stopping.is_cancelled() {
-                let error = (
-                    ErrorCode::ShuttingDown,
-                    "The server is restarting. The answer so far is saved; please ask again in a moment."
-                        .to_string(),
-                );
-                send_all(&events, vec![self.error_event(error), done("interrupted")]).await;
-            }
+        if output.end == LoopEnd::Interrupted && inner.stopping.is_cancelled() {
+            let error = (
+                ErrorCode::ShuttingDown,
+                "The server is restarting. The answer so far is saved; please ask again in a moment."
+                    .to_string(),
+            );
+            send_all(&events, vec![self.error_event(error), done("interrupted")]).await;
             return;
         }
         let mut tail = vec![ChatEvent::Usage {
@@ -570,7 +628,7 @@ impl ChatService {
         conversation: Uuid,
         first: FirstWrite,
         request: LlmRequest,
-        events: &mpsc::Sender<ChatEvent>,
+        (events, stopping): (&mpsc::Sender<ChatEvent>, &CancellationToken),
     ) -> Result<(LoopOutput, TurnStarted), StoreError> {
         let inner = &self.inner;
         let tool_loop = ToolLoop {
@@ -580,7 +638,7 @@ impl ChatService {
             tool_timeout: inner.tool_timeout,
             max_depth: inner.max_depth,
             events,
-            stopping: &inner.stopping,
+            stopping,
             metrics: &inner.metrics,
         };
         let write = async {

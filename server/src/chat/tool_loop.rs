@@ -58,8 +58,8 @@ pub struct ToolLoop<'a> {
     pub tool_timeout: Duration,
     pub max_depth: u32,
     pub events: &'a Sender<ChatEvent>,
-    /// Cancelled when the server stops its turns (the drain time of a shutdown is over): the
-    /// turn ends as if its client had gone, keeping what it has.
+    /// Cancelled when the turn is stopped (its owner asked, or the drain time of a shutdown
+    /// is over): the turn ends as interrupted, keeping what it has.
     pub stopping: &'a CancellationToken,
     pub metrics: &'a Metrics,
 }
@@ -71,8 +71,8 @@ enum RoundEnd {
 }
 
 impl ToolLoop<'_> {
-    /// Completes when nobody will read the rest of the answer: the client went away, or the
-    /// server is stopping its turns.
+    /// Completes when the rest of the answer is not wanted: the turn was stopped, or nothing
+    /// relays its events any more.
     async fn abandoned(&self) {
         tokio::select! {
             () = self.events.closed() => {}

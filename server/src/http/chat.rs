@@ -18,7 +18,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -95,7 +95,18 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
         Err(e) => return refusal(e),
     };
     let events = ReceiverStream::new(turn.events)
-        .map(|event| Ok::<_, Infallible>(Event::default().event(event.name()).data(event.data())));
+        .map(|event| Event::default().event(event.name()).data(event.data()));
+    let mut response = event_stream(events);
+    let headers = response.headers_mut();
+    rate_limit_headers(headers, &turn.limit);
+    budget_headers(headers, &turn.budget);
+    response
+}
+
+/// A `text/event-stream` response of `events`, with keep-alive comments, never cached nor
+/// buffered by proxies (nginx, Railway's edge).
+pub(crate) fn event_stream(events: impl Stream<Item = Event> + Send + 'static) -> Response {
+    let events = events.map(Ok::<_, Infallible>);
     let mut response = Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response();
@@ -104,16 +115,13 @@ pub async fn handler(State(state): State<AppState>, request: Request) -> Respons
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache, no-transform"),
     );
-    // Proxies (nginx, Railway's edge) must not buffer the stream.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    rate_limit_headers(headers, &turn.limit);
-    budget_headers(headers, &turn.budget);
     response
 }
 
 /// The JSON error of a turn that could not start, with its status ([`ChatError::status`]),
 /// `Retry-After` for a refusal over a limit, and the headers of the limit that refused.
-fn refusal(e: ChatError) -> Response {
+pub(crate) fn refusal(e: ChatError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = error_response(status, e.code(), e.to_string());
     let headers = response.headers_mut();

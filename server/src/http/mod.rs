@@ -6,6 +6,7 @@ pub mod chat;
 pub mod cookies;
 pub mod cross_site;
 pub mod export;
+pub mod follow;
 pub mod headers;
 pub mod identity;
 pub mod ops;
@@ -107,6 +108,8 @@ pub fn router(state: AppState, shutdown: tokio_util::sync::CancellationToken) ->
         .route("/readyz", get(ops::readyz))
         .route("/api/metrics", get(ops::metrics))
         .route("/api/chat", post(chat::handler))
+        .route("/api/chat/{id}/stream", get(follow::stream))
+        .route("/api/chat/{id}/stop", post(follow::stop))
         .route("/api/conversations/{id}/export", get(export::handler))
         .merge(pages)
         .layer(middleware::from_fn_with_state(

@@ -188,6 +188,22 @@ async fn the_deployment_budget_holds_across_ips_in_process() {
     the_deployment_budget_holds_across_ips(false).await;
 }
 
+/// The conversation of a turn's stream (its `meta` event), the rest of which is dropped.
+async fn meta_of(mut response: reqwest::Response) -> uuid::Uuid {
+    let mut parser = app::types::SseParser::default();
+    loop {
+        let chunk = response.chunk().await.unwrap().expect("meta");
+        for (name, data) in parser.push(&chunk) {
+            if let Ok(app::types::ChatEvent::Meta {
+                conversation_id, ..
+            }) = app::types::ChatEvent::from_sse(&name, &data)
+            {
+                return conversation_id;
+            }
+        }
+    }
+}
+
 /// A client that already has its anonymous identity (its cookie).
 async fn visitor(app: &TestApp) -> reqwest::Client {
     let client = client_on(1);
@@ -227,8 +243,20 @@ async fn a_third_concurrent_turn_of_one_identity_is_refused() {
     assert_eq!(other.status(), 200);
     assert!(header(&other, "content-type").starts_with("text/event-stream"));
 
-    // The client of one turn goes away: once its partial answer is stored, its place is free.
-    drop(first);
+    // The client of one turn goes away: the turn goes on and keeps its place. Once it is
+    // stopped and its partial answer stored, its place is free.
+    let conversation = meta_of(first).await;
+    assert_eq!(
+        chat(&app, &me).await.status(),
+        429,
+        "a left turn still runs"
+    );
+    let stop = me
+        .post(app.url(&format!("/api/chat/{conversation}/stop")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stop.status(), 204);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let again = chat(&app, &me).await;

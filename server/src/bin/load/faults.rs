@@ -35,7 +35,7 @@ pub enum Fault {
     PostgresRestart,
     /// The upstream answers 529 to every request.
     Overloaded,
-    /// Every client hangs up at its first token.
+    /// Every client hangs up at its first token, then stops the answer.
     HangUps,
     /// SIGTERM 2.5 s in, with a 1 s drain.
     Sigterm,
@@ -335,8 +335,9 @@ async fn overloaded(
     Ok(())
 }
 
-/// Every client hangs up at its first token: every upstream stream is cancelled, every
-/// partial answer stored as interrupted, and no turn or task is left running.
+/// Every client hangs up at its first token and then stops the answer (from a new request, as
+/// a reloaded page does): every upstream stream is cancelled, every partial answer stored as
+/// interrupted, and no turn or task is left running.
 async fn hang_ups(
     client: &reqwest::Client,
     s: &Scenario,

@@ -36,7 +36,8 @@ pub struct Plan {
     /// Keep sending turns until then instead (the soak).
     pub until: Option<Instant>,
     pub conversation_turns: usize,
-    /// Drop the response at the first token (a client that goes away mid-answer).
+    /// Drop the response at the first token (a client that goes away mid-answer; the answer
+    /// goes on), then stop the answer (`POST /api/chat/{id}/stop`, as a reloaded page's Stop).
     pub hang_up: bool,
     /// Stop after the first turn that failed (a user whose server is going away).
     pub stop_after_failure: bool,
@@ -133,6 +134,13 @@ pub async fn app_user(
         };
         in_flight.enter();
         let (turn, seen) = send(request, tag, ends, &mut cookie).await;
+        if let (true, Some(id)) = (plan.hang_up, &seen.conversation) {
+            let mut stop = client.post(format!("{base}/api/chat/{id}/stop"));
+            if let Some(c) = &cookie {
+                stop = stop.header(COOKIE, c.clone());
+            }
+            let _ = stop.send().await;
+        }
         in_flight.leave();
         conversation = seen.conversation.or(conversation);
         let failed = turn.failure.is_some();
