@@ -13,11 +13,11 @@ export default defineConfig({
   projects: [
     {
       name: "offline",
-      testIgnore: /(claude|mcp|limits|long|load-balancer|conversations|reading|accessibility|versions)\.spec\.ts/,
+      testIgnore: /(claude|mcp|limits|long|load-balancer|conversations|reading|accessibility|versions|reattach)\.spec\.ts/,
     },
     {
       name: "ux",
-      testMatch: /(conversations|reading|accessibility|versions)\.spec\.ts/,
+      testMatch: /(conversations|reading|accessibility|versions|reattach)\.spec\.ts/,
       use: { baseURL: process.env.UX_APP_URL ?? "http://127.0.0.1:3006" },
     },
     {
