@@ -204,3 +204,31 @@ test("a visit through round-robin instances: nothing flips", async ({ page }) =>
   }
   expect(served.filter((s) => s.status >= 500)).toEqual([]);
 });
+
+test("a page reloaded mid-answer follows it from the other instance", async ({ page }) => {
+  const { served } = watch(page);
+  const prose = () => lastAnswer(page).locator(".prose-chat");
+  await page.goto("/");
+  await hydrated(page);
+  await ask(page, "Show the league table"); // the longest offline answer
+  await expect(page).toHaveURL(/\/c\/[0-9a-f-]{36}$/);
+  await expect.poll(() => lastAnswer(page).locator(".md-block").count()).toBeGreaterThan(0);
+  const writer = served.find((s) => s.method === "POST" && s.path === "/api/chat")!.backend;
+  // Reload until the page's stream of the answer comes from the instance not writing it.
+  const streams = () => served.filter((s) => s.method === "GET" && s.path.endsWith("/stream"));
+  for (let i = 0; i < 6 && !streams().some((s) => s.backend === other(writer)); i++) {
+    const before = streams().length;
+    await page.reload();
+    await hydrated(page);
+    await expect.poll(() => streams().length).toBeGreaterThan(before);
+  }
+  const followed = streams().find((s) => s.backend === other(writer));
+  expect(followed?.status, `an answer written by ${writer} followed from ${other(writer)}`).toBe(200);
+  await expect(page.locator('[data-role="user"]')).toHaveCount(1);
+  await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false", { timeout: 30_000 });
+  await expect(prose().locator("table")).toHaveCount(1);
+  const text = await prose().innerText();
+  await page.reload();
+  await hydrated(page);
+  await expect.poll(() => prose().innerText()).toBe(text);
+});
