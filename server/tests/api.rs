@@ -441,21 +441,18 @@ async fn ask_and_leave(app: &TestApp, message: &str) -> (Uuid, Uuid) {
         .await
         .unwrap();
     let mut parser = app::types::SseParser::default();
-    let mut meta = None;
-    while let Some(chunk) = response.chunk().await.unwrap() {
-        for (name, data) in parser.push(&chunk) {
-            match ChatEvent::from_sse(&name, &data).unwrap() {
-                ChatEvent::Meta {
-                    conversation_id,
-                    message_id,
-                    ..
-                } => meta = Some((conversation_id, message_id)),
-                ChatEvent::Text { .. } => return meta.expect("meta comes first"),
-                _ => {}
-            }
-        }
+    let events = read_until(&mut response, &mut parser, |e| {
+        matches!(e, ChatEvent::Text { .. })
+    })
+    .await;
+    match events[0] {
+        ChatEvent::Meta {
+            conversation_id,
+            message_id,
+            ..
+        } => (conversation_id, message_id),
+        ref other => panic!("first event is not meta: {other:?}"),
     }
-    panic!("the answer ended before its first text");
 }
 
 /// Reads `response`'s events up to its `meta` (its conversation's id), the rest in a task.
@@ -463,13 +460,7 @@ async fn read_in_background(
     mut response: reqwest::Response,
 ) -> (Uuid, tokio::task::JoinHandle<Vec<ChatEvent>>) {
     let mut parser = app::types::SseParser::default();
-    let mut events = Vec::new();
-    while events.is_empty() {
-        let chunk = response.chunk().await.unwrap().expect("meta");
-        for (name, data) in parser.push(&chunk) {
-            events.push(ChatEvent::from_sse(&name, &data).unwrap());
-        }
-    }
+    let mut events = read_until(&mut response, &mut parser, |_| true).await;
     let id = conversation_of(&events);
     let rest = tokio::spawn(async move {
         while let Some(chunk) = response.chunk().await.unwrap() {

@@ -271,6 +271,25 @@ pub async fn read_events(response: reqwest::Response) -> Vec<ChatEvent> {
         .collect()
 }
 
+/// Reads `response`'s events until one for which `enough` holds (it included); the stream
+/// stays open, with `parser` holding what was read past it.
+pub async fn read_until(
+    response: &mut reqwest::Response,
+    parser: &mut SseParser,
+    enough: impl Fn(&ChatEvent) -> bool,
+) -> Vec<ChatEvent> {
+    let mut events = Vec::new();
+    loop {
+        let chunk = response.chunk().await.unwrap().expect("the awaited event");
+        for (name, data) in parser.push(&chunk) {
+            events.push(ChatEvent::from_sse(&name, &data).expect("a known event"));
+        }
+        if events.iter().any(&enough) {
+            return events;
+        }
+    }
+}
+
 pub fn conversation_of(events: &[ChatEvent]) -> Uuid {
     match events.first() {
         Some(ChatEvent::Meta {

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use fpl_chat::testkit::claude::{ClaudeStandIn, Fallback, Sse};
 use serde_json::{json, Value};
 
-use crate::common::{base_vars, read_events, spawn_with, TestApp, TestDb, CLAUDE_KEY};
+use crate::common::{
+    base_vars, conversation_of, read_events, read_until, spawn_with, TestApp, TestDb, CLAUDE_KEY,
+};
 
 /// A browser-like client (keeps its cookie) on the loopback address `127.0.0.<last>`.
 fn client_on(last: u8) -> reqwest::Client {
@@ -191,17 +193,7 @@ async fn the_deployment_budget_holds_across_ips_in_process() {
 /// The conversation of a turn's stream (its `meta` event), the rest of which is dropped.
 async fn meta_of(mut response: reqwest::Response) -> uuid::Uuid {
     let mut parser = app::types::SseParser::default();
-    loop {
-        let chunk = response.chunk().await.unwrap().expect("meta");
-        for (name, data) in parser.push(&chunk) {
-            if let Ok(app::types::ChatEvent::Meta {
-                conversation_id, ..
-            }) = app::types::ChatEvent::from_sse(&name, &data)
-            {
-                return conversation_id;
-            }
-        }
-    }
+    conversation_of(&read_until(&mut response, &mut parser, |_| true).await)
 }
 
 /// A client that already has its anonymous identity (its cookie).
