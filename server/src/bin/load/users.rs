@@ -135,7 +135,11 @@ pub async fn app_user(
         in_flight.enter();
         let (turn, seen) = send(request, tag, ends, &mut cookie).await;
         if let (true, Some(id)) = (plan.hang_up, &seen.conversation) {
-            let mut stop = client.post(format!("{base}/api/chat/{id}/stop"));
+            // On a connection of its own that closes: an idle kept-alive connection would
+            // count as a task left behind by the turn.
+            let mut stop = client
+                .post(format!("{base}/api/chat/{id}/stop"))
+                .header(reqwest::header::CONNECTION, "close");
             if let Some(c) = &cookie {
                 stop = stop.header(COOKIE, c.clone());
             }
