@@ -142,30 +142,36 @@ impl TurnLog for RedisLog {
         batch.quiet(pexpire(self.stream(turn.id), self.lifetimes.keep_closed));
         batch.quiet(pexpire(self.stop_flag(turn.id), self.lifetimes.keep_closed));
         self.run::<()>(batch).await?;
-        // The conversation's key is dropped only while it names this turn (not a newer one).
+        // The conversation's key is dropped only while it names this turn (not a newer one):
+        // compared and deleted in one script, so a turn opened meanwhile keeps its key.
         let key = self.pointer(turn.conversation);
-        let turn_id = turn.id;
+        let turn_id = turn.id.to_string();
         self.redis
             .run(|mut c| async move {
-                let current: Option<String> = cmd("GET").arg(&key).query_async(&mut c).await?;
-                let ours = current
-                    .and_then(|v| serde_json::from_str::<Pointer>(&v).ok())
-                    .is_some_and(|p| p.turn == turn_id);
-                if ours {
-                    cmd("DEL").arg(&key).query_async::<()>(&mut c).await?;
-                }
-                Ok(())
+                redis::Script::new(
+                    r"local v = redis.call('GET', KEYS[1])
+                      if v and string.find(v, ARGV[1], 1, true) then
+                        return redis.call('DEL', KEYS[1])
+                      end
+                      return 0",
+                )
+                .key(key)
+                .arg(turn_id)
+                .invoke_async::<i64>(&mut c)
+                .await
+                .map(|_| ())
             })
             .await
             .map_err(|e| LogError(e.to_string()))
     }
 
     async fn running(&self, conversation: Uuid) -> Result<Option<LiveTurn>, LogError> {
-        let mut batch = Batch::new();
-        let mut get = cmd("GET");
-        get.arg(self.pointer(conversation));
-        batch.add(get);
-        let (value,): (Option<String>,) = self.run(batch).await?;
+        let key = self.pointer(conversation);
+        let value: Option<String> = self
+            .redis
+            .run(|mut c| async move { cmd("GET").arg(key).query_async(&mut c).await })
+            .await
+            .map_err(|e| LogError(e.to_string()))?;
         Ok(value
             .and_then(|v| serde_json::from_str::<Pointer>(&v).ok())
             .map(|p| LiveTurn {
