@@ -430,10 +430,9 @@ pub fn ChatPage() -> impl IntoView {
     keyboard_shortcuts(sidebar_open, busy, stop);
 
     let title = move || {
+        // `with`, not `get`: the title alone, without a copy of every message.
         conversation
-            .get()
-            .and_then(|r| r.ok().flatten())
-            .map(|c| c.title)
+            .with(|r| r.as_ref()?.as_ref().ok()?.as_ref().map(|c| c.title.clone()))
             .or_else(|| {
                 turns.with(|t| t.first().map(|t| t.question.with_value(|q| short_title(q))))
             })
@@ -788,6 +787,8 @@ fn render_history(
                     let tools = shown.actions.map(|actions| {
                         message_actions(actions, &m, is_user, asked.filter(|_| last))
                     });
+                    // Erased: the server resolves each row as a future before rendering it,
+                    // and moving a small `AnyView` costs less than the row's whole view type.
                     view! {
                         <MessageBubble
                             role=m.role
@@ -798,6 +799,7 @@ fn render_history(
                         />
                         {tools}
                     }
+                    .into_any()
                 })
                 .collect_view();
             view! { {bubbles}{pending} }.into_any()

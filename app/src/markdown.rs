@@ -17,9 +17,14 @@
 //!   keeping indented continuations with their list item), so that a streaming answer renders
 //!   only its last, growing block again: the finished ones keep their DOM (a selection in them
 //!   survives, a screen reader is not read them again), and each is copied on its own.
+//! - On the server a rendered block is kept ([`rendered`]): a stored answer's page is built
+//!   from the same blocks on every load.
 //! - Cost is linear in the input: pulldown-cmark parses in linear time, and blockquotes nested
 //!   deeper than [`MAX_QUOTE_DEPTH`] are flattened, as HTML parsers (ammonia's, the
 //!   browser's) slow down on deep nesting (`cargo bench -p app --bench markdown`).
+#[cfg(feature = "ssr")]
+mod rendered;
+
 use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use pulldown_cmark_escape::{escape_href, escape_html};
 
@@ -33,9 +38,12 @@ const MAX_QUOTE_DEPTH: usize = 16;
 /// Renders Markdown (tables, strikethrough) to sanitized HTML: [`to_html`], then, on the
 /// server, ammonia.
 pub fn render(markdown: &str) -> String {
-    let html = to_html(markdown);
     #[cfg(feature = "ssr")]
-    let html = CLEANER.clean(&html).to_string();
+    let html = rendered::RENDERED.get_or_render(markdown, |markdown| {
+        CLEANER.clean(&to_html(markdown)).to_string()
+    });
+    #[cfg(not(feature = "ssr"))]
+    let html = to_html(markdown);
     html
 }
 

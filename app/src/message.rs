@@ -42,7 +42,7 @@ pub fn MessageBubble(
     view! {
         <div class=row data-role=role.clone() data-streaming=move || streaming.get().to_string()>
             <div class=bubble>
-                <Show when=move || !tools.get().is_empty()>
+                <Show when=move || tools.with(|t| !t.is_empty())>
                     <div class="mb-2 flex flex-col gap-1">
                         <For
                             each=move || tools.get()
