@@ -1,5 +1,5 @@
-//! Cost of rendering Markdown (`app::markdown::render`): is it linear in the input, and how
-//! long do the longest realistic inputs take?
+//! Cost of rendering Markdown (`app::markdown::render_uncached`, `render` on a cache miss): is
+//! it linear in the input, and how long do the longest realistic inputs take?
 //!
 //! `cargo bench -p app --bench markdown` times the browser's path (pulldown-cmark only);
 //! `cargo bench -p app --bench markdown --features ssr` the server's (pulldown-cmark, then
@@ -11,7 +11,8 @@
 //! Prints timings only. Not a test: it asserts nothing.
 use std::time::{Duration, Instant};
 
-use app::markdown::render;
+// Uncached: on the server `render` keeps each block, and a bench would time the cache.
+use app::markdown::render_uncached as render;
 
 /// Median time of `runs` renders of `input`.
 fn median(input: &str, runs: usize) -> Duration {

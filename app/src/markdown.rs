@@ -39,11 +39,18 @@ const MAX_QUOTE_DEPTH: usize = 16;
 /// server, ammonia.
 pub fn render(markdown: &str) -> String {
     #[cfg(feature = "ssr")]
-    let html = rendered::RENDERED.get_or_render(markdown, |markdown| {
-        CLEANER.clean(&to_html(markdown)).to_string()
-    });
+    let html = rendered::RENDERED.get_or_render(markdown, render_uncached);
     #[cfg(not(feature = "ssr"))]
+    let html = render_uncached(markdown);
+    html
+}
+
+/// [`render`] without the server's cache of blocks: what a block costs the first time it is
+/// shown (`cargo bench -p app --bench markdown` measures this).
+pub fn render_uncached(markdown: &str) -> String {
     let html = to_html(markdown);
+    #[cfg(feature = "ssr")]
+    let html = CLEANER.clean(&html).to_string();
     html
 }
 
