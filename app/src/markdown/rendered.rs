@@ -7,8 +7,9 @@
 //! - Returns exactly what rendering would: the key is the block's whole text, not a hash of
 //!   it (a collision would show one user another's answer), and the value depends on nothing
 //!   else.
-//! - Bounded: keys and values together stay under the budget (32 MiB for the process); the
-//!   least recently used blocks go first, and a block over 64 KiB is rendered but not kept.
+//! - Bounded: keys and values, with a fixed overhead counted per entry, stay under the budget
+//!   (32 MiB for the process); the least recently used blocks go first, and a block over
+//!   64 KiB is rendered but not kept.
 //! - Shared by every request; the lock is held for a lookup or an insert, never while a
 //!   block is rendered (two requests may render the same new block once each).
 use std::sync::{Arc, LazyLock, Mutex};
@@ -22,6 +23,10 @@ pub(super) static RENDERED: LazyLock<Rendered> = LazyLock::new(|| Rendered::new(
 /// the many ordinary ones out.
 const LARGEST: usize = 64 << 10;
 
+/// What an entry costs beyond its text (the map's node and two `Arc` headers, rounded up), so
+/// that many tiny blocks cannot hold far more memory than the budget says.
+const OVERHEAD: usize = 128;
+
 /// Rendered blocks by their Markdown, least recently used first.
 pub(super) struct Rendered {
     /// The blocks and the bytes they hold (keys and values), under one lock.
@@ -33,7 +38,7 @@ pub(super) struct Rendered {
 struct Inner {
     /// Markdown block → its HTML.
     blocks: LruCache<Arc<str>, Arc<str>>,
-    /// The lengths of every key and value in `blocks`.
+    /// The lengths of every key and value in `blocks`, plus [`OVERHEAD`] for each.
     bytes: usize,
 }
 
@@ -58,16 +63,16 @@ impl Rendered {
             return html.to_string();
         }
         let html = render(markdown);
-        let size = markdown.len() + html.len();
+        let size = markdown.len() + html.len() + OVERHEAD;
         if markdown.len() <= LARGEST && size <= self.budget {
             let mut inner = self.lock();
             if let Some(old) = inner.blocks.insert(markdown.into(), html.as_str().into()) {
-                inner.bytes -= markdown.len() + old.len();
+                inner.bytes -= markdown.len() + old.len() + OVERHEAD;
             }
             inner.bytes += size;
             while inner.bytes > self.budget {
                 match inner.blocks.remove_lru() {
-                    Some((key, value)) => inner.bytes -= key.len() + value.len(),
+                    Some((key, value)) => inner.bytes -= key.len() + value.len() + OVERHEAD,
                     None => break,
                 }
             }
@@ -109,16 +114,17 @@ mod tests {
 
     #[test]
     fn the_least_recently_used_blocks_go_when_the_budget_is_full() {
-        // Each entry holds 1 + 9 bytes ("x" and "<p>x</p>" plus one): four fit in 40.
-        let cache = Rendered::new(40);
+        // Each entry holds 1 + 9 bytes ("x" and "<p>x</p>!") and the overhead: four fit.
+        let budget = 4 * (10 + super::OVERHEAD);
+        let cache = Rendered::new(budget);
         let render = |md: &str| format!("<p>{md}</p>!");
         for md in ["a", "b", "c", "d"] {
             cache.get_or_render(md, render);
         }
-        assert_eq!(cache.held(), (4, 40));
+        assert_eq!(cache.held(), (4, budget));
         cache.get_or_render("a", |_| unreachable!("a is cached"));
         cache.get_or_render("e", render);
-        assert_eq!(cache.held(), (4, 40));
+        assert_eq!(cache.held(), (4, budget));
         // "b" was the least recently used: it is rendered again; "a" is still there.
         let again = Cell::new(false);
         cache.get_or_render("b", |md| {
