@@ -382,7 +382,26 @@ async fn health_readiness_and_metrics() {
     );
     assert!(!text.contains("token_budget_limit_tokens{"), "{text}");
     assert!(text.contains("process_resident_memory_bytes"));
-    // The pools as they are when scraped: connections are open, none is busy now.
+    // The pools as they are when scraped: connections are open, and none stays busy once the
+    // turns' last writes (made after their streams ended) are done.
+    let idle_pools = |t: &str| {
+        ["read", "write"].iter().all(|pool| {
+            t.contains(&format!(
+                r#"db_pool_connections{{pool="{pool}",state="in_use"}} 0"#
+            ))
+        })
+    };
+    let mut text = text;
+    for _ in 0..40 {
+        if idle_pools(&text) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let scrape = client
+            .get(app.url("/api/metrics"))
+            .bearer_auth(METRICS_TOKEN);
+        text = scrape.send().await.unwrap().text().await.unwrap();
+    }
     for pool in ["read", "write"] {
         let busy = format!(r#"db_pool_connections{{pool="{pool}",state="in_use"}} 0"#);
         assert!(text.contains(&busy), "{busy} in\n{text}");
