@@ -93,6 +93,18 @@ fn decode(entries: Entries) -> Vec<ChatEvent> {
         .collect()
 }
 
+/// Deletes a conversation's pointer only while it names the given turn; built once (a
+/// `Script` hashes its source when made), not on every turn's close.
+static DROP_POINTER: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"local v = redis.call('GET', KEYS[1])
+          if v and string.find(v, ARGV[1], 1, true) then
+            return redis.call('DEL', KEYS[1])
+          end
+          return 0",
+    )
+});
+
 #[async_trait]
 impl TurnLog for RedisLog {
     fn name(&self) -> &'static str {
@@ -148,18 +160,12 @@ impl TurnLog for RedisLog {
         let turn_id = turn.id.to_string();
         self.redis
             .run(|mut c| async move {
-                redis::Script::new(
-                    r"local v = redis.call('GET', KEYS[1])
-                      if v and string.find(v, ARGV[1], 1, true) then
-                        return redis.call('DEL', KEYS[1])
-                      end
-                      return 0",
-                )
-                .key(key)
-                .arg(turn_id)
-                .invoke_async::<i64>(&mut c)
-                .await
-                .map(|_| ())
+                DROP_POINTER
+                    .key(key)
+                    .arg(turn_id)
+                    .invoke_async::<i64>(&mut c)
+                    .await
+                    .map(|_| ())
             })
             .await
             .map_err(|e| LogError(e.to_string()))
