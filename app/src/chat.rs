@@ -8,6 +8,7 @@ use leptos_router::hooks::use_location;
 use uuid::Uuid;
 
 use crate::message::MessageBubble;
+use crate::page_data::PageData;
 use crate::share::ConversationMenu;
 use crate::sidebar::{Conversations, Sidebar};
 use crate::theme::ThemeToggle;
@@ -155,7 +156,7 @@ pub fn ChatPage() -> impl IntoView {
             load_key.set(id);
         }
     });
-    let conversation = Resource::new(
+    let conversation = Resource::<_, PageData>::new_with_options(
         move || load_key.get(),
         |id| async move {
             match id {
@@ -163,6 +164,7 @@ pub fn ChatPage() -> impl IntoView {
                 None => Ok(None),
             }
         },
+        false,
     );
     // Here rather than in `App`: a shared page (`/s/…`) has no conversation list to load.
     Conversations::provide();

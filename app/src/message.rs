@@ -22,10 +22,12 @@ pub fn MessageBubble(
     } else {
         "flex justify-start"
     };
+    // Classes of style/tailwind.css (one short name per repeated element: a long
+    // conversation's page carries each of them hundreds of times).
     let bubble = if is_user {
-        "max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-br-sm bg-emerald-700 px-4 py-2 text-white"
+        "bubble-user"
     } else {
-        "max-w-[95%] sm:max-w-[85%] rounded-2xl rounded-bl-sm bg-slate-100 px-4 py-3 dark:bg-slate-800"
+        "bubble-assistant"
     };
     let body = move || {
         if is_user {
@@ -54,10 +56,10 @@ pub fn MessageBubble(
                 {body}
                 {copy_answer}
                 <Show when=move || status.get() == MessageStatus::Interrupted>
-                    <p class="mt-1 text-xs italic text-slate-600 dark:text-slate-400" data-status="interrupted">"Stopped."</p>
+                    <p class="note-stopped" data-status="interrupted">"Stopped."</p>
                 </Show>
                 <Show when=move || error.get().is_some()>
-                    <p class="mt-1 text-sm text-red-700 dark:text-red-400" role="alert" data-status="error">
+                    <p class="note-error" role="alert" data-status="error">
                         {move || error.get().unwrap_or_default()}
                     </p>
                 </Show>
@@ -80,10 +82,10 @@ fn Answer(content: Signal<String>) -> impl IntoView {
                     let html = markdown::render(&block);
                     let copy = markdown::is_copyable(&block).then(|| {
                         let source = Signal::stored(block.clone());
-                        view! { <CopyButton text=source label="Copy" class="copy-block absolute right-1 top-1"/> }
+                        view! { <CopyButton text=source label="Copy" class="copy-block"/> }
                     });
                     view! {
-                        <div class="md-block relative">
+                        <div class="md-block">
                             <div inner_html=html></div>
                             {copy}
                         </div>
@@ -101,7 +103,7 @@ fn CopyButton(text: Signal<String>, label: &'static str, class: &'static str) ->
     view! {
         <button
             type="button"
-            class=format!("{class} rounded border border-slate-300 bg-white/80 px-2 py-0.5 text-xs text-slate-700 hover:bg-white dark:border-slate-600 dark:bg-slate-900/80 dark:text-slate-200")
+            class=format!("{class} btn-copy")
             on:click=move |_| {
                 crate::clipboard::copy(&text.get_untracked());
                 copied.set(true);
@@ -118,21 +120,13 @@ fn CopyButton(text: Signal<String>, label: &'static str, class: &'static str) ->
 /// answer one click away.
 #[component]
 pub fn ToolCard(tool: ToolCallView) -> impl IntoView {
-    let (state, label, class) = match tool.ok {
-        None => (
-            "running",
-            "running…".to_string(),
-            "border-amber-300 bg-amber-50 dark:border-amber-700 dark:bg-amber-950",
-        ),
-        Some(true) => (
-            "done",
-            format!("{} ms", tool.duration_ms.unwrap_or(0)),
-            "border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950",
-        ),
+    // The card's colours follow `data-state` (style/tailwind.css).
+    let (state, label) = match tool.ok {
+        None => ("running", "running…".to_string()),
+        Some(true) => ("done", format!("{} ms", tool.duration_ms.unwrap_or(0))),
         Some(false) => (
             "failed",
             format!("failed · {} ms", tool.duration_ms.unwrap_or(0)),
-            "border-red-300 bg-red-50 dark:border-red-800 dark:bg-red-950",
         ),
     };
     let args = summarize_input(&tool.input);
@@ -143,31 +137,31 @@ pub fn ToolCard(tool: ToolCallView) -> impl IntoView {
             .clone()
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| "The tool gave no reason.".into());
-        view! { <p class="tool-error mt-1 text-xs text-red-800 dark:text-red-300">{why}</p> }
+        view! { <p class="tool-error">{why}</p> }
     });
     let result = tool.text.clone().map(|t| {
         view! {
-            <p class="mt-1 font-medium">"Result"</p>
-            <pre class="tool-result mt-1 max-h-64 overflow-auto whitespace-pre-wrap font-mono">{t}</pre>
+            <p class="tool-heading">"Result"</p>
+            <pre class="tool-result">{t}</pre>
         }
     });
     let visual = tool.visual.clone().map(|html| {
-        view! { <div class="tool-visual mt-1" data-tool=tool.name.clone() inner_html=html></div> }
+        view! { <div class="tool-visual" data-tool=tool.name.clone() inner_html=html></div> }
     });
     view! {
         <div class="tool-card-wrap">
             <details
-                class=format!("tool-card rounded-lg border px-3 py-1 text-xs {class}")
+                class="tool-card"
                 data-tool=tool.name.clone()
                 data-state=state
             >
-                <summary class="cursor-pointer select-none">
-                    <span class="font-mono font-medium">{tool.name.clone()}</span>
-                    <span class="ml-2 text-slate-600 dark:text-slate-400">{args}</span>
-                    <span class="tool-state ml-2 float-right">{label}</span>
+                <summary>
+                    <span class="tool-name">{tool.name.clone()}</span>
+                    <span class="tool-args">{args}</span>
+                    <span class="tool-state">{label}</span>
                 </summary>
-                <p class="mt-1 font-medium">"Input"</p>
-                <pre class="mt-1 overflow-x-auto whitespace-pre-wrap font-mono">
+                <p class="tool-heading">"Input"</p>
+                <pre class="tool-input">
                     {serde_json::to_string_pretty(&tool.input).unwrap_or_default()}
                 </pre>
                 {result}

@@ -11,6 +11,7 @@ use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
 use crate::message::MessageBubble;
+use crate::page_data::PageData;
 use crate::types::{ConversationView, ShareView};
 
 /// The conversation's share link: made (or moved to the newest message) when `create`,
@@ -157,9 +158,10 @@ fn ShareDialog(id: Uuid, open: RwSignal<bool>) -> impl IntoView {
 #[component]
 pub fn SharedPage() -> impl IntoView {
     let params = use_params_map();
-    let shared = Resource::new(
+    let shared = Resource::<_, PageData>::new_with_options(
         move || params.read().get("token").unwrap_or_default(),
         get_shared,
+        false,
     );
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

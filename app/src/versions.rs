@@ -39,8 +39,6 @@ pub struct Actions {
     pub blocked: Signal<bool>,
 }
 
-const SMALL_BUTTON: &str = "rounded px-1.5 py-0.5 text-xs text-slate-600 hover:bg-slate-200 disabled:opacity-40 dark:text-slate-300 dark:hover:bg-slate-700";
-
 /// "Edit" under a question: opens a box with the question to change and send again.
 #[component]
 pub fn EditQuestion(actions: Actions, question: Uuid, text: String) -> impl IntoView {
@@ -58,9 +56,9 @@ pub fn EditQuestion(actions: Actions, question: Uuid, text: String) -> impl Into
         actions.branch.run(Branch::Edit { of: question, text });
     };
     view! {
-        <details class="edit-question w-full max-w-[85%] self-end text-right" node_ref=details>
-            <summary class=format!("{SMALL_BUTTON} inline-block cursor-pointer list-none")>"Edit"</summary>
-            <form method="post" action="/api/chat/send" class="mt-1 flex flex-col gap-1 text-left" on:submit=submit>
+        <details class="edit-question" node_ref=details>
+            <summary class="btn-small">"Edit"</summary>
+            <form method="post" action="/api/chat/send" on:submit=submit>
                 <input type="hidden" name="conversation_id" value=actions.conversation.to_string()/>
                 <input type="hidden" name="edit" value=question.to_string()/>
                 <label class="sr-only" for=format!("edit-{question}")>"Edited question"</label>
@@ -70,12 +68,12 @@ pub fn EditQuestion(actions: Actions, question: Uuid, text: String) -> impl Into
                     rows="3"
                     maxlength="8000"
                     required
-                    class="edit-input w-full rounded-lg border border-slate-300 bg-white px-2 py-1 dark:border-slate-600 dark:bg-slate-900"
+                    class="edit-input"
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                 >{text}</textarea>
-                <div class="flex justify-end gap-2">
-                    <button type="submit" class="edit-send rounded-md bg-emerald-700 px-3 py-1 text-sm text-white hover:bg-emerald-800 disabled:opacity-50"
+                <div class="edit-buttons">
+                    <button type="submit" class="edit-send"
                         disabled=move || actions.blocked.get()>"Send"</button>
                 </div>
             </form>
@@ -101,7 +99,7 @@ pub fn Regenerate(actions: Actions, question: Uuid, text: String) -> impl IntoVi
         <form method="post" action="/api/chat/send" class="inline" on:submit=submit>
             <input type="hidden" name="conversation_id" value=actions.conversation.to_string()/>
             <input type="hidden" name="regenerate" value=question.to_string()/>
-            <button type="submit" class=format!("regenerate {SMALL_BUTTON}") disabled=move || actions.blocked.get()>
+            <button type="submit" class="regenerate btn-small" disabled=move || actions.blocked.get()>
                 "↻ Regenerate"
             </button>
         </form>
@@ -123,7 +121,7 @@ pub fn VersionPager(actions: Actions, versions: Versions) -> impl IntoView {
             <ActionForm action=show attr:class="inline">
                 <input type="hidden" name="conversation_id" value=actions.conversation.to_string()/>
                 <input type="hidden" name="message_id" value=target.map(|t| t.to_string()).unwrap_or_default()/>
-                <button type="submit" class=SMALL_BUTTON aria-label=label
+                <button type="submit" class="btn-small" aria-label=label
                     disabled=move || target.is_none() || actions.blocked.get() || show.pending().get()>
                     {glyph}
                 </button>
@@ -131,9 +129,9 @@ pub fn VersionPager(actions: Actions, versions: Versions) -> impl IntoView {
         }
     };
     view! {
-        <span class="version-pager inline-flex items-center text-xs text-slate-600 dark:text-slate-400">
+        <span class="version-pager">
             {step(versions.previous, "Previous version", "‹")}
-            <span class="version-number px-1">
+            <span class="version-number">
                 <span class="sr-only">"Version "</span>
                 {format!("{} / {}", versions.number, versions.count)}
             </span>

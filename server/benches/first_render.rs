@@ -8,7 +8,7 @@
 //! asks 100 questions through `POST /api/chat` (200 stored messages with their tool cards and
 //! pictures), then requests each page 200 times, one after another, over loopback. Prints the
 //! median and p99 of each and the page's difference from the baselines. Not a test: it asserts
-//! nothing.
+//! nothing. `FIRST_RENDER_PAGE=file` writes the page there.
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -114,15 +114,19 @@ async fn main() {
     let health = time(&client, &format!("{base}/healthz"), runs).await;
     let empty = time(&client, &format!("{base}/"), runs).await;
     let full = time(&client, &page, runs).await;
-    let bytes = client
+    let body = client
         .get(&page)
         .send()
         .await
         .unwrap()
         .bytes()
         .await
-        .unwrap()
-        .len();
+        .unwrap();
+    let bytes = body.len();
+    // `FIRST_RENDER_PAGE=file` keeps the page, to see what it is made of.
+    if let Ok(path) = std::env::var("FIRST_RENDER_PAGE") {
+        std::fs::write(path, &body).unwrap();
+    }
     let line = |name: &str, t: &[Duration]| {
         println!(
             "{name:<34} median {:>7.3} ms   p99 {:>7.3} ms",
