@@ -110,3 +110,30 @@ test("without JavaScript a stored conversation shows its pictures", async ({ pag
   await figure.screenshot(shot("no-js-dream-team"));
   await context.close();
 });
+
+// The page's hydration data leaves the tool cards' pictures and result text out (the HTML
+// carries them: app/src/page_data.rs): a reloaded page keeps them through hydration, a new
+// question asked on it, and the conversation loaded again after that answer.
+test("a reloaded conversation keeps its pictures and raw answers as it goes on", async ({ page }) => {
+  await page.goto("/");
+  await hydrated(page);
+  await ask(page, "How is league 900001 going?");
+  await expect(page).toHaveURL(/\/c\//);
+  await page.reload();
+  await hydrated(page);
+  const first = page.locator('[data-role="assistant"]').first();
+  const league = first.locator('.tool-visual figure[data-viz="league"]');
+  await expect(league.locator("tbody tr")).toHaveCount(6);
+  const card = first.locator('.tool-card[data-tool="fpl_mini_league"]');
+  await card.locator("summary").click();
+  await expect(card.locator(".tool-result")).toContainText("Offline Test League");
+
+  await ask(page, "How is Haaland doing?");
+  await expect(page.locator('[data-role="assistant"]')).toHaveCount(2);
+  await expect(lastAnswer(page).locator('.tool-visual figure[data-viz="bars"] rect.viz-bar')).toHaveCount(5);
+  // The first answer, drawn before the question and again once the conversation is loaded
+  // after the answer, still has its picture and its raw answer.
+  await expect(league.locator("tbody tr")).toHaveCount(6);
+  await expect(card.locator(".tool-result")).toContainText("Offline Test League");
+  await expect(first.locator(".tool-visual")).not.toBeEmpty();
+});

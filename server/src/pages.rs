@@ -2,6 +2,7 @@
 //! chat service. Every call is scoped to the viewer: another owner's conversation is `None`
 //! (the page answers 404) and is never renamed or deleted.
 use async_trait::async_trait;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use std::sync::Arc;
@@ -114,7 +115,7 @@ impl Backend for PagesBackend {
                 .into_iter()
                 .map(|(m, versions)| MessageView {
                     versions,
-                    ..message_view(m.clone())
+                    ..message_view(m)
                 })
                 .collect(),
         }))
@@ -224,7 +225,7 @@ impl Backend for PagesBackend {
             // Not the conversation's id: nothing on a shared page names it.
             id: Uuid::nil(),
             title: shared.title,
-            messages: shared.messages.into_iter().map(message_view).collect(),
+            messages: shared.messages.iter().map(message_view).collect(),
             answering: None,
         }))
     }
@@ -303,19 +304,26 @@ impl Backend for PagesBackend {
 
 /// A stored message's tool calls joined with their results.
 pub(crate) fn tool_views(m: &store::Message) -> Vec<ToolCallView> {
-    let calls: Vec<ToolCallRecord> =
-        serde_json::from_value(m.tool_calls.clone()).unwrap_or_default();
-    let results: Vec<ToolResultRecord> =
-        serde_json::from_value(m.tool_results.clone()).unwrap_or_default();
+    // Read from the stored JSON in place (no copy of it first), and each result's text and
+    // picture moved into its card: a long conversation's page carries megabytes of them.
+    let calls = Vec::<ToolCallRecord>::deserialize(&m.tool_calls).unwrap_or_default();
+    let mut results = Vec::<ToolResultRecord>::deserialize(&m.tool_results).unwrap_or_default();
     calls
         .into_iter()
         .map(|call| {
-            let result = results.iter().find(|r| r.tool_use_id == call.id);
+            let result = results
+                .iter()
+                .position(|r| r.tool_use_id == call.id)
+                .map(|i| results.swap_remove(i));
+            let (ok, duration_ms, text, visual) = match result {
+                Some(r) => (r.ok, Some(r.duration_ms), Some(r.content), r.visual),
+                None => (false, None, None, None),
+            };
             ToolCallView {
-                ok: Some(result.is_some_and(|r| r.ok)),
-                duration_ms: result.map(|r| r.duration_ms),
-                text: result.map(|r| r.content.clone()),
-                visual: result.and_then(|r| r.visual.clone()),
+                ok: Some(ok),
+                duration_ms,
+                text,
+                visual,
                 id: call.id,
                 name: call.name,
                 input: call.input,
@@ -325,8 +333,8 @@ pub(crate) fn tool_views(m: &store::Message) -> Vec<ToolCallView> {
 }
 
 /// A stored message as the page shows it: tool calls joined with their results.
-fn message_view(m: store::Message) -> MessageView {
-    let tools = tool_views(&m);
+fn message_view(m: &store::Message) -> MessageView {
+    let tools = tool_views(m);
     let status = m.status;
     let error = match (status, m.error_code.as_deref()) {
         (MessageStatus::Error, Some("tool_depth_exceeded")) => None, // the text says so
@@ -338,7 +346,7 @@ fn message_view(m: store::Message) -> MessageView {
     MessageView {
         id: m.id,
         role: m.role.as_str().to_string(),
-        content: m.content,
+        content: m.content.clone(),
         tools,
         status,
         error,
