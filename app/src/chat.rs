@@ -8,7 +8,6 @@ use leptos_router::hooks::use_location;
 use uuid::Uuid;
 
 use crate::message::MessageBubble;
-use crate::page_data::PageData;
 use crate::share::ConversationMenu;
 use crate::sidebar::{Conversations, Sidebar};
 use crate::theme::ThemeToggle;
@@ -156,7 +155,7 @@ pub fn ChatPage() -> impl IntoView {
             load_key.set(id);
         }
     });
-    let conversation = Resource::<_, PageData>::new_with_options(
+    let conversation = Resource::new(
         move || load_key.get(),
         |id| async move {
             match id {
@@ -164,7 +163,6 @@ pub fn ChatPage() -> impl IntoView {
                 None => Ok(None),
             }
         },
-        false,
     );
     // Here rather than in `App`: a shared page (`/s/…`) has no conversation list to load.
     Conversations::provide();

@@ -13,7 +13,6 @@ pub mod chat;
 pub mod clipboard;
 pub mod markdown;
 pub mod message;
-pub mod page_data;
 pub mod share;
 pub mod sidebar;
 #[cfg(feature = "hydrate")]

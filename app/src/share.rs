@@ -11,7 +11,6 @@ use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
 use crate::message::MessageBubble;
-use crate::page_data::PageData;
 use crate::types::{ConversationView, ShareView};
 
 /// The conversation's share link: made (or moved to the newest message) when `create`,
@@ -158,10 +157,9 @@ fn ShareDialog(id: Uuid, open: RwSignal<bool>) -> impl IntoView {
 #[component]
 pub fn SharedPage() -> impl IntoView {
     let params = use_params_map();
-    let shared = Resource::<_, PageData>::new_with_options(
+    let shared = Resource::new(
         move || params.read().get("token").unwrap_or_default(),
         get_shared,
-        false,
     );
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

@@ -411,13 +411,12 @@ pub struct ToolCallView {
     /// None while running; Some(true) done; Some(false) failed.
     pub ok: Option<bool>,
     pub duration_ms: Option<u64>,
-    /// The tool's answer as text, once known (empty in the page's hydration data:
-    /// [`crate::page_data`]).
-    #[serde(default, serialize_with = "crate::page_data::shown_in_html")]
+    /// The tool's answer as text, once known.
+    #[serde(default)]
     pub text: Option<String>,
     /// The server-rendered picture of the result (trusted markup made by the server from
-    /// escaped data; see the server's `visuals`). Empty in the page's hydration data.
-    #[serde(default, serialize_with = "crate::page_data::shown_in_html")]
+    /// escaped data; see the server's `visuals`).
+    #[serde(default)]
     pub visual: Option<String>,
 }
 

@@ -111,9 +111,9 @@ test("without JavaScript a stored conversation shows its pictures", async ({ pag
   await context.close();
 });
 
-// The page's hydration data leaves the tool cards' pictures and result text out (the HTML
-// carries them: app/src/page_data.rs): a reloaded page keeps them through hydration, a new
-// question asked on it, and the conversation loaded again after that answer.
+// A reloaded page keeps the tool cards' pictures and raw answers through hydration, a new
+// question asked on it, and the conversation loaded again after that answer (a build that left
+// them out of the hydration data, since the HTML carries them, lost the picture here).
 test("a reloaded conversation keeps its pictures and raw answers as it goes on", async ({ page }) => {
   await page.goto("/");
   await hydrated(page);
