@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 use uuid::Uuid;
 
-use crate::message::MessageBubble;
+use crate::deferred::Deferred;
+use crate::message::{MessageBubble, StoredBubble};
 use crate::share::ConversationMenu;
 use crate::sidebar::{Conversations, Sidebar};
 use crate::theme::ThemeToggle;
@@ -472,7 +473,8 @@ pub fn ChatPage() -> impl IntoView {
                                         last: turns.with(Vec::is_empty),
                                         actions: actions(),
                                     };
-                                    render_history(load_key.get(), result, shown, ask)
+                                    let key = load_key.get();
+                                    Deferred::new(move || render_history(key, result, shown, ask))
                                 })
                         }}
                     </Transition>
@@ -784,22 +786,10 @@ fn render_history(
                         question = Some((m.id, m.content.clone()));
                     }
                     let last = shown.last && i + 1 == count;
-                    let tools = shown.actions.map(|actions| {
+                    let actions = shown.actions.map(|actions| {
                         message_actions(actions, &m, is_user, asked.filter(|_| last))
                     });
-                    // Erased: the server resolves each row as a future before rendering it,
-                    // and moving a small `AnyView` costs less than the row's whole view type.
-                    view! {
-                        <MessageBubble
-                            role=m.role
-                            content=Signal::stored(m.content)
-                            tools=Signal::stored(m.tools)
-                            status=Signal::stored(m.status)
-                            error=Signal::stored(m.error)
-                        />
-                        {tools}
-                    }
-                    .into_any()
+                    view! { <StoredBubble message=m/>{actions} }
                 })
                 .collect_view();
             view! { {bubbles}{pending} }.into_any()

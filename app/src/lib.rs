@@ -11,6 +11,7 @@ pub mod account;
 pub mod backend;
 pub mod chat;
 pub mod clipboard;
+pub mod deferred;
 pub mod markdown;
 pub mod message;
 pub mod share;

@@ -4,9 +4,20 @@
 use leptos::prelude::*;
 
 use crate::markdown;
-use crate::types::{MessageStatus, ToolCallView};
+use crate::types::{MessageStatus, MessageView, ToolCallView};
 
-/// A message bubble. `content` is a signal so that a streaming answer re-renders in place.
+/// The bubble's outer classes: (row, bubble). Short class names of style/tailwind.css (one
+/// per repeated element: a long conversation's page carries each of them hundreds of times).
+fn frame(is_user: bool) -> (&'static str, &'static str) {
+    if is_user {
+        ("flex justify-end", "bubble-user")
+    } else {
+        ("flex justify-start", "bubble-assistant")
+    }
+}
+
+/// A message bubble that changes: a streaming answer (or the question above it) re-renders in
+/// place as its signals change. A stored message is a [`StoredBubble`].
 #[component]
 pub fn MessageBubble(
     #[prop(into)] role: String,
@@ -17,18 +28,7 @@ pub fn MessageBubble(
     #[prop(into, optional)] streaming: Signal<bool>,
 ) -> impl IntoView {
     let is_user = role == "user";
-    let row = if is_user {
-        "flex justify-end"
-    } else {
-        "flex justify-start"
-    };
-    // Classes of style/tailwind.css (one short name per repeated element: a long
-    // conversation's page carries each of them hundreds of times).
-    let bubble = if is_user {
-        "bubble-user"
-    } else {
-        "bubble-assistant"
-    };
+    let (row, bubble) = frame(is_user);
     let body = move || {
         if is_user {
             view! { <div class="user-text">{content.get()}</div> }.into_any()
@@ -56,20 +56,74 @@ pub fn MessageBubble(
                 {body}
                 {copy_answer}
                 <Show when=move || status.get() == MessageStatus::Interrupted>
-                    <p class="note-stopped" data-status="interrupted">"Stopped."</p>
+                    {stopped_note()}
                 </Show>
-                <Show when=move || error.get().is_some()>
-                    <p class="note-error" role="alert" data-status="error">
-                        {move || error.get().unwrap_or_default()}
-                    </p>
-                </Show>
+                {move || error.get().map(error_note)}
             </div>
         </div>
     }
 }
 
+/// A stored message's bubble: what [`MessageBubble`] shows for a finished message, drawn once
+/// from its values (no signal, memo or keyed list per row: a long conversation's page has
+/// hundreds of rows, and the conversation is drawn again as a whole when it changes).
+#[component]
+pub fn StoredBubble(message: MessageView) -> impl IntoView {
+    let MessageView {
+        role,
+        content,
+        tools,
+        status,
+        error,
+        ..
+    } = message;
+    let is_user = role == "user";
+    let (row, bubble) = frame(is_user);
+    let tools = (!tools.is_empty()).then(|| {
+        let cards = tools
+            .into_iter()
+            .map(|tool| view! { <ToolCard tool/> })
+            .collect_view();
+        view! { <div class="mb-2 flex flex-col gap-1">{cards}</div> }
+    });
+    let copy_answer = (!is_user && !content.is_empty()).then(|| {
+        let text = Signal::stored(content.clone());
+        view! { <CopyButton text label="Copy answer" class="copy-answer mt-2"/> }
+    });
+    let body = if is_user {
+        view! { <div class="user-text">{content}</div> }.into_any()
+    } else {
+        let blocks = markdown::blocks(&content)
+            .into_iter()
+            .map(block)
+            .collect_view();
+        view! { <div class="prose-chat">{blocks}</div> }.into_any()
+    };
+    view! {
+        <div class=row data-role=role data-streaming="false">
+            <div class=bubble>
+                {tools}
+                {body}
+                {copy_answer}
+                {(status == MessageStatus::Interrupted).then(stopped_note)}
+                {error.map(error_note)}
+            </div>
+        </div>
+    }
+}
+
+/// "Stopped." under an answer the user (or a lost connection) interrupted.
+fn stopped_note() -> impl IntoView {
+    view! { <p class="note-stopped" data-status="interrupted">"Stopped."</p> }
+}
+
+/// Why a turn failed, under its answer.
+fn error_note(text: String) -> impl IntoView {
+    view! { <p class="note-error" role="alert" data-status="error">{text}</p> }
+}
+
 /// An answer's Markdown, block by block ([`markdown::blocks`]): while it streams only the last
-/// block is rendered again; code and tables get their own copy button.
+/// block is rendered again.
 #[component]
 fn Answer(content: Signal<String>) -> impl IntoView {
     let blocks = Memo::new(move |_| content.with(|c| markdown::blocks(c)));
@@ -78,20 +132,23 @@ fn Answer(content: Signal<String>) -> impl IntoView {
             <For
                 each=move || blocks.get().into_iter().enumerate()
                 key=|block| block.clone()
-                children=|(_, block)| {
-                    let html = markdown::render(&block);
-                    let copy = markdown::is_copyable(&block).then(|| {
-                        let source = Signal::stored(block.clone());
-                        view! { <CopyButton text=source label="Copy" class="copy-block"/> }
-                    });
-                    view! {
-                        <div class="md-block">
-                            <div inner_html=html></div>
-                            {copy}
-                        </div>
-                    }
-                }
+                children=|(_, text)| block(text)
             />
+        </div>
+    }
+}
+
+/// One Markdown block, rendered; code and tables get their own copy button.
+fn block(text: String) -> impl IntoView {
+    let html = markdown::render(&text);
+    let copy = markdown::is_copyable(&text).then(|| {
+        let source = Signal::stored(text);
+        view! { <CopyButton text=source label="Copy" class="copy-block"/> }
+    });
+    view! {
+        <div class="md-block">
+            <div inner_html=html></div>
+            {copy}
         </div>
     }
 }

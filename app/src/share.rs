@@ -10,7 +10,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use crate::message::MessageBubble;
+use crate::deferred::Deferred;
+use crate::message::StoredBubble;
 use crate::types::{ConversationView, ShareView};
 
 /// The conversation's share link: made (or moved to the newest message) when `create`,
@@ -181,14 +182,11 @@ pub fn SharedPage() -> impl IntoView {
             <div class="mx-auto flex w-full max-w-3xl flex-col gap-4 px-3 py-4 sm:px-6">
                 <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                     {move || shared.get().map(|found| match found {
-                        Ok(Some(c)) => view! {
+                        // Drawn once (crate::deferred): a shared conversation can be long.
+                        Ok(Some(c)) => Deferred::new(move || view! {
                             <h1 id="shared-title" class="text-xl font-semibold">{c.title}</h1>
-                            {c.messages.into_iter().map(|m| view! {
-                                <MessageBubble role=m.role content=Signal::stored(m.content)
-                                    tools=Signal::stored(m.tools) status=Signal::stored(m.status)
-                                    error=Signal::stored(m.error)/>
-                            }).collect_view()}
-                        }.into_any(),
+                            {c.messages.into_iter().map(|message| view! { <StoredBubble message/> }).collect_view()}
+                        }).into_any(),
                         Ok(None) => {
                             #[cfg(feature = "ssr")]
                             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
