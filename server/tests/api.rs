@@ -513,14 +513,13 @@ async fn a_page_reloaded_mid_answer_follows_the_answer_to_its_end() {
     let app = spawn_with(vars).await;
     let (id, answer) = ask_and_leave(&app, "Show the league table").await;
 
-    // The question is written beside the answer: the page finds it a moment after `meta`.
-    let mut page = Value::Null;
-    for _ in 0..100 {
-        page = app.conversation(id).await;
-        if !page.is_null() {
-            break;
-        }
+    // The question is written beside the answer: the page finds it a moment after `meta`
+    // (a moment that, with a busy disk, can pass a second: SQLite commits with an fsync).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut page = app.conversation(id).await;
+    while page.is_null() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        page = app.conversation(id).await;
     }
     assert_eq!(page["answering"], json!(answer), "{page}");
     let stranger = spawn_with(base_vars(&db)).await;
