@@ -8,6 +8,7 @@ use leptos_router::hooks::use_location;
 use uuid::Uuid;
 
 use crate::deferred::Deferred;
+use crate::follow::Follow;
 use crate::message::{MessageBubble, StoredBubble};
 use crate::share::ConversationMenu;
 use crate::sidebar::{Conversations, Sidebar};
@@ -176,11 +177,11 @@ pub fn ChatPage() -> impl IntoView {
     let cut = RwSignal::new(None::<Uuid>);
     let draft = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
-    // The reader is at the bottom of the messages (the view follows new text).
-    let at_bottom = RwSignal::new(true);
-    // Where the view was last put at the bottom: a position above it means the reader moved
-    // up since, even before their scroll event arrives (text can arrive many times a frame).
-    let followed_to = StoredValue::new(0i32);
+    // The view follows new text while the reader is at the bottom of the messages.
+    let messages_ref = NodeRef::<leptos::html::Section>::new();
+    let content_ref = NodeRef::<leptos::html::Div>::new();
+    let follow = Follow::new(messages_ref);
+    follow.watch(content_ref);
     // Seconds until the rate limit lets the next question through (counts down to 0).
     let cooldown = RwSignal::new(0u64);
     // Today's token budget after the last turn, (remaining, limit), when the server said.
@@ -213,8 +214,7 @@ pub fn ChatPage() -> impl IntoView {
         // question's button goes away as the turn starts, and would take them with it).
         let followed = request.is_none();
         let turn = page.with_value(|page| page.with(|| Turn::new(question, followed)));
-        at_bottom.set(true);
-        followed_to.set_value(0);
+        follow.restart();
         turns.update(|t| t.push(turn));
         busy.set(true);
         #[cfg(feature = "hydrate")]
@@ -341,43 +341,6 @@ pub fn ChatPage() -> impl IntoView {
         draft.set(question);
         send();
     });
-    // The view follows new text only while the reader is at the bottom; scrolled up, they
-    // keep their place and get a "Jump to latest" button.
-    let messages_ref = NodeRef::<leptos::html::Section>::new();
-    let to_bottom = move || {
-        if let Some(section) = messages_ref.get_untracked() {
-            section.set_scroll_top(section.scroll_height());
-            followed_to.set_value(section.scroll_top());
-        }
-    };
-    Effect::new(move |_| {
-        // New text, a new tool card, or the answer's actions appearing when it ends.
-        let _ = turns.with(|t| {
-            t.last().map(|t| {
-                let grew = (t.answer.with(String::len), t.tools.with(Vec::len));
-                (grew, t.streaming.get(), t.question_id.get())
-            })
-        });
-        let moved_up = messages_ref
-            .get_untracked()
-            .is_some_and(|s| s.scroll_top() + 4 < followed_to.get_value());
-        if moved_up {
-            at_bottom.set(false);
-        } else if at_bottom.get_untracked() {
-            to_bottom();
-        }
-    });
-    let on_scroll = move |_| {
-        if let Some(section) = messages_ref.get_untracked() {
-            let gap = section.scroll_height() - section.scroll_top() - section.client_height();
-            at_bottom.set(gap < 48);
-            followed_to.set_value(if gap < 48 {
-                section.scroll_top()
-            } else {
-                i32::MAX
-            });
-        }
-    };
     let focus_composer = move || {
         if let Some(el) = composer.get_untracked() {
             let _ = el.focus();
@@ -460,8 +423,8 @@ pub fn ChatPage() -> impl IntoView {
                 <ThemeToggle/>
             </header>
             <section node_ref=messages_ref id="messages" class="relative flex-1 overflow-y-auto px-3 py-4 sm:px-6"
-                aria-label="Messages" on:scroll=on_scroll>
-                <div class="mx-auto flex max-w-3xl flex-col gap-4">
+                aria-label="Messages" on:scroll=move |_| follow.scrolled()>
+                <div node_ref=content_ref class="mx-auto flex max-w-3xl flex-col gap-4">
                     <Transition fallback=|| view! { <p class="text-slate-600 dark:text-slate-400">"Loading…"</p> }>
                         {move || {
                             conversation
@@ -480,7 +443,9 @@ pub fn ChatPage() -> impl IntoView {
                     </Transition>
                     <For
                         each=move || turns.get().into_iter().enumerate()
-                        key=|(i, _)| *i
+                        // A new version of turn `i` (regenerated, edited) takes its place: its
+                        // own signals tell it apart, so it is drawn anew and streams.
+                        key=|(i, turn)| (*i, turn.answer)
                         children=move |(i, turn)| {
                             // Once the turn is over, its question can be edited and (the last
                             // one) answered again.
@@ -535,10 +500,10 @@ pub fn ChatPage() -> impl IntoView {
                         }
                     />
                 </div>
-                <Show when=move || !at_bottom.get()>
+                <Show when=move || !follow.at_bottom.get()>
                     <button type="button" id="jump-to-latest"
                         class="sticky bottom-2 left-full mr-2 block rounded-full bg-slate-800 px-3 py-1.5 text-sm text-white shadow-lg hover:bg-slate-900 dark:bg-slate-200 dark:text-slate-900"
-                        on:click=move |_| { at_bottom.set(true); to_bottom(); }>
+                        on:click=move |_| follow.jump()>
                         "↓ Jump to latest"
                     </button>
                 </Show>

@@ -12,6 +12,7 @@ pub mod backend;
 pub mod chat;
 pub mod clipboard;
 pub mod deferred;
+pub mod follow;
 pub mod markdown;
 pub mod message;
 pub mod share;

@@ -77,6 +77,15 @@ for (const device of [
       await jump.click();
       await expect.poll(gap).toBeLessThan(48);
       await expect(jump).toBeHidden();
+
+      // At the bottom, Regenerate: the old answer goes (the messages get shorter, and the
+      // view with them), and the view follows the new one to its end.
+      await page.getByRole("button", { name: "↻ Regenerate" }).click();
+      await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "true");
+      await expect(lastAnswer(page)).toHaveAttribute("data-streaming", "false");
+      await expect(page.locator(".version-pager").last()).toContainText("2 / 2");
+      await expect(jump).toBeHidden();
+      expect(await gap()).toBeLessThan(48);
     });
 
     test("copy buttons put Markdown on the clipboard; failed tool cards say why", async ({ page, context }) => {
