@@ -97,22 +97,25 @@ impl Follow {
         {
             use leptos::wasm_bindgen::{closure::Closure, JsCast};
             use leptos::web_sys::ResizeObserver;
+            // The observer and its callback, which must live as long as it observes.
             let observer = StoredValue::new_local(None::<(ResizeObserver, Closure<dyn FnMut()>)>);
+            let stop = move || {
+                observer.try_update_value(|o| {
+                    if let Some((watching, _)) = o.take() {
+                        watching.disconnect();
+                    }
+                });
+            };
             Effect::new(move |_| {
                 let Some(element) = content.get() else { return };
+                stop();
                 let callback = Closure::<dyn FnMut()>::new(move || self.resized());
                 if let Ok(watching) = ResizeObserver::new(callback.as_ref().unchecked_ref()) {
                     watching.observe(&element);
                     observer.set_value(Some((watching, callback)));
                 }
             });
-            on_cleanup(move || {
-                observer.try_update_value(|o| {
-                    if let Some((watching, _)) = o.take() {
-                        watching.disconnect();
-                    }
-                });
-            });
+            on_cleanup(stop);
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = content;
