@@ -180,8 +180,7 @@ pub fn ChatPage() -> impl IntoView {
     // The view follows new text while the reader is at the bottom of the messages.
     let messages_ref = NodeRef::<leptos::html::Section>::new();
     let content_ref = NodeRef::<leptos::html::Div>::new();
-    let follow = Follow::new(messages_ref);
-    follow.watch(content_ref);
+    let follow = Follow::new(messages_ref, content_ref);
     // Seconds until the rate limit lets the next question through (counts down to 0).
     let cooldown = RwSignal::new(0u64);
     // Today's token budget after the last turn, (remaining, limit), when the server said.

@@ -31,18 +31,29 @@ pub struct Follow {
 }
 
 impl Follow {
-    pub fn new(section: NodeRef<Section>) -> Self {
-        Self {
+    /// Follows in `section`, watching `content` (what scrolls in it) change size.
+    pub fn new(section: NodeRef<Section>, content: NodeRef<Div>) -> Self {
+        let follow = Self {
             section,
             at_bottom: RwSignal::new(true),
             followed_to: StoredValue::new(0),
-        }
+        };
+        follow.watch(content);
+        follow
     }
 
     /// Follows again from wherever the view is (a turn starts).
     pub fn restart(self) {
-        self.at_bottom.set(true);
-        self.followed_to.set_value(0);
+        self.set(true, 0);
+    }
+
+    /// Whether the view follows, and from where (a scroll event comes many times a second:
+    /// "Jump to latest" is told only of a change).
+    fn set(self, following: bool, from: i32) {
+        if self.at_bottom.get_untracked() != following {
+            self.at_bottom.set(following);
+        }
+        self.followed_to.set_value(from);
     }
 
     /// Puts the view at the bottom and follows ("Jump to latest").
@@ -69,8 +80,7 @@ impl Follow {
             return;
         };
         if self.moved_up(&section) {
-            self.at_bottom.set(false);
-            self.followed_to.set_value(i32::MAX);
+            self.set(false, i32::MAX);
         } else if self.at_bottom.get_untracked() {
             self.to_bottom();
         }
@@ -82,17 +92,15 @@ impl Follow {
             return;
         };
         if gap_below(&section) < FOLLOW_GAP {
-            self.at_bottom.set(true);
-            self.followed_to.set_value(section.scroll_top());
+            self.set(true, section.scroll_top());
         } else if self.moved_up(&section) {
-            self.at_bottom.set(false);
-            self.followed_to.set_value(i32::MAX);
+            self.set(false, i32::MAX);
         }
         // Else the content grew below a view that follows: `resized` puts it at the bottom.
     }
 
     /// Calls [`Follow::resized`] whenever `content` changes size, while the page lives.
-    pub fn watch(self, content: NodeRef<Div>) {
+    fn watch(self, content: NodeRef<Div>) {
         #[cfg(feature = "hydrate")]
         {
             use leptos::wasm_bindgen::{closure::Closure, JsCast};
