@@ -40,8 +40,12 @@ for (const device of devices) {
       await expect(field).toBeFocused();
       await field.fill("Haaland watch");
       await page.screenshot({ path: `${shots}/rename-${device.name}.png` });
+      // The list shows the new title at once; the reload waits until the server has it
+      // (a reload would cancel the request still on its way).
+      const stored = page.waitForResponse((r) => r.url().includes("/conversations/rename") && r.ok());
       await field.press("Enter");
       await expect(item.locator("a")).toHaveText("Haaland watch");
+      await stored;
       await page.reload();
       await expect(page.locator("#conversation-title")).toHaveText("Haaland watch");
 
