@@ -80,7 +80,7 @@ pub fn redirect_form_post(path: &str) {
             .is_some_and(|v| v.contains("text/html"))
     });
     if wants_html {
-        leptos_axum::redirect(path);
+        leptos_axum::redirect(path, false);
     }
 }
 

@@ -56,7 +56,7 @@ pub async fn send_message(
         .send_message(viewer, conversation_id, ask)
         .await
         .map_err(failed)?;
-    leptos_axum::redirect(&format!("/c/{id}"));
+    leptos_axum::redirect(&format!("/c/{id}"), false);
     Ok(())
 }
 
@@ -667,12 +667,12 @@ fn keyboard_shortcuts(
                     // At once where the list is visible, so that fast typing lands in the
                     // search; again once it is shown (on a phone it was hidden).
                     focus("search");
-                    request_animation_frame(move || focus("search"));
+                    let _ = request_animation_frame(move || focus("search"));
                 }
                 "o" | "O" if command && ev.shift_key() => {
                     ev.prevent_default();
                     navigate("/", Default::default());
-                    request_animation_frame(move || focus("message-input"));
+                    let _ = request_animation_frame(move || focus("message-input"));
                 }
                 _ => {}
             }
@@ -816,7 +816,7 @@ fn count_down(cooldown: RwSignal<u64>, seconds: u64) {
     cooldown.set(seconds.max(1));
     let handle = std::rc::Rc::new(std::cell::Cell::new(None::<IntervalHandle>));
     let own = handle.clone();
-    let started = set_interval_with_handle(
+    let started = set_interval(
         move || {
             let left = cooldown.get_untracked().saturating_sub(1);
             cooldown.set(left);

@@ -18,7 +18,9 @@
 use leptos::tachys::html::attribute::{any_attribute::AnyAttribute, Attribute};
 use leptos::tachys::hydration::Cursor;
 use leptos::tachys::ssr::StreamBuilder;
-use leptos::tachys::view::{add_attr::AddAnyAttr, Position, PositionState, Render, RenderHtml};
+use leptos::tachys::view::{
+    add_attr::AddAnyAttr, Position, PositionState, Render, RenderFlags, RenderHtml,
+};
 
 /// A view that is drawn (its thunk called) when it is rendered, not before.
 pub struct Deferred<F>(
@@ -90,30 +92,22 @@ where
         self,
         buf: &mut String,
         position: &mut Position,
-        escape: bool,
-        mark_branches: bool,
+        flags: RenderFlags,
         extra_attrs: Vec<AnyAttribute>,
     ) {
-        (self.0)().to_html_with_buf(buf, position, escape, mark_branches, extra_attrs)
+        (self.0)().to_html_with_buf(buf, position, flags, extra_attrs)
     }
 
     fn to_html_async_with_buf<const OUT_OF_ORDER: bool>(
         self,
         buf: &mut StreamBuilder,
         position: &mut Position,
-        escape: bool,
-        mark_branches: bool,
+        flags: RenderFlags,
         extra_attrs: Vec<AnyAttribute>,
     ) where
         Self: Sized,
     {
-        (self.0)().to_html_async_with_buf::<OUT_OF_ORDER>(
-            buf,
-            position,
-            escape,
-            mark_branches,
-            extra_attrs,
-        )
+        (self.0)().to_html_async_with_buf::<OUT_OF_ORDER>(buf, position, flags, extra_attrs)
     }
 
     fn hydrate<const FROM_SERVER: bool>(

@@ -164,7 +164,7 @@ fn CopyButton(text: Signal<String>, label: &'static str, class: &'static str) ->
             on:click=move |_| {
                 crate::clipboard::copy(&text.get_untracked());
                 copied.set(true);
-                set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+                let _ = set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
             }
         >
             {move || if copied.get() { "Copied" } else { label }}

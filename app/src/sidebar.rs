@@ -215,7 +215,7 @@ fn SearchResults(query: RwSignal<String>) -> impl IntoView {
                 h.clear();
             }
         });
-        let handle = set_timeout_with_handle(
+        let handle = set_timeout(
             move || settled.set(q),
             std::time::Duration::from_millis(250),
         );
@@ -274,7 +274,7 @@ fn UndoDelete(deleted: RwSignal<Option<Deleted>>) -> impl IntoView {
     // Each delete restarts the clock; only the newest one is offered.
     Effect::new(move |_| {
         if let Some(shown) = deleted.get() {
-            set_timeout(
+            let _ = set_timeout(
                 move || {
                     if deleted.get_untracked().as_ref() == Some(&shown) {
                         deleted.set(None);
