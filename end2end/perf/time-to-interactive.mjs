@@ -4,9 +4,9 @@
 // medians of first contentful paint (the server's HTML on screen: the baseline of the same
 // run) and of hydration, both from the start of the navigation, and the WASM's size on the wire.
 //
-//   node end2end/perf/time-to-interactive.mjs http://127.0.0.1:3000/ [runs=7]
+//   cd end2end && node perf/time-to-interactive.mjs http://127.0.0.1:3000/ [runs=7]
 //
-// Run it from `end2end/` (Playwright comes from its node_modules) against a release build
+// From `end2end/`, whose node_modules hold Playwright; against a release build
 // (`scripts/run`); it measures, it asserts nothing.
 import { chromium } from "@playwright/test";
 
